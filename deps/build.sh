@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Builds the pinned third-party libraries (deps/versions) from Debian source packages into a
+# cache outside the work tree, one prefix per library and version, and reuses what is there.
+# Usage: deps/build.sh CACHE_DIR     (prints nothing when everything is already built)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${1:?usage: deps/build.sh CACHE_DIR}
+mkdir -p "$cache"
+jobs=$(nproc 2>/dev/null || echo 2)
+# Position-independent, dead code removable: the libraries end up in a PIE with --gc-sections.
+export CFLAGS="-O2 -g -fPIC -ffunction-sections -fdata-sections"
+
+build_curl() {
+    ./configure --prefix="$1" --disable-shared --enable-static --with-pic \
+        --without-ssl --without-zlib --without-brotli --without-zstd --without-libidn2 \
+        --without-libpsl --without-nghttp2 --without-ngtcp2 --without-nghttp3 --without-librtmp \
+        --without-libssh2 --without-libssh --without-gssapi --without-hyper --without-ca-bundle \
+        --without-ca-path --disable-ldap --disable-ldaps --disable-rtsp --disable-dict \
+        --disable-telnet --disable-tftp --disable-pop3 --disable-imap --disable-smb --disable-smtp \
+        --disable-gopher --disable-mqtt --disable-ftp --disable-file --disable-manual \
+        --disable-alt-svc --disable-cookies --disable-ntlm --disable-hsts --disable-doh \
+        --disable-netrc --disable-progress-meter --disable-dateparse --disable-mime \
+        --disable-aws --disable-kerberos-auth --disable-negotiate-auth --disable-digest-auth \
+        --disable-socketpair --disable-websockets --disable-libcurl-option --disable-headers-api \
+        --disable-verbose --enable-symbol-hiding --disable-docs >config.out 2>&1 \
+        || { tail -30 config.out; return 1; }
+    make -C lib -j"$jobs" >build.out 2>&1 || { tail -30 build.out; return 1; }
+    make -C lib install >/dev/null && make -C include install >/dev/null
+}
+
+build_nghttp2() {
+    cmake -S . -B build-tw -DCMAKE_INSTALL_PREFIX="$1" -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_C_FLAGS="$CFLAGS" -DENABLE_LIB_ONLY=ON -DENABLE_STATIC_LIB=ON \
+        -DENABLE_SHARED_LIB=OFF -DENABLE_DOC=OFF -DENABLE_FAILMALLOC=OFF -DENABLE_THREADS=OFF \
+        -DCMAKE_INSTALL_LIBDIR=lib >config.out 2>&1 || { tail -30 config.out; return 1; }
+    cmake --build build-tw -j"$jobs" >build.out 2>&1 || { tail -30 build.out; return 1; }
+    cmake --install build-tw >/dev/null
+}
+
+build_protobuf-c() {
+    ./configure --prefix="$1" --disable-protoc --disable-shared --enable-static --with-pic \
+        >config.out 2>&1 || { tail -30 config.out; return 1; }
+    make -j"$jobs" >build.out 2>&1 || { tail -30 build.out; return 1; }
+    make install >/dev/null
+}
+
+build_cjson() {
+    mkdir -p "$1/include/cjson" "$1/lib"
+    cc $CFLAGS -std=c89 -c cJSON.c -o cJSON.o
+    ar rcs "$1/lib/libcjson.a" cJSON.o
+    cp cJSON.h "$1/include/cjson/"
+}
+
+build_mbedtls() {
+    # A TLS 1.2/1.3 client with X.509: no server side, no DTLS, no test programs.
+    for opt in MBEDTLS_SSL_SRV_C MBEDTLS_SSL_PROTO_DTLS MBEDTLS_SSL_DTLS_ANTI_REPLAY \
+               MBEDTLS_SSL_DTLS_HELLO_VERIFY MBEDTLS_SSL_DTLS_CLIENT_PORT_REUSE \
+               MBEDTLS_SSL_DTLS_CONNECTION_ID MBEDTLS_SSL_DTLS_SRTP MBEDTLS_SSL_COOKIE_C \
+               MBEDTLS_SSL_TICKET_C MBEDTLS_SSL_CACHE_C MBEDTLS_NET_C MBEDTLS_TIMING_C \
+               MBEDTLS_SELF_TEST MBEDTLS_X509_CSR_WRITE_C MBEDTLS_X509_CRT_WRITE_C \
+               MBEDTLS_X509_CREATE_C MBEDTLS_X509_CSR_PARSE_C MBEDTLS_PKCS7_C; do
+        python3 scripts/config.py unset "$opt"
+    done
+    cmake -S . -B build-tw -DCMAKE_INSTALL_PREFIX="$1" -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_C_FLAGS="$CFLAGS" -DENABLE_PROGRAMS=OFF -DENABLE_TESTING=OFF \
+        -DUSE_SHARED_MBEDTLS_LIBRARY=OFF -DUSE_STATIC_MBEDTLS_LIBRARY=ON \
+        -DMBEDTLS_FATAL_WARNINGS=OFF -DCMAKE_INSTALL_LIBDIR=lib >config.out 2>&1 || { tail -30 config.out; return 1; }
+    cmake --build build-tw -j"$jobs" >build.out 2>&1 || { tail -30 build.out; return 1; }
+    cmake --install build-tw >/dev/null
+}
+
+grep -vE '^[[:space:]]*(#|$)' "$here/versions" | while read -r name pkg version suite; do
+    prefix="$cache/$name-$version"
+    [ -f "$prefix/.built" ] && continue
+    echo "deps: building $name $version ($suite)"
+    work=$(mktemp -d "$cache/.work-$name.XXXXXX")
+    ( cd "$work" && apt-get source -q "$pkg=$version" >fetch.out 2>&1 ) \
+        || { cat "$work/fetch.out"; echo "deps: apt-get source $pkg=$version failed (run deps/apt-sources.sh and apt-get update)" >&2; exit 1; }
+    src=$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+    rm -rf "$prefix"
+    ( cd "$src" && "build_$name" "$prefix" ) || { echo "deps: $name failed" >&2; exit 1; }
+    touch "$prefix/.built"
+    rm -rf "$work"
+done
