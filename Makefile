@@ -50,7 +50,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 all: $(BUILD)/bootstrap
 
 deps: $(DEPS_STAMPS)
-$(DEPS_STAMPS):
+$(DEPS_STAMPS) &: deps/build.sh deps/versions
 	bash deps/build.sh $(DEPS_CACHE)
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMPS)

@@ -22,7 +22,7 @@ build_curl() {
         --disable-netrc --disable-progress-meter --disable-dateparse --disable-mime \
         --disable-aws --disable-kerberos-auth --disable-negotiate-auth --disable-digest-auth \
         --disable-socketpair --disable-websockets --disable-libcurl-option --disable-headers-api \
-        --disable-verbose --enable-symbol-hiding --disable-docs >config.out 2>&1 \
+        --enable-symbol-hiding --disable-docs >config.out 2>&1 \
         || { tail -30 config.out; return 1; }
     make -C lib -j"$jobs" >build.out 2>&1 || { tail -30 build.out; return 1; }
     make -C lib install >/dev/null && make -C include install >/dev/null
@@ -69,9 +69,14 @@ build_mbedtls() {
     cmake --install build-tw >/dev/null
 }
 
+# A prefix is reused while its version and this recipe are unchanged.
+recipe=$(sha256sum "$0" | cut -c1-16)
 grep -vE '^[[:space:]]*(#|$)' "$here/versions" | while read -r name pkg version suite; do
     prefix="$cache/$name-$version"
-    [ -f "$prefix/.built" ] && continue
+    if [ "$(cat "$prefix/.built" 2>/dev/null)" = "$recipe" ]; then
+        touch "$prefix/.built"
+        continue
+    fi
     echo "deps: building $name $version ($suite)"
     work=$(mktemp -d "$cache/.work-$name.XXXXXX")
     ( cd "$work" && apt-get source -q "$pkg=$version" >fetch.out 2>&1 ) \
@@ -79,6 +84,6 @@ grep -vE '^[[:space:]]*(#|$)' "$here/versions" | while read -r name pkg version 
     src=$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -n 1)
     rm -rf "$prefix"
     ( cd "$src" && "build_$name" "$prefix" ) || { echo "deps: $name failed" >&2; exit 1; }
-    touch "$prefix/.built"
+    echo "$recipe" >"$prefix/.built"
     rm -rf "$work"
 done

@@ -17,6 +17,8 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "log.h"
+
 #define API_VERSION "2018-06-01"
 #define MAX_PAYLOAD (6 * 1024 * 1024 + 100) /* the synchronous invoke limit */
 #define MAX_HEADER_BYTES (64 * 1024)
@@ -273,7 +275,7 @@ static int exchange(rt_client *c, const char *path, const char *content_type,
                  attempt, c->retry.attempts);
         if (!transport_retryable(rc) || attempt >= c->retry.attempts)
             break;
-        fprintf(stderr, "rt: %s; retrying in %ld ms\n", c->errmsg, delay);
+        log_warn("Runtime API: %s; retrying in %ld ms", c->errmsg, delay);
         sleep_ms(delay);
         delay = delay * 2 > c->retry.max_delay_ms ? c->retry.max_delay_ms : delay * 2;
     }

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -271,6 +272,16 @@ int env_assign(emu *e, invocation *inv)
     }
     if (env_count(e) >= e->cfg.concurrency)
         return -1;
+    if (access(e->cfg.bootstrap, X_OK) != 0) {
+        char body[PATH_MAX + 256];
+        emu_print("lambda-emu: %s: %s\n", e->cfg.bootstrap, strerror(errno));
+        snprintf(body, sizeof(body),
+                 "{\"errorType\":\"Runtime.InvalidEntrypoint\",\"errorMessage\":\"RequestId: %s "
+                 "Error: Couldn't find valid bootstrap(s): [%s]\"}",
+                 inv->id, e->cfg.bootstrap);
+        invoke_finish(e, inv, "Unhandled", body, strlen(body));
+        return 0;
+    }
     environment *env = spawn(e);
     if (!env)
         return -1;

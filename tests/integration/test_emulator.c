@@ -1,0 +1,515 @@
+/*
+ * Integration: build/test-bootstrap (the runtime loop with a test handler) and build/bootstrap
+ * run under the local Lambda emulator, invoked through Lambda's Invoke API as clients do.
+ * Covers cold and warm starts, deadlines passed and enforced, init errors, crashes, two
+ * environments at once, freeze and thaw, async invokes, GetFunction and ARN forms, and an
+ * invoke sent by the curl tool signed the way AWS SDKs sign.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "tests/support/harness.h"
+
+static const char *test_bootstrap(void)
+{
+    static char path[512];
+    snprintf(path, sizeof(path), "%s", harness_built("test-bootstrap"));
+    return path;
+}
+
+static int setup(void **st)
+{
+    emu_proc *p = calloc(1, sizeof(*p));
+    const char *args[] = {"--timeout", "2", "--async-retry-delay", "0", "-e", "TEST_VALUE=hi", NULL};
+    if (emu_start(p, test_bootstrap(), args) != 0) {
+        char *out = emu_output(p);
+        fprintf(stderr, "emulator did not start:\n%s\n", out);
+        free(out);
+        emu_stop(p);
+        free(p);
+        return -1;
+    }
+    *st = p;
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    emu_stop(*st);
+    free(*st);
+    return 0;
+}
+
+static cJSON *invoke_json(emu_proc *p, const char *payload, http_answer *a)
+{
+    assert_int_equal(emu_invoke(p, NULL, NULL, payload, NULL, a), 0);
+    cJSON *o = cJSON_Parse(a->body);
+    if (!o)
+        fail_msg("not JSON: %s", a->body);
+    return o;
+}
+
+static double num(cJSON *o, const char *k)
+{
+    return cJSON_GetNumberValue(cJSON_GetObjectItem(o, k));
+}
+
+static const char *str(cJSON *o, const char *k)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(o, k));
+}
+
+static char proc_state(int pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return '?';
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' ? rp[2] : '?';
+}
+
+static void cold_then_warm(void **st)
+{
+    emu_proc *p = *st;
+    http_answer a, b;
+    cJSON *first = invoke_json(p, "{\"op\":\"info\"}", &a);
+    cJSON *second = invoke_json(p, "{\"op\":\"info\"}", &b);
+    assert_int_equal(a.status, 200);
+    assert_null(http_answer_header(&a, "X-Amz-Function-Error"));
+    assert_int_equal((int)num(first, "count"), 1);
+    assert_int_equal((int)num(second, "count"), 2);                 /* same process, warm */
+    assert_int_equal((int)num(first, "pid"), (int)num(second, "pid"));
+    assert_string_not_equal(str(first, "request_id"), str(second, "request_id"));
+    char *rid = http_answer_header(&a, "x-amzn-RequestId");
+    assert_string_equal(rid, str(first, "request_id"));
+
+    /* What Lambda promises the runtime's environment. */
+    cJSON *env = cJSON_GetObjectItem(first, "env");
+    assert_string_equal(str(env, "AWS_LAMBDA_FUNCTION_NAME"), "function");
+    assert_string_equal(str(env, "_HANDLER"), "handler.so");
+    assert_string_equal(str(env, "LAMBDA_TASK_ROOT"), p->dir);
+    assert_string_equal(str(env, "TEST_VALUE"), "hi");
+    assert_string_equal(str(env, "TZ"), ":UTC");
+    assert_string_equal(str(first, "function_arn"),
+                        "arn:aws:lambda:us-east-1:000000000000:function:function");
+    /* The trace header reaches the handler and _X_AMZN_TRACE_ID, fresh per invocation. */
+    assert_non_null(str(first, "trace_id"));
+    assert_string_equal(str(env, "_X_AMZN_TRACE_ID"), str(first, "trace_id"));
+    assert_string_not_equal(str(first, "trace_id"), str(second, "trace_id"));
+
+    /* One cold start: Init Duration on the first REPORT only. */
+    assert_int_equal(emu_wait_output(p, "REPORT RequestId:", 2, 2000), 0);
+    char *out = emu_output(p);
+    assert_int_equal(count_substr(out, "Init Duration:"), 1);
+    char *rep = strstr(out, "REPORT RequestId: ");
+    assert_non_null(rep);
+    assert_int_equal(strncmp(rep + 18, rid, strlen(rid)), 0);
+    assert_non_null(strstr(rep, "Billed Duration: "));
+    assert_non_null(strstr(rep, "Memory Size: 128 MB"));
+    assert_non_null(strstr(rep, "Max Memory Used: "));
+    free(out);
+    free(rid);
+    cJSON_Delete(first);
+    cJSON_Delete(second);
+    http_answer_free(&a);
+    http_answer_free(&b);
+}
+
+static void deadline_passed_through(void **st)
+{
+    emu_proc *p = *st;
+    http_answer a;
+    cJSON *o = invoke_json(p, "{\"op\":\"info\"}", &a);
+    double remaining = num(o, "remaining_ms");
+    assert_true(remaining > 1500 && remaining <= 2000); /* --timeout 2 */
+    cJSON_Delete(o);
+    http_answer_free(&a);
+}
+
+static void deadline_enforced_and_environment_reset(void **st)
+{
+    emu_proc *p = *st;
+    http_answer a, b;
+    cJSON *before = invoke_json(p, "{\"op\":\"info\"}", &b);
+    http_answer_free(&b);
+    assert_int_equal(emu_invoke(p, NULL, NULL, "{\"op\":\"sleep\",\"ms\":5000}", NULL, &a), 0);
+    char *fe = http_answer_header(&a, "X-Amz-Function-Error");
+    assert_non_null(fe);
+    assert_non_null(strstr(a.body, "Task timed out after 2.00 seconds"));
+    assert_int_equal(emu_wait_output(p, "Status: timeout", 1, 2000), 0);
+    /* The timed-out environment is gone: the next invoke starts a new process. */
+    cJSON *after = invoke_json(p, "{\"op\":\"info\"}", &b);
+    assert_int_not_equal((int)num(before, "pid"), (int)num(after, "pid"));
+    assert_int_equal((int)num(after, "count"), 1);
+    assert_int_equal(kill((int)num(before, "pid"), 0), -1);
+    free(fe);
+    cJSON_Delete(before);
+    cJSON_Delete(after);
+    http_answer_free(&a);
+    http_answer_free(&b);
+}
+
+static void crash_reported_then_recovered(void **st)
+{
+    emu_proc *p = *st;
+    http_answer a, b;
+    assert_int_equal(emu_invoke(p, NULL, NULL, "{\"op\":\"crash\"}", NULL, &a), 0);
+    char *fe = http_answer_header(&a, "X-Amz-Function-Error");
+    assert_string_equal(fe, "Unhandled");
+    cJSON *o = cJSON_Parse(a.body);
+    assert_string_equal(str(o, "errorType"), "Runtime.ExitError");
+    assert_non_null(strstr(str(o, "errorMessage"), "exit status 3"));
+    cJSON *next = invoke_json(p, "{\"op\":\"echo\",\"x\":1}", &b);
+    assert_int_equal((int)num(next, "x"), 1);
+    free(fe);
+    cJSON_Delete(o);
+    cJSON_Delete(next);
+    http_answer_free(&a);
+    http_answer_free(&b);
+}
+
+static void function_error_shape(void **st)
+{
+    emu_proc *p = *st;
+    http_answer a;
+    cJSON *o = invoke_json(p, "{\"op\":\"fail\",\"type\":\"Function.Boom\",\"message\":\"it \\\"broke\\\"\"}", &a);
+    assert_int_equal(a.status, 200);
+    char *fe = http_answer_header(&a, "X-Amz-Function-Error");
+    assert_string_equal(fe, "Unhandled");
+    assert_string_equal(str(o, "errorType"), "Function.Boom");
+    assert_string_equal(str(o, "errorMessage"), "it \"broke\"");
+    assert_true(cJSON_IsArray(cJSON_GetObjectItem(o, "stackTrace")));
+    free(fe);
+    cJSON_Delete(o);
+    http_answer_free(&a);
+}
+
+static void frozen_between_invocations(void **st)
+{
+    emu_proc *p = *st;
+    http_answer a, b;
+    cJSON *o = invoke_json(p, "{\"op\":\"info\"}", &a);
+    int pid = (int)num(o, "pid");
+    char s = '?';
+    for (int i = 0; i < 100 && (s = proc_state(pid)) != 'T'; i++)
+        usleep(10000);
+    assert_int_equal(s, 'T'); /* stopped while it waits in `next` */
+    cJSON *again = invoke_json(p, "{\"op\":\"info\"}", &b); /* thawed to serve it */
+    assert_int_equal((int)num(again, "pid"), pid);
+    cJSON_Delete(o);
+    cJSON_Delete(again);
+    http_answer_free(&a);
+    http_answer_free(&b);
+}
+
+typedef struct call {
+    emu_proc *p;
+    http_answer a;
+} call;
+
+static void *invoke_sleep(void *arg)
+{
+    call *c = arg;
+    emu_invoke(c->p, NULL, NULL, "{\"op\":\"sleep\",\"ms\":600}", NULL, &c->a);
+    return NULL;
+}
+
+static void two_at_once_use_two_environments(void **st)
+{
+    emu_proc *p = *st;
+    call c1 = {p, {0}}, c2 = {p, {0}};
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, invoke_sleep, &c1);
+    pthread_create(&t2, NULL, invoke_sleep, &c2);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    cJSON *o1 = cJSON_Parse(c1.a.body), *o2 = cJSON_Parse(c2.a.body);
+    assert_non_null(o1);
+    assert_non_null(o2);
+    assert_int_equal((int)num(o1, "slept"), 600);
+    assert_int_equal((int)num(o2, "slept"), 600);
+    assert_int_not_equal((int)num(o1, "pid"), (int)num(o2, "pid"));
+    cJSON_Delete(o1);
+    cJSON_Delete(o2);
+    http_answer_free(&c1.a);
+    http_answer_free(&c2.a);
+}
+
+static void concurrency_limit_throttles_sync_and_queues_async(void **st)
+{
+    emu_proc p;
+    const char *args[] = {"--concurrency", "1", "--timeout", "5", NULL};
+    assert_int_equal(emu_start(&p, test_bootstrap(), args), 0);
+    call c1 = {&p, {0}};
+    pthread_t t1;
+    pthread_create(&t1, NULL, invoke_sleep, &c1);
+    assert_int_equal(emu_wait_output(&p, "START RequestId:", 1, 3000), 0);
+    http_answer a, ev;
+    assert_int_equal(emu_invoke(&p, NULL, NULL, "{\"op\":\"info\"}", NULL, &a), 0);
+    assert_int_equal(a.status, 429);
+    char *et = http_answer_header(&a, "x-amzn-ErrorType");
+    assert_string_equal(et, "TooManyRequestsException");
+    /* An async invoke is accepted and runs once the environment is free. */
+    assert_int_equal(emu_invoke(&p, NULL, "Event", "{\"op\":\"log\",\"lines\":1}", NULL, &ev), 0);
+    assert_int_equal(ev.status, 202);
+    pthread_join(t1, NULL);
+    assert_int_equal(c1.a.status, 200);
+    assert_int_equal(emu_wait_output(&p, "test handler: log line 0", 1, 3000), 0);
+    assert_int_equal(emu_wait_output(&p, "REPORT RequestId:", 2, 3000), 0);
+    free(et);
+    http_answer_free(&a);
+    http_answer_free(&ev);
+    http_answer_free(&c1.a);
+    emu_stop(&p);
+}
+
+static void async_invoke_runs(void **st)
+{
+    emu_proc *p = *st;
+    http_answer a;
+    assert_int_equal(emu_invoke(p, NULL, "Event", "{\"op\":\"log\",\"lines\":2}", NULL, &a), 0);
+    assert_int_equal(a.status, 202);
+    assert_int_equal(a.body_len, 0);
+    char *rid = http_answer_header(&a, "x-amzn-RequestId");
+    assert_non_null(rid);
+    char report[128];
+    snprintf(report, sizeof(report), "REPORT RequestId: %s", rid);
+    assert_int_equal(emu_wait_output(p, report, 1, 3000), 0);
+    assert_int_equal(emu_wait_output(p, "test handler: log line 1", 1, 100), 0);
+    free(rid);
+    http_answer_free(&a);
+}
+
+static void async_failure_is_retried(void **st)
+{
+    emu_proc *p = *st; /* --async-retry-delay 0: the two retries follow at once */
+    http_answer a;
+    assert_int_equal(emu_invoke(p, NULL, "Event", "{\"op\":\"fail\"}", NULL, &a), 0);
+    assert_int_equal(a.status, 202);
+    char *rid = http_answer_header(&a, "x-amzn-RequestId");
+    char start[128];
+    snprintf(start, sizeof(start), "START RequestId: %s", rid);
+    assert_int_equal(emu_wait_output(p, start, 3, 3000), 0);
+    assert_int_equal(emu_wait_output(p, "failed after 3 attempt(s); dropped", 1, 3000), 0);
+    free(rid);
+    http_answer_free(&a);
+}
+
+static void dry_run_and_names(void **st)
+{
+    emu_proc *p = *st;
+    http_answer a;
+    assert_int_equal(emu_invoke(p, NULL, "DryRun", "{}", NULL, &a), 0);
+    assert_int_equal(a.status, 204);
+    http_answer_free(&a);
+
+    struct { const char *name; long status; const char *version; } cases[] = {
+        {"function", 200, "$LATEST"},
+        {"function:1", 200, "1"},
+        {"function:%24LATEST", 200, "$LATEST"},
+        {"000000000000:function:function", 200, "$LATEST"},
+        {"arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Afunction", 200, "$LATEST"},
+        {"arn:aws:lambda:us-east-1:000000000000:function:function:1", 200, "1"},
+        {"function:2", 404, NULL},
+        {"other", 404, NULL},
+        {"arn:aws:lambda:eu-west-1:000000000000:function:function", 404, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(emu_invoke(p, cases[i].name, NULL, "{\"op\":\"echo\"}", NULL, &a), 0);
+        if (a.status != cases[i].status)
+            fail_msg("%s: status %ld, want %ld: %s", cases[i].name, a.status, cases[i].status, a.body);
+        char *v = http_answer_header(&a, cases[i].version ? "X-Amz-Executed-Version" : "x-amzn-ErrorType");
+        assert_string_equal(v, cases[i].version ? cases[i].version : "ResourceNotFoundException");
+        free(v);
+        http_answer_free(&a);
+    }
+    assert_int_equal(emu_invoke(p, NULL, "Sideways", "{}", NULL, &a), 0);
+    assert_int_equal(a.status, 400);
+    http_answer_free(&a);
+    assert_int_equal(emu_invoke(p, NULL, NULL, "not json", NULL, &a), 0);
+    assert_int_equal(a.status, 400);
+    assert_non_null(strstr(a.body, "InvalidRequestContentException"));
+    http_answer_free(&a);
+}
+
+static void get_function(void **st)
+{
+    emu_proc *p = *st;
+    char url[256];
+    http_answer a;
+    snprintf(url, sizeof(url),
+             "http://127.0.0.1:%d/2015-03-31/functions/"
+             "arn%%3Aaws%%3Alambda%%3Aus-east-1%%3A000000000000%%3Afunction%%3Afunction%%3A1",
+             p->port);
+    assert_int_equal(http_get(url, &a), 0);
+    assert_int_equal(a.status, 200);
+    cJSON *o = cJSON_Parse(a.body), *conf = cJSON_GetObjectItem(o, "Configuration");
+    assert_non_null(conf);
+    assert_string_equal(str(conf, "FunctionName"), "function");
+    assert_string_equal(str(conf, "FunctionArn"),
+                        "arn:aws:lambda:us-east-1:000000000000:function:function:1");
+    assert_string_equal(str(conf, "Version"), "1");
+    assert_int_equal((int)num(conf, "Timeout"), 2);
+    assert_string_equal(str(conf, "Handler"), "handler.so");
+    assert_string_equal(str(conf, "State"), "Active");
+    assert_non_null(cJSON_GetObjectItem(o, "Code"));
+    cJSON_Delete(o);
+    http_answer_free(&a);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/2015-03-31/functions/missing", p->port);
+    assert_int_equal(http_get(url, &a), 0);
+    assert_int_equal(a.status, 404);
+    assert_non_null(strstr(a.body, "ResourceNotFoundException"));
+    http_answer_free(&a);
+}
+
+static void tail_logs_and_client_context(void **st)
+{
+    emu_proc *p = *st;
+    http_answer a;
+    /* {"custom":{"k":"v"}} in base64 */
+    const char *extra[] = {"X-Amz-Log-Type: Tail", "X-Amz-Client-Context: eyJjdXN0b20iOnsiayI6InYifX0=", NULL};
+    assert_int_equal(emu_invoke(p, NULL, NULL, "{\"op\":\"info\"}", extra, &a), 0);
+    cJSON *o = cJSON_Parse(a.body);
+    assert_string_equal(str(o, "client_context"), "{\"custom\":{\"k\":\"v\"}}");
+    char *tail = http_answer_header(&a, "X-Amz-Log-Result");
+    assert_non_null(tail);
+    free(tail);
+    cJSON_Delete(o);
+    http_answer_free(&a);
+}
+
+static void oversized_response_is_an_error(void **st)
+{
+    emu_proc *p = *st;
+    http_answer a;
+    assert_int_equal(emu_invoke(p, NULL, NULL, "{\"op\":\"big\",\"bytes\":6400000}", NULL, &a), 0);
+    assert_non_null(strstr(a.body, "Function.ResponseSizeTooLarge"));
+    char *fe = http_answer_header(&a, "X-Amz-Function-Error");
+    assert_non_null(fe);
+    free(fe);
+    http_answer_free(&a);
+    /* The runtime logged the refusal and went on: the environment still serves. */
+    assert_int_equal(emu_invoke(p, NULL, NULL, "{\"op\":\"big\",\"bytes\":1000}", NULL, &a), 0);
+    assert_int_equal(a.body_len, 1002);
+    http_answer_free(&a);
+}
+
+static void init_error_reaches_the_invoker(void **st)
+{
+    emu_proc p;
+    const char *args[] = {"-e", "TEST_INIT_FAIL=not a valid value", NULL};
+    assert_int_equal(emu_start(&p, test_bootstrap(), args), 0);
+    http_answer a;
+    assert_int_equal(emu_invoke(&p, NULL, NULL, "{\"op\":\"info\"}", NULL, &a), 0);
+    char *fe = http_answer_header(&a, "X-Amz-Function-Error");
+    assert_string_equal(fe, "Unhandled");
+    cJSON *o = cJSON_Parse(a.body);
+    assert_string_equal(str(o, "errorType"), "Runtime.ConfigError");
+    assert_non_null(strstr(str(o, "errorMessage"), "TEST_INIT_FAIL"));
+    free(fe);
+    cJSON_Delete(o);
+    http_answer_free(&a);
+    emu_stop(&p);
+}
+
+static void bootstrap_reports_bad_handler(void **st)
+{
+    emu_proc p;
+    const char *args[] = {"--handler", "libmissing.so", NULL};
+    assert_int_equal(emu_start(&p, harness_built("bootstrap"), args), 0);
+    http_answer a;
+    assert_int_equal(emu_invoke(&p, NULL, NULL, "{}", NULL, &a), 0);
+    cJSON *o = cJSON_Parse(a.body);
+    assert_non_null(o);
+    assert_string_equal(str(o, "errorType"), "Runtime.NoSuchHandler");
+    assert_non_null(strstr(str(o, "errorMessage"), "_HANDLER"));
+    assert_non_null(strstr(str(o, "errorMessage"), "libmissing.so"));
+    assert_int_equal(emu_wait_output(&p, "Status: error", 1, 2000), 0);
+    cJSON_Delete(o);
+    http_answer_free(&a);
+    emu_stop(&p);
+}
+
+static void missing_bootstrap_is_reported(void **st)
+{
+    emu_proc p;
+    assert_int_equal(emu_start(&p, "/nonexistent/bootstrap", NULL), 0);
+    http_answer a;
+    assert_int_equal(emu_invoke(&p, NULL, NULL, "{}", NULL, &a), 0);
+    char *fe = http_answer_header(&a, "X-Amz-Function-Error");
+    assert_non_null(fe);
+    assert_non_null(strstr(a.body, "Runtime.InvalidEntrypoint"));
+    assert_non_null(strstr(a.body, "/nonexistent/bootstrap"));
+    free(fe);
+    http_answer_free(&a);
+    emu_stop(&p);
+}
+
+/* The curl tool, signing with SigV4 and sending the headers the AWS SDK for Go v2 sends for
+ * Invoke (Temporal's Worker Controller uses it): the function ARN URL-encoded in the path,
+ * X-Amz-Invocation-Type: Event, no payload. */
+static void curl_signed_like_an_sdk(void **st)
+{
+    emu_proc *p = *st;
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "curl -s -o /dev/null -w '%%{http_code}' --noproxy '*' -X POST "
+             "--aws-sigv4 'aws:amz:us-east-1:lambda' --user 'AKIDEXAMPLE:secret' "
+             "-H 'X-Amz-Invocation-Type: Event' -H 'Amz-Sdk-Invocation-Id: 1b2c' "
+             "-H 'Amz-Sdk-Request: attempt=1; max=3' -H 'User-Agent: aws-sdk-go-v2/1.36.3' "
+             "-H 'Content-Length: 0' --data-binary '' "
+             "'http://127.0.0.1:%d/2015-03-31/functions/"
+             "arn%%3Aaws%%3Alambda%%3Aus-east-1%%3A000000000000%%3Afunction%%3Afunction%%3A1/invocations'",
+             p->port);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char code[16] = "";
+    assert_non_null(fgets(code, sizeof(code), f));
+    pclose(f);
+    assert_string_equal(code, "202");
+    /* The empty payload reaches the function as {}: the test handler answers it with an
+     * error (no "op"), which the emulator reports. */
+    assert_int_equal(emu_wait_output(p, "Version: 1", 1, 3000), 0);
+    assert_int_equal(emu_wait_output(p, "event has no \\\"op\\\"", 1, 3000), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(cold_then_warm, setup, teardown),
+        cmocka_unit_test_setup_teardown(deadline_passed_through, setup, teardown),
+        cmocka_unit_test_setup_teardown(deadline_enforced_and_environment_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(crash_reported_then_recovered, setup, teardown),
+        cmocka_unit_test_setup_teardown(function_error_shape, setup, teardown),
+        cmocka_unit_test_setup_teardown(frozen_between_invocations, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_at_once_use_two_environments, setup, teardown),
+        cmocka_unit_test(concurrency_limit_throttles_sync_and_queues_async),
+        cmocka_unit_test_setup_teardown(async_invoke_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(async_failure_is_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(dry_run_and_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(get_function, setup, teardown),
+        cmocka_unit_test_setup_teardown(tail_logs_and_client_context, setup, teardown),
+        cmocka_unit_test_setup_teardown(oversized_response_is_an_error, setup, teardown),
+        cmocka_unit_test(init_error_reaches_the_invoker),
+        cmocka_unit_test(bootstrap_reports_bad_handler),
+        cmocka_unit_test(missing_bootstrap_is_reported),
+        cmocka_unit_test_setup_teardown(curl_signed_like_an_sdk, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("emulator", tests, NULL, NULL);
+}
