@@ -73,6 +73,7 @@ void http_conn_free(http_conn *c)
     free(c->in);
     free(c->out);
     free(c->req_copy);
+    free(c->req.body);
     free(c);
 }
 

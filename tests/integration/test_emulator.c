@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +47,9 @@ static int setup(void **st)
 
 static int teardown(void **st)
 {
-    emu_stop(*st);
+    int rc = emu_stop(*st);
     free(*st);
-    return 0;
+    return rc;
 }
 
 static cJSON *invoke_json(emu_proc *p, const char *payload, http_answer *a)
@@ -276,7 +277,7 @@ static void concurrency_limit_throttles_sync_and_queues_async(void **st)
     http_answer_free(&a);
     http_answer_free(&ev);
     http_answer_free(&c1.a);
-    emu_stop(&p);
+    assert_int_equal(emu_stop(&p), 0);
 }
 
 static void async_invoke_runs(void **st)
@@ -425,7 +426,7 @@ static void init_error_reaches_the_invoker(void **st)
     free(fe);
     cJSON_Delete(o);
     http_answer_free(&a);
-    emu_stop(&p);
+    assert_int_equal(emu_stop(&p), 0);
 }
 
 static void bootstrap_reports_bad_handler(void **st)
@@ -443,7 +444,7 @@ static void bootstrap_reports_bad_handler(void **st)
     assert_int_equal(emu_wait_output(&p, "Status: error", 1, 2000), 0);
     cJSON_Delete(o);
     http_answer_free(&a);
-    emu_stop(&p);
+    assert_int_equal(emu_stop(&p), 0);
 }
 
 static void missing_bootstrap_is_reported(void **st)
@@ -458,7 +459,7 @@ static void missing_bootstrap_is_reported(void **st)
     assert_non_null(strstr(a.body, "/nonexistent/bootstrap"));
     free(fe);
     http_answer_free(&a);
-    emu_stop(&p);
+    assert_int_equal(emu_stop(&p), 0);
 }
 
 /* The curl tool, signing with SigV4 and sending the headers the AWS SDK for Go v2 sends for

@@ -128,8 +128,9 @@ int emu_start(emu_proc *p, const char *bootstrap, const char *const *args)
     return -1;
 }
 
-void emu_stop(emu_proc *p)
+int emu_stop(emu_proc *p)
 {
+    int bad = 0;
     if (p->pid > 0) {
         kill(p->pid, SIGTERM);
         for (int i = 0; i < 300 && waitpid(p->pid, NULL, WNOHANG) == 0; i++)
@@ -138,12 +139,20 @@ void emu_stop(emu_proc *p)
         waitpid(p->pid, NULL, 0);
         p->pid = 0;
     }
+    /* Sanitizer reports of the emulator or of a runtime it ran land in its output. */
+    char *out = emu_output(p);
+    if (strstr(out, "Sanitizer") || strstr(out, "runtime error:")) {
+        fprintf(stderr, "sanitizer report in the emulator's output:\n%s\n", out);
+        bad = -1;
+    }
+    free(out);
     if (p->dir[0] && !getenv("TW_KEEP_TMP")) {
         char cmd[300];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
         int rc = system(cmd);
         (void)rc;
     }
+    return bad;
 }
 
 typedef struct sink {

@@ -30,7 +30,8 @@ const char *harness_built(const char *name);
  * after the defaults. The code folder gets an empty "handler.so" and --handler handler.so.
  * Returns 0 once it listens, -1 on failure (the log says why). */
 int emu_start(emu_proc *p, const char *bootstrap, const char *const *args);
-void emu_stop(emu_proc *p);
+/* Stops it and removes its folder. Returns -1 when its output holds a sanitizer report. */
+int emu_stop(emu_proc *p);
 /* What the emulator printed so far (malloc'd). */
 char *emu_output(const emu_proc *p);
 /* Waits up to |ms| until the output contains |needle| |count| times. */
