@@ -42,7 +42,7 @@ EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c
 UNIT_TESTS = test_rt
-INTEGRATION_TESTS = test_emulator
+INTEGRATION_TESTS = test_linkage test_emulator
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -71,6 +71,10 @@ $(BUILD)/tests/test_rt: $(call obj,tests/unit/test_rt.c $(RUNTIME_SRC))
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
 $(BUILD)/tests/test_emulator: $(call obj,tests/integration/test_emulator.c $(TEST_SUPPORT_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
+$(BUILD)/tests/test_linkage: $(call obj,tests/integration/test_linkage.c $(TEST_SUPPORT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
