@@ -28,7 +28,7 @@ WARN = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prot
 OPT = -O2 -ffunction-sections -fdata-sections
 DEBUG = -g
 DEP_CFLAGS = $(addprefix -I,$(addsuffix /include,$(DEP_DIRS)))
-ALL_CFLAGS = $(STD) $(WARN) $(OPT) $(DEBUG) $(SANFLAGS) -I. -Iinclude $(DEP_CFLAGS) -MMD -MP $(CFLAGS)
+ALL_CFLAGS = $(STD) $(WARN) $(OPT) $(DEBUG) $(SANFLAGS) -I. -Iinclude -I$(GEN) $(DEP_CFLAGS) -MMD -MP $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) -Wl,--gc-sections $(LDFLAGS)
 DEP_LIBS = $(CURL_DIR)/lib/libcurl.a $(NGHTTP2_DIR)/lib/libnghttp2.a \
            $(PROTOBUFC_DIR)/lib/libprotobuf-c.a $(MBEDTLS_DIR)/lib/libmbedtls.a \
@@ -37,11 +37,19 @@ DEP_LIBS = $(CURL_DIR)/lib/libcurl.a $(NGHTTP2_DIR)/lib/libnghttp2.a \
 SYS_LIBS = -lpthread -ldl
 
 RUNTIME_SRC = runtime/rt.c runtime/loop.c runtime/log.c
+TEMPORAL_SRC = temporal/grpc.c temporal/transport.c
+
+# Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
+PROTOS_DIR := $(DEPS_CACHE)/temporal-protos-$(shell awk '$$1=="core-bridge"{print $$2}' deps/protos.version)
+GEN = $(BUILD)/gen
+PROTO_LIB = $(BUILD)/libtwproto.a
+GEN_CFLAGS = -std=c11 -O2 -g -ffunction-sections -fdata-sections $(SANFLAGS) -I$(GEN) \
+             -I$(PROTOBUFC_DIR)/include
 BOOTSTRAP_SRC = bootstrap.c temporal/function.c $(RUNTIME_SRC)
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c
-UNIT_TESTS = test_rt
+UNIT_TESTS = test_rt test_grpc
 INTEGRATION_TESTS = test_linkage test_emulator
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -53,7 +61,22 @@ deps: $(DEPS_STAMPS)
 $(DEPS_STAMPS) &: deps/build.sh deps/versions
 	bash deps/build.sh $(DEPS_CACHE)
 
-$(BUILD)/obj/%.o: %.c | $(DEPS_STAMPS)
+$(PROTOS_DIR)/.done: deps/protos.sh deps/protos.version
+	bash deps/protos.sh $(DEPS_CACHE) >/dev/null
+
+$(GEN)/.stamp: $(PROTOS_DIR)/.done temporal/gen-protos.sh
+	bash temporal/gen-protos.sh $(PROTOS_DIR) $(GEN)
+	touch $@
+
+# Generated code is compiled apart: its own flags (-std=c11: a field is named `linux`).
+$(PROTO_LIB): $(GEN)/.stamp | $(DEPS_STAMPS)
+	@rm -rf $(BUILD)/genobj && mkdir -p $(BUILD)/genobj
+	cd $(GEN) && find . -name '*.pb-c.c' | sed 's|^\./||' | \
+	    xargs -P $$(nproc) -I{} sh -c 'mkdir -p $(CURDIR)/$(BUILD)/genobj/$$(dirname {}) && \
+	    $(CC) $(GEN_CFLAGS) -I$(CURDIR)/$(GEN) -c {} -o $(CURDIR)/$(BUILD)/genobj/{}.o'
+	rm -f $@ && find $(BUILD)/genobj -name '*.o' | xargs ar rcs $@
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMPS) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -67,6 +90,10 @@ $(BUILD)/lambda-emu: $(call obj,$(EMU_SRC))
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CJSON_DIR)/lib/libcjson.a -lm
 
 $(BUILD)/tests/test_rt: $(call obj,tests/unit/test_rt.c $(RUNTIME_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
+$(BUILD)/tests/test_grpc: $(call obj,tests/unit/test_grpc.c $(TEMPORAL_SRC) runtime/log.c) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
