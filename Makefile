@@ -48,9 +48,9 @@ GEN_CFLAGS = -std=c11 -O2 -g -ffunction-sections -fdata-sections $(SANFLAGS) -I$
 BOOTSTRAP_SRC = bootstrap.c temporal/function.c $(RUNTIME_SRC)
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
-TEST_SUPPORT_SRC = tests/support/harness.c
+TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
 UNIT_TESTS = test_rt test_grpc
-INTEGRATION_TESTS = test_linkage test_emulator
+INTEGRATION_TESTS = test_linkage test_emulator test_temporal
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -97,6 +97,10 @@ $(BUILD)/tests/test_grpc: $(call obj,tests/unit/test_grpc.c $(TEMPORAL_SRC) runt
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
+$(BUILD)/tests/test_temporal: $(call obj,tests/integration/test_temporal.c $(TEST_SUPPORT_SRC) $(TEMPORAL_SRC) runtime/log.c) $(PROTO_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
 $(BUILD)/tests/test_emulator: $(call obj,tests/integration/test_emulator.c $(TEST_SUPPORT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
@@ -105,9 +109,15 @@ $(BUILD)/tests/test_linkage: $(call obj,tests/integration/test_linkage.c $(TEST_
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
+# The real Temporal server and the Go SDK driver, built from Temporal's Go modules (cached).
+TEMPORAL_BINS = $(BUILD)/temporal-server $(BUILD)/tw-driver
+$(TEMPORAL_BINS) &: local/temporal/go.mod local/temporal/go.sum local/temporal/server/main.go \
+                    local/temporal/driver/main.go local/temporal/build.sh
+	bash local/temporal/build.sh $(DEPS_CACHE) $(BUILD)
+
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 
-test: $(TEST_BINS) $(BUILD)/bootstrap $(BUILD)/test-bootstrap $(BUILD)/lambda-emu
+test: $(TEST_BINS) $(BUILD)/bootstrap $(BUILD)/test-bootstrap $(BUILD)/lambda-emu $(TEMPORAL_BINS)
 	BUILD=$(BUILD) bash tests/run.sh $(TEST_BINS)
 
 clean:
