@@ -86,11 +86,14 @@ int tserver_start(tserver *s, int port, const char *dir, const char *const *extr
     char bin[512];
     snprintf(bin, sizeof(bin), "%s", argv[0]);
     argv[0] = bin;
+    int trunc = open(s->log, O_CREAT | O_WRONLY | O_TRUNC, 0644); /* before we look at it */
+    if (trunc >= 0)
+        close(trunc);
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        int out = open(s->log, O_CREAT | O_WRONLY | O_TRUNC | O_APPEND, 0644);
+        int out = open(s->log, O_CREAT | O_WRONLY | O_APPEND, 0644);
         dup2(out, 1);
         dup2(out, 2);
         setpgid(0, 0);
