@@ -9,8 +9,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "temporal/grpc.h"
 
@@ -135,6 +139,71 @@ static void unreachable_server_is_unavailable_within_deadline(void **st)
     grpc_channel_free(ch);
 }
 
+/* The request headers, as a real HTTP/2 server (nghttpd, verbose) receives them. */
+static void request_headers_as_sent(void **st)
+{
+    char log[] = "/tmp/tw-nghttpd-XXXXXX";
+    int fd = mkstemp(log);
+    assert_true(fd >= 0);
+    int port = 0;
+    pid_t pid = -1;
+    for (int attempt = 0; attempt < 5 && pid < 0; attempt++) {
+        port = 20000 + (int)(getpid() % 20000) + attempt * 7;
+        char portstr[16];
+        snprintf(portstr, sizeof(portstr), "%d", port);
+        pid = fork();
+        if (pid == 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            execlp("nghttpd", "nghttpd", "--no-tls", "-v", "-a", "127.0.0.1", portstr, (char *)NULL);
+            _exit(127);
+        }
+        usleep(300 * 1000);
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            pid = -1; /* port taken: try another */
+    }
+    assert_true(pid > 0);
+    grpc_header extra[] = {{"x-team", "serverless"}};
+    grpc_config cfg = {.host = "127.0.0.1", .port = port, .namespace_name = "orders",
+                       .api_key = "secret-key-123", .headers = extra, .nheaders = 1,
+                       .authority = "temporal.example:7233"};
+    grpc_channel *ch;
+    char err[256];
+    assert_int_equal(grpc_channel_new(&ch, &cfg, err, sizeof(err)), GRPC_OK);
+    uint8_t *resp;
+    size_t resp_len;
+    grpc_status s;
+    /* nghttpd serves files, not gRPC: the 404 comes back as UNIMPLEMENTED, not retried. */
+    int code = grpc_unary_raw(ch, "PollWorkflowTaskQueue", GRPC_NAMESPACED, (const uint8_t *)"ab", 2,
+                              70000, &resp, &resp_len, &s);
+    assert_int_equal(code, GRPC_UNIMPLEMENTED);
+    assert_int_equal(s.attempts, 1);
+    grpc_channel_free(ch);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+
+    char buf[65536];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    close(fd);
+    unlink(log);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    const char *want[] = {
+        ":method: POST", ":scheme: http",
+        ":path: /temporal.api.workflowservice.v1.WorkflowService/PollWorkflowTaskQueue",
+        ":authority: temporal.example:7233", "te: trailers", "content-type: application/grpc",
+        "client-name: temporal-lambda-c", "temporal-namespace: orders",
+        "authorization: Bearer secret-key-123", "x-team: serverless", "grpc-timeout: ",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(buf, want[i]))
+            fail_msg("header \"%s\" not received; server saw:\n%s", want[i], buf);
+    const char *gt = strstr(buf, "grpc-timeout: ");
+    long ms = atol(gt + 14);
+    assert_true(ms > 69000 && ms <= 70000); /* the call's remaining deadline, in ms */
+    assert_true(gt[14 + strspn(gt + 14, "0123456789")] == 'm');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +215,7 @@ int main(void)
         cmocka_unit_test(retryable_codes),
         cmocka_unit_test(oversized_request_refused_before_sending),
         cmocka_unit_test(unreachable_server_is_unavailable_within_deadline),
+        cmocka_unit_test(request_headers_as_sent),
     };
     return cmocka_run_group_tests_name("grpc", tests, NULL, NULL);
 }
