@@ -49,7 +49,7 @@ BOOTSTRAP_SRC = bootstrap.c temporal/function.c $(RUNTIME_SRC)
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
-UNIT_TESTS = test_rt test_grpc
+UNIT_TESTS = test_rt test_grpc test_reg
 INTEGRATION_TESTS = test_linkage test_emulator test_temporal
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -115,9 +115,30 @@ $(TEMPORAL_BINS) &: local/temporal/go.mod local/temporal/go.sum local/temporal/s
                     local/temporal/driver/main.go local/temporal/build.sh
 	bash local/temporal/build.sh $(DEPS_CACHE) $(BUILD)
 
+# Shared objects the registry tests load (real libraries, each wrong in one way).
+FIXTURE_LIBS = $(addprefix $(BUILD)/fixtures/,lib_good.so lib_twice.so lib_empty.so \
+               lib_noentry.so lib_newabi.so lib_noversioning.so)
+FIXTURES = $(FIXTURE_LIBS) $(BUILD)/fixtures/lib_arm64.so $(BUILD)/fixtures/not_elf.so \
+           $(BUILD)/fixtures/an_executable
+$(BUILD)/fixtures/%.so: tests/fixtures/%.c include/tw.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -O2 -fPIC -shared -fvisibility=hidden -Iinclude -o $@ $<
+$(BUILD)/fixtures/lib_arm64.so: $(BUILD)/fixtures/lib_good.so
+	cp $< $@ && printf '\267\000' | dd of=$@ bs=1 seek=18 conv=notrunc status=none
+$(BUILD)/fixtures/not_elf.so:
+	@mkdir -p $(dir $@)
+	echo 'this is not a library' >$@
+$(BUILD)/fixtures/an_executable: tests/fixtures/lib_noentry.c
+	@mkdir -p $(dir $@)
+	printf 'int main(void){return 0;}\n' | $(CC) -x c -no-pie -o $@ -
+
+$(BUILD)/tests/test_reg: $(call obj,tests/unit/test_reg.c registry/reg.c tests/support/harness.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 
-test: $(TEST_BINS) $(BUILD)/bootstrap $(BUILD)/test-bootstrap $(BUILD)/lambda-emu $(TEMPORAL_BINS)
+test: $(TEST_BINS) $(FIXTURES) $(BUILD)/bootstrap $(BUILD)/test-bootstrap $(BUILD)/lambda-emu $(TEMPORAL_BINS)
 	BUILD=$(BUILD) bash tests/run.sh $(TEST_BINS)
 
 clean:

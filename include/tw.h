@@ -1,0 +1,247 @@
+/*
+ * tw.h: the public API for writing Temporal workflows and activities in C, run by the
+ * `bootstrap` Lambda runtime. This is the only header user code includes.
+ *
+ * A user library is a shared object (named by the function's handler, _HANDLER) that defines
+ * one entry point with TW_LIBRARY():
+ *
+ *     static int setup(tw_registry *r)
+ *     {
+ *         tw_register_workflow(r, "Greet", greet, TW_PINNED);
+ *         tw_register_activity(r, "ComposeGreeting", compose);
+ *         return 0;
+ *     }
+ *     TW_LIBRARY(setup)
+ *
+ * The runtime loads it with dlopen, reads `tw_library_abi` before anything else (a library
+ * built against another major version is refused with a message saying which), then calls the
+ * entry with its function table. Calls from user code go through that table (as with sqlite's
+ * loadable extensions), so the library links against nothing of the runtime; the table only
+ * ever grows at its end.
+ *
+ * Conventions: functions return 0 on success or a negative TW_E* code. Arguments are
+ * borrowed. Memory a workflow gets from the runtime (payloads, strings) lives in the
+ * workflow's arena until the workflow task ends unless said otherwise; tw_wf_alloc() gives
+ * user memory from the same arena. An activity's memory lives until the activity returns.
+ * Threading: workflow code runs on the runtime's workflow threads, one workflow at a time per
+ * thread, and must be deterministic; activity code runs on the activity pool, several at once.
+ */
+#ifndef TW_H
+#define TW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TW_ABI_MAJOR 1
+#define TW_ABI_MINOR 0
+#define TW_ABI_VERSION ((TW_ABI_MAJOR << 16) | TW_ABI_MINOR)
+
+enum {
+    TW_OK = 0,
+    TW_EINVAL = -1,    /* bad argument */
+    TW_ENOMEM = -2,    /* out of memory */
+    TW_EEXIST = -3,    /* a name registered twice */
+    TW_EFAILED = -4,   /* the awaited operation failed: see tw_wf_last_failure() */
+    TW_ECANCELED = -5, /* the operation, or the workflow or activity, was cancelled */
+    TW_ESTATE = -6,    /* not allowed now (e.g. a workflow call outside a workflow) */
+};
+
+/* ---- payloads ---- */
+
+/* A payload view: an encoding ("json/plain", "binary/plain", "binary/null", ...) and bytes. */
+typedef struct tw_payload {
+    const char *encoding;
+    const uint8_t *data;
+    size_t len;
+} tw_payload;
+
+/* A failure as Temporal carries it (ApplicationFailureInfo). */
+typedef struct tw_failure {
+    const char *type;      /* application error type, e.g. "InsufficientFunds" */
+    const char *message;
+    int non_retryable;
+    const tw_payload *details;
+    size_t ndetails;
+} tw_failure;
+
+typedef enum tw_versioning {
+    TW_PINNED = 1,       /* a running workflow stays on the version that started it */
+    TW_AUTO_UPGRADE = 2, /* a running workflow moves to the current version */
+} tw_versioning;
+
+typedef struct tw_registry tw_registry;
+typedef struct tw_wf tw_wf;
+typedef struct tw_act tw_act;
+typedef struct tw_future tw_future;
+
+/* A workflow: returns 0 with *result set (tw_json(), tw_null(), ...), or a negative value after
+ * tw_wf_fail() (the workflow fails with that failure). */
+typedef int (*tw_workflow_fn)(tw_wf *wf, const tw_payload *args, size_t nargs, tw_payload *result);
+/* An activity: returns 0 with *result set, or a negative value after tw_act_fail(). */
+typedef int (*tw_activity_fn)(tw_act *act, const tw_payload *args, size_t nargs, tw_payload *result);
+
+typedef struct tw_retry_policy {
+    int64_t initial_interval_ms; /* 0: server default (1 s) */
+    double backoff_coefficient;  /* 0: server default (2.0) */
+    int64_t maximum_interval_ms; /* 0: server default (100 x initial) */
+    int32_t maximum_attempts;    /* 0: unlimited */
+    const char *const *non_retryable_types; /* NULL-terminated, or NULL */
+} tw_retry_policy;
+
+typedef struct tw_activity_options {
+    const char *activity_id;          /* NULL: the runtime picks one ("1", "2", ...) */
+    const char *task_queue;           /* NULL: the workflow's */
+    int64_t schedule_to_close_ms;     /* one of these two is required */
+    int64_t start_to_close_ms;
+    int64_t schedule_to_start_ms;
+    int64_t heartbeat_ms;
+    const tw_retry_policy *retry;     /* NULL: server default */
+} tw_activity_options;
+
+typedef struct tw_wf_info {
+    const char *workflow_id;
+    const char *run_id;
+    const char *workflow_type;
+    const char *task_queue;
+    int32_t attempt;
+} tw_wf_info;
+
+typedef struct tw_act_info {
+    const char *activity_id;
+    const char *activity_type;
+    const char *workflow_id;
+    const char *run_id;
+    const char *task_queue;
+    int32_t attempt;
+    int64_t deadline_ms;          /* Unix ms: the earliest of start-to-close, schedule-to-close, Lambda */
+    const tw_payload *heartbeat_details; /* from the last attempt, or NULL */
+    size_t nheartbeat_details;
+} tw_act_info;
+
+/* The runtime's function table. Fields are only ever added at the end. */
+typedef struct tw_api {
+    uint32_t abi_version;
+    uint32_t size; /* sizeof(tw_api) of the runtime */
+    /* registry */
+    int (*register_workflow)(tw_registry *r, const char *name, tw_workflow_fn fn, tw_versioning v);
+    int (*register_activity)(tw_registry *r, const char *name, tw_activity_fn fn);
+    /* workflows */
+    int (*wf_execute_activity)(tw_wf *wf, const char *type, const tw_activity_options *o,
+                               const tw_payload *args, size_t nargs, tw_payload *result);
+    int (*wf_start_activity)(tw_wf *wf, const char *type, const tw_activity_options *o,
+                             const tw_payload *args, size_t nargs, tw_future **out);
+    int (*wf_sleep)(tw_wf *wf, int64_t ms);
+    int (*wf_start_timer)(tw_wf *wf, int64_t ms, tw_future **out);
+    int (*wf_await)(tw_wf *wf, tw_future *f, tw_payload *result);
+    int (*wf_select)(tw_wf *wf, tw_future *const *fs, size_t n, size_t *ready);
+    int64_t (*wf_now_ms)(tw_wf *wf);
+    uint64_t (*wf_random)(tw_wf *wf);
+    const tw_wf_info *(*wf_info)(tw_wf *wf);
+    void *(*wf_alloc)(tw_wf *wf, size_t n);
+    void (*wf_log)(tw_wf *wf, int level, const char *msg);
+    int (*wf_fail)(tw_wf *wf, const tw_failure *f);
+    const tw_failure *(*wf_last_failure)(tw_wf *wf);
+    /* activities */
+    const tw_act_info *(*act_info)(tw_act *act);
+    int (*act_heartbeat)(tw_act *act, const tw_payload *details, size_t n);
+    int (*act_cancelled)(tw_act *act);
+    void *(*act_alloc)(tw_act *act, size_t n);
+    void (*act_log)(tw_act *act, int level, const char *msg);
+    int (*act_fail)(tw_act *act, const tw_failure *f);
+} tw_api;
+
+/* ---- the library entry point ---- */
+
+/* The table, set by the entry point TW_LIBRARY() defines. */
+extern const tw_api *tw__api;
+
+#define TW_EXPORT __attribute__((visibility("default")))
+
+/* Defines the library's ABI stamp and its entry point, which calls |setup| with the registry. */
+#define TW_LIBRARY(setup)                                                                   \
+    const tw_api *tw__api;                                                                  \
+    TW_EXPORT const uint32_t tw_library_abi = TW_ABI_VERSION;                               \
+    TW_EXPORT int tw_library_init(const tw_api *api, tw_registry *r)                        \
+    {                                                                                       \
+        if (!api || (api->abi_version >> 16) != TW_ABI_MAJOR)                               \
+            return TW_EINVAL;                                                               \
+        tw__api = api;                                                                      \
+        return setup(r);                                                                    \
+    }
+
+/* ---- calls, through the table ---- */
+
+static inline int tw_register_workflow(tw_registry *r, const char *name, tw_workflow_fn fn,
+                                       tw_versioning v)
+{ return tw__api->register_workflow(r, name, fn, v); }
+static inline int tw_register_activity(tw_registry *r, const char *name, tw_activity_fn fn)
+{ return tw__api->register_activity(r, name, fn); }
+
+/* Runs an activity and waits for it. TW_EFAILED when it failed for good (its failure is
+ * tw_wf_last_failure()). */
+static inline int tw_execute_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
+                                      const tw_payload *args, size_t nargs, tw_payload *result)
+{ return tw__api->wf_execute_activity(wf, type, o, args, nargs, result); }
+static inline int tw_start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
+                                    const tw_payload *args, size_t nargs, tw_future **out)
+{ return tw__api->wf_start_activity(wf, type, o, args, nargs, out); }
+static inline int tw_sleep(tw_wf *wf, int64_t ms) { return tw__api->wf_sleep(wf, ms); }
+static inline int tw_start_timer(tw_wf *wf, int64_t ms, tw_future **out)
+{ return tw__api->wf_start_timer(wf, ms, out); }
+/* Waits for |f|; *result (may be NULL) is its value. */
+static inline int tw_await(tw_wf *wf, tw_future *f, tw_payload *result)
+{ return tw__api->wf_await(wf, f, result); }
+/* Waits until one of |fs| is ready; *ready is its index. */
+static inline int tw_select(tw_wf *wf, tw_future *const *fs, size_t n, size_t *ready)
+{ return tw__api->wf_select(wf, fs, n, ready); }
+/* Deterministic time (the workflow task's start) and randomness (seeded by the run). */
+static inline int64_t tw_now_ms(tw_wf *wf) { return tw__api->wf_now_ms(wf); }
+static inline uint64_t tw_random(tw_wf *wf) { return tw__api->wf_random(wf); }
+static inline const tw_wf_info *tw_wf_info_get(tw_wf *wf) { return tw__api->wf_info(wf); }
+static inline void *tw_wf_alloc(tw_wf *wf, size_t n) { return tw__api->wf_alloc(wf, n); }
+/* Logs, silent while the workflow replays. */
+static inline void tw_wf_log(tw_wf *wf, int level, const char *msg) { tw__api->wf_log(wf, level, msg); }
+static inline int tw_wf_fail(tw_wf *wf, const tw_failure *f) { return tw__api->wf_fail(wf, f); }
+static inline const tw_failure *tw_wf_last_failure(tw_wf *wf) { return tw__api->wf_last_failure(wf); }
+
+static inline const tw_act_info *tw_act_info_get(tw_act *a) { return tw__api->act_info(a); }
+/* Records progress (throttled); returns TW_ECANCELED once the activity is cancelled. */
+static inline int tw_heartbeat(tw_act *a, const tw_payload *details, size_t n)
+{ return tw__api->act_heartbeat(a, details, n); }
+static inline int tw_act_cancelled(tw_act *a) { return tw__api->act_cancelled(a); }
+static inline void *tw_act_alloc(tw_act *a, size_t n) { return tw__api->act_alloc(a, n); }
+static inline void tw_act_log(tw_act *a, int level, const char *msg) { tw__api->act_log(a, level, msg); }
+static inline int tw_act_fail(tw_act *a, const tw_failure *f) { return tw__api->act_fail(a, f); }
+
+/* ---- payload helpers (the encodings the official SDKs send by default) ---- */
+
+/* JSON text as a json/plain payload (the bytes are borrowed). */
+static inline tw_payload tw_json(const char *json)
+{
+    tw_payload p = {"json/plain", (const uint8_t *)json, 0};
+    while (json && json[p.len])
+        p.len++;
+    return p;
+}
+static inline tw_payload tw_binary(const void *data, size_t len)
+{
+    tw_payload p = {"binary/plain", (const uint8_t *)data, len};
+    return p;
+}
+static inline tw_payload tw_null(void)
+{
+    tw_payload p = {"binary/null", NULL, 0};
+    return p;
+}
+
+enum { TW_LOG_DEBUG = 1, TW_LOG_INFO = 2, TW_LOG_WARN = 3, TW_LOG_ERROR = 4 };
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * reg: the user's library and what it registered. Loads the shared object named by _HANDLER
+ * with dlopen, checks it is a shared object for this machine and built against this ABI, calls
+ * its entry point with the runtime's function table, and keeps the workflow and activity
+ * tables. Every failure is a message a user can act on (it becomes /runtime/init/error).
+ *
+ * Ownership: reg_load() returns a registry the caller frees with reg_free(); entries and
+ * names belong to it. Threading: read-only after reg_load(), so any thread may look up.
+ */
+#ifndef TW_REG_H
+#define TW_REG_H
+
+#include <stddef.h>
+
+#include "tw.h"
+
+typedef struct reg_workflow {
+    char *name;
+    tw_workflow_fn fn;
+    tw_versioning versioning;
+} reg_workflow;
+
+typedef struct reg_activity {
+    char *name;
+    tw_activity_fn fn;
+} reg_activity;
+
+enum { REG_ENOENT = -1 /* no such file, or _HANDLER unset */, REG_EINVAL = -2 /* anything else */ };
+
+/* Resolves |handler| (relative to |task_root|, or absolute) and loads it. |base| supplies the
+ * workflow and activity functions of the table handed to the library (NULL: none yet; the
+ * registry fills in its own registration functions). Returns 0, or REG_ENOENT / REG_EINVAL
+ * with |err| saying what is wrong and how to fix it. */
+int reg_load(tw_registry **out, const char *handler, const char *task_root, const tw_api *base,
+             char *err, size_t errlen);
+void reg_free(tw_registry *r);
+
+const reg_workflow *reg_find_workflow(const tw_registry *r, const char *name);
+const reg_activity *reg_find_activity(const tw_registry *r, const char *name);
+size_t reg_workflow_count(const tw_registry *r);
+size_t reg_activity_count(const tw_registry *r);
+/* "A, B, C" (sorted as registered), for messages about unknown types. */
+void reg_workflow_names(const tw_registry *r, char *out, size_t n);
+void reg_activity_names(const tw_registry *r, char *out, size_t n);
+/* The table handed to the library (for tests). */
+const tw_api *reg_api(const tw_registry *r);
+
+#endif
