@@ -37,7 +37,7 @@ DEP_LIBS = $(CURL_DIR)/lib/libcurl.a $(NGHTTP2_DIR)/lib/libnghttp2.a \
 SYS_LIBS = -lpthread -ldl
 
 RUNTIME_SRC = runtime/rt.c runtime/loop.c runtime/log.c
-TEMPORAL_SRC = temporal/grpc.c temporal/transport.c
+TEMPORAL_SRC = temporal/grpc.c temporal/transport.c temporal/connect.c temporal/config.c temporal/toml.c
 
 # Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
 PROTOS_DIR := $(DEPS_CACHE)/temporal-protos-$(shell awk '$$1=="core-bridge"{print $$2}' deps/protos.version)
@@ -49,7 +49,7 @@ BOOTSTRAP_SRC = bootstrap.c temporal/function.c $(RUNTIME_SRC)
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
-UNIT_TESTS = test_rt test_grpc test_reg
+UNIT_TESTS = test_rt test_grpc test_reg test_config
 INTEGRATION_TESTS = test_linkage test_emulator test_temporal
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -131,6 +131,10 @@ $(BUILD)/fixtures/not_elf.so:
 $(BUILD)/fixtures/an_executable: tests/fixtures/lib_noentry.c
 	@mkdir -p $(dir $@)
 	printf 'int main(void){return 0;}\n' | $(CC) -x c -no-pie -o $@ -
+
+$(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c temporal/config.c temporal/toml.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
 $(BUILD)/tests/test_reg: $(call obj,tests/unit/test_reg.c registry/reg.c tests/support/harness.c)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,1149 @@
+/*
+ * Unit tests of temporal/config (envconfig) and temporal/toml (the file parser): defaults,
+ * precedence, profile and file selection, TLS resolution, PEM items, validation, gRPC
+ * metadata, broken files, and that no secret ends up in an error message. Each test runs in
+ * a fresh temporary directory that is also the current directory (for ./temporal.toml).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "temporal/config.h"
+#include "temporal/toml.h"
+
+#define ERRLEN 512
+
+static char tmpdir[PATH_MAX];
+static char oldcwd[PATH_MAX];
+
+static const char CERT[] = "-----BEGIN CERTIFICATE-----\n"
+                           "MIIBszCCAVmgAwIBAgIUcertcertcert\n"
+                           "-----END CERTIFICATE-----\n";
+static const char KEY[] = "-----BEGIN PRIVATE KEY-----\n"
+                          "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49sekritkey\n"
+                          "-----END PRIVATE KEY-----\n";
+
+#define assert_has(s, sub)                                                                    \
+    do {                                                                                      \
+        if (!strstr((s), (sub)))                                                              \
+            fail_msg("\"%s\" does not contain \"%s\"", (s), (sub));                           \
+    } while (0)
+
+#define assert_hasnt(s, sub)                                                                  \
+    do {                                                                                      \
+        if (strstr((s), (sub)))                                                               \
+            fail_msg("\"%s\" contains \"%s\"", (s), (sub));                                   \
+    } while (0)
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fixtures                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+static void rm_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    char sub[PATH_MAX];
+    struct stat st;
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+        if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+            rm_tree(sub);
+        else
+            unlink(sub);
+    }
+    if (d)
+        closedir(d);
+    rmdir(path);
+}
+
+static int setup(void **st)
+{
+    const char *base = getenv("TMPDIR");
+    if (!getcwd(oldcwd, sizeof(oldcwd)))
+        return -1;
+    snprintf(tmpdir, sizeof(tmpdir), "%s/tw-config-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmpdir) || chdir(tmpdir))
+        return -1;
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    int rc = chdir(oldcwd);
+    rm_tree(tmpdir);
+    return rc;
+}
+
+/* The absolute path of |rel| in the test directory; 8 rotating buffers. */
+static const char *path_of(const char *rel)
+{
+    static char bufs[8][PATH_MAX];
+    static int next;
+    char *b = bufs[next++ % 8];
+    if ((size_t)snprintf(b, PATH_MAX, "%s/%s", tmpdir, rel) >= PATH_MAX)
+        fail_msg("path too long");
+    return b;
+}
+
+static const char *put(const char *rel, const char *content)
+{
+    const char *p = path_of(rel);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(content, 1, strlen(content), f), strlen(content));
+    assert_int_equal(fclose(f), 0);
+    return p;
+}
+
+static void mkdir_in(const char *rel)
+{
+    assert_int_equal(mkdir(path_of(rel), 0755), 0);
+}
+
+/* An environment built with printf-style entries. */
+typedef struct envb {
+    char s[16][1024];
+    const char *v[17];
+    size_t n;
+} envb;
+
+static void env_add(envb *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void env_add(envb *e, const char *fmt, ...)
+{
+    va_list ap;
+    assert_true(e->n < 16);
+    va_start(ap, fmt);
+    vsnprintf(e->s[e->n], sizeof(e->s[0]), fmt, ap);
+    va_end(ap);
+    e->v[e->n] = e->s[e->n];
+    e->n++;
+    e->v[e->n] = NULL;
+}
+
+static int load(tw_conn_config *c, const char *const *env, char *err)
+{
+    err[0] = '\0';
+    return tw_conn_config_load(c, env, err, ERRLEN);
+}
+
+/* Loads with TEMPORAL_CONFIG_FILE pointing at |toml| plus |extra| entries. */
+static int load_toml(tw_conn_config *c, const char *toml, const char *const *extra, char *err)
+{
+    envb e = {0};
+    env_add(&e, "TEMPORAL_CONFIG_FILE=%s", put("cfg.toml", toml));
+    for (; extra && *extra; extra++)
+        env_add(&e, "%s", *extra);
+    return load(c, e.v, err);
+}
+
+/* Expects a failure of the file |toml| with every string of |subs| in the message. */
+static void expect_toml_error(const char *toml, int code, const char *const *subs)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    assert_int_equal(load_toml(&c, toml, NULL, err), code);
+    assert_has(err, path_of("cfg.toml"));
+    for (; *subs; subs++)
+        assert_has(err, *subs);
+    assert_null(c.address);
+    tw_conn_config_free(&c);
+}
+
+static const char *meta_get(const tw_conn_config *c, const char *key)
+{
+    for (size_t i = 0; i < c->nmeta; i++)
+        if (!strcmp(c->meta[i].key, key))
+            return c->meta[i].value;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Defaults, precedence, profiles, file search                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+static void defaults_without_file_or_env(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    const char *env[] = {"HOME=/nowhere", "PATH=/bin", NULL};
+    assert_int_equal(load(&c, env, err), TW_CONF_OK);
+    assert_string_equal(err, "");
+    assert_string_equal(c.address, "localhost:7233");
+    assert_string_equal(c.namespace_name, "default");
+    assert_string_equal(c.profile, "default");
+    assert_null(c.api_key);
+    assert_null(c.authority);
+    assert_null(c.server_name);
+    assert_null(c.client_cert);
+    assert_null(c.client_key);
+    assert_null(c.server_ca);
+    assert_null(c.config_file);
+    assert_int_equal(c.tls, 0);
+    assert_int_equal(c.tls_explicit, 0);
+    assert_int_equal(c.disable_host_verification, 0);
+    assert_int_equal(c.nmeta, 0);
+    tw_conn_config_free(&c);
+
+    assert_int_equal(load(&c, NULL, err), TW_CONF_OK); /* NULL: an empty environment */
+    assert_string_equal(c.address, "localhost:7233");
+    tw_conn_config_free(&c);
+}
+
+static void file_profile_values(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    const char *toml = "[profile.default]\n"
+                       "address = \"ns.a1b2c.tmprl.cloud:7233\"\n"
+                       "namespace = \"ns.a1b2c\"\n"
+                       "api_key = \"key-123\"\n"
+                       "authority = \"override.example:443\"\n"
+                       "\n"
+                       "[profile.default.tls]\n"
+                       "server_name = \"sni.example\"\n"
+                       "disable_host_verification = true\n"
+                       "\n"
+                       "[profile.default.grpc_meta]\n"
+                       "x-team = \"payments\"\n";
+    assert_int_equal(load_toml(&c, toml, NULL, err), TW_CONF_OK);
+    assert_string_equal(c.address, "ns.a1b2c.tmprl.cloud:7233");
+    assert_string_equal(c.namespace_name, "ns.a1b2c");
+    assert_string_equal(c.api_key, "key-123");
+    assert_string_equal(c.authority, "override.example:443");
+    assert_string_equal(c.server_name, "sni.example");
+    assert_int_equal(c.disable_host_verification, 1);
+    assert_int_equal(c.tls, 1);
+    assert_int_equal(c.tls_explicit, 0);
+    assert_int_equal(c.nmeta, 1);
+    assert_string_equal(meta_get(&c, "x-team"), "payments");
+    assert_string_equal(c.config_file, path_of("cfg.toml"));
+    assert_string_equal(c.profile, "default");
+    tw_conn_config_free(&c);
+}
+
+static void env_overrides_file(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    const char *toml = "[profile.default]\n"
+                       "address = \"file-host:7233\"\n"
+                       "namespace = \"file-ns\"\n"
+                       "api_key = \"file-key\"\n"
+                       "authority = \"file-authority\"\n";
+    const char *env[] = {"TEMPORAL_ADDRESS=env-host:7234", "TEMPORAL_NAMESPACE=env-ns",
+                         "TEMPORAL_CLIENT_AUTHORITY=env-authority", NULL};
+    assert_int_equal(load_toml(&c, toml, env, err), TW_CONF_OK);
+    assert_string_equal(c.address, "env-host:7234");
+    assert_string_equal(c.namespace_name, "env-ns");
+    assert_string_equal(c.authority, "env-authority");
+    assert_string_equal(c.api_key, "file-key");
+    assert_int_equal(c.tls, 1); /* the file's API key */
+    tw_conn_config_free(&c);
+
+    /* Set but empty: clears the file's value; defaults come back. */
+    const char *empty[] = {"TEMPORAL_ADDRESS=", "TEMPORAL_NAMESPACE=", "TEMPORAL_API_KEY=",
+                           NULL};
+    assert_int_equal(load_toml(&c, toml, empty, err), TW_CONF_OK);
+    assert_string_equal(c.address, "localhost:7233");
+    assert_string_equal(c.namespace_name, "default");
+    assert_null(c.api_key);
+    assert_int_equal(c.tls, 0);
+    assert_string_equal(c.authority, "file-authority");
+    tw_conn_config_free(&c);
+}
+
+static void profile_selection(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    const char *toml = "[profile.default]\naddress = \"dflt:1\"\n"
+                       "[profile.prod]\naddress = \"prod:2\"\nnamespace = \"prod-ns\"\n"
+                       "[profile.\"odd name\"]\naddress = \"odd:3\"\n";
+    const char *prod[] = {"TEMPORAL_PROFILE=prod", NULL};
+    const char *odd[] = {"TEMPORAL_PROFILE=odd name", NULL};
+    const char *empty[] = {"TEMPORAL_PROFILE=", NULL};
+    assert_int_equal(load_toml(&c, toml, prod, err), TW_CONF_OK);
+    assert_string_equal(c.address, "prod:2");
+    assert_string_equal(c.namespace_name, "prod-ns");
+    assert_string_equal(c.profile, "prod");
+    tw_conn_config_free(&c);
+    assert_int_equal(load_toml(&c, toml, odd, err), TW_CONF_OK);
+    assert_string_equal(c.address, "odd:3");
+    tw_conn_config_free(&c);
+    assert_int_equal(load_toml(&c, toml, empty, err), TW_CONF_OK); /* empty: unset */
+    assert_string_equal(c.address, "dflt:1");
+    assert_string_equal(c.profile, "default");
+    tw_conn_config_free(&c);
+}
+
+static void missing_profile(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    const char *toml = "[profile.prod]\naddress = \"prod:2\"\n";
+    const char *staging[] = {"TEMPORAL_PROFILE=staging", NULL};
+    const char *dflt[] = {"TEMPORAL_PROFILE=default", NULL};
+
+    assert_int_equal(load_toml(&c, toml, staging, err), TW_CONF_ENOPROFILE);
+    assert_has(err, "TEMPORAL_PROFILE");
+    assert_has(err, "\"staging\"");
+    assert_has(err, path_of("cfg.toml"));
+    tw_conn_config_free(&c);
+
+    /* The implicit default profile may be absent; a named one (even "default") may not. */
+    assert_int_equal(load_toml(&c, toml, NULL, err), TW_CONF_OK);
+    assert_string_equal(c.address, "localhost:7233");
+    assert_string_equal(c.config_file, path_of("cfg.toml"));
+    tw_conn_config_free(&c);
+    assert_int_equal(load_toml(&c, toml, dflt, err), TW_CONF_ENOPROFILE);
+    assert_has(err, "\"default\"");
+    tw_conn_config_free(&c);
+
+    /* No file at all. */
+    assert_int_equal(load(&c, staging, err), TW_CONF_ENOPROFILE);
+    assert_has(err, "\"staging\"");
+    assert_has(err, "no config file");
+    tw_conn_config_free(&c);
+}
+
+static void file_search_order(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    envb e = {0};
+    mkdir_in("task");
+    put("temporal.toml", "[profile.default]\naddress = \"cwd:1\"\n");
+
+    assert_int_equal(load(&c, NULL, err), TW_CONF_OK); /* ./temporal.toml */
+    assert_string_equal(c.address, "cwd:1");
+    assert_string_equal(c.config_file, "./temporal.toml");
+    tw_conn_config_free(&c);
+
+    /* LAMBDA_TASK_ROOT without a temporal.toml: on to ./temporal.toml. */
+    env_add(&e, "LAMBDA_TASK_ROOT=%s/", path_of("task"));
+    assert_int_equal(load(&c, e.v, err), TW_CONF_OK);
+    assert_string_equal(c.address, "cwd:1");
+    tw_conn_config_free(&c);
+
+    put("task/temporal.toml", "[profile.default]\naddress = \"task:2\"\n");
+    assert_int_equal(load(&c, e.v, err), TW_CONF_OK);
+    assert_string_equal(c.address, "task:2");
+    assert_string_equal(c.config_file, path_of("task/temporal.toml"));
+    tw_conn_config_free(&c);
+
+    env_add(&e, "TEMPORAL_CONFIG_FILE=%s", put("other.toml", "[profile.default]\n"
+                                                             "address = \"env:3\"\n"));
+    assert_int_equal(load(&c, e.v, err), TW_CONF_OK);
+    assert_string_equal(c.address, "env:3");
+    assert_string_equal(c.config_file, path_of("other.toml"));
+    tw_conn_config_free(&c);
+
+    /* An empty TEMPORAL_CONFIG_FILE counts as unset. */
+    const char *empty[] = {"TEMPORAL_CONFIG_FILE=", NULL};
+    assert_int_equal(load(&c, empty, err), TW_CONF_OK);
+    assert_string_equal(c.address, "cwd:1");
+    tw_conn_config_free(&c);
+}
+
+static void config_file_unreadable(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    envb e = {0};
+    env_add(&e, "TEMPORAL_CONFIG_FILE=%s", path_of("absent.toml"));
+    assert_int_equal(load(&c, e.v, err), TW_CONF_EFILE);
+    assert_has(err, "TEMPORAL_CONFIG_FILE");
+    assert_has(err, path_of("absent.toml"));
+    assert_has(err, strerror(ENOENT));
+    assert_null(c.address);
+    tw_conn_config_free(&c);
+
+    /* A default location that exists but cannot be read is an error too. */
+    envb e2 = {0};
+    mkdir_in("task");
+    mkdir_in("task/temporal.toml");
+    env_add(&e2, "LAMBDA_TASK_ROOT=%s", path_of("task"));
+    assert_int_equal(load(&c, e2.v, err), TW_CONF_EFILE);
+    assert_has(err, "LAMBDA_TASK_ROOT");
+    assert_has(err, path_of("task/temporal.toml"));
+    assert_has(err, strerror(EISDIR));
+    tw_conn_config_free(&c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* TLS                                                                                         */
+/* ------------------------------------------------------------------------------------------ */
+
+static void api_key_turns_tls_on(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    const char *env[] = {"TEMPORAL_API_KEY=abc.def", NULL};
+    assert_int_equal(load(&c, env, err), TW_CONF_OK);
+    assert_string_equal(c.api_key, "abc.def");
+    assert_int_equal(c.tls, 1);
+    assert_int_equal(c.tls_explicit, 0);
+    tw_conn_config_free(&c);
+}
+
+static void tls_disabled_with_api_key_is_kept(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    const char *env[] = {"TEMPORAL_API_KEY=abc", "TEMPORAL_TLS=false", NULL};
+    assert_int_equal(load(&c, env, err), TW_CONF_OK);
+    assert_string_equal(c.api_key, "abc");
+    assert_int_equal(c.tls, 0);
+    assert_int_equal(c.tls_explicit, 1);
+    tw_conn_config_free(&c);
+
+    const char *toml = "[profile.default]\napi_key = \"abc\"\n[profile.default.tls]\n"
+                       "disabled = true\n";
+    assert_int_equal(load_toml(&c, toml, NULL, err), TW_CONF_OK);
+    assert_string_equal(c.api_key, "abc");
+    assert_int_equal(c.tls, 0);
+    assert_int_equal(c.tls_explicit, 1);
+    tw_conn_config_free(&c);
+
+    /* The environment wins over the file's tls.disabled. */
+    const char *on[] = {"TEMPORAL_TLS=TRUE", NULL};
+    assert_int_equal(load_toml(&c, toml, on, err), TW_CONF_OK);
+    assert_int_equal(c.tls, 1);
+    assert_int_equal(c.tls_explicit, 1);
+    tw_conn_config_free(&c);
+}
+
+static void tls_settings_turn_tls_on(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    /* As in Go: a tls table (even empty) or a TEMPORAL_TLS_* variable means TLS. */
+    assert_int_equal(load_toml(&c, "[profile.default.tls]\n", NULL, err), TW_CONF_OK);
+    assert_int_equal(c.tls, 1);
+    assert_int_equal(c.tls_explicit, 0);
+    tw_conn_config_free(&c);
+    const char *sni[] = {"TEMPORAL_TLS_SERVER_NAME=sni.example", NULL};
+    assert_int_equal(load(&c, sni, err), TW_CONF_OK);
+    assert_int_equal(c.tls, 1);
+    assert_string_equal(c.server_name, "sni.example");
+    tw_conn_config_free(&c);
+    const char *on[] = {"TEMPORAL_TLS=1", NULL};
+    assert_int_equal(load(&c, on, err), TW_CONF_OK);
+    assert_int_equal(c.tls, 1);
+    assert_int_equal(c.tls_explicit, 1);
+    tw_conn_config_free(&c);
+    /* Empty TLS variables change nothing. */
+    const char *blank[] = {"TEMPORAL_TLS=", "TEMPORAL_TLS_SERVER_NAME=", NULL};
+    assert_int_equal(load(&c, blank, err), TW_CONF_OK);
+    assert_int_equal(c.tls, 0);
+    assert_int_equal(c.tls_explicit, 0);
+    tw_conn_config_free(&c);
+}
+
+static void booleans(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    static const struct {
+        const char *v;
+        int want;
+    } ok[] = {{"true", 1}, {"TRUE", 1}, {"True", 1}, {"1", 1},
+              {"false", 0}, {"FALSE", 0}, {"fAlSe", 0}, {"0", 0}};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        envb e = {0};
+        env_add(&e, "TEMPORAL_TLS=%s", ok[i].v);
+        env_add(&e, "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION=%s", ok[i].v);
+        assert_int_equal(load(&c, e.v, err), TW_CONF_OK);
+        assert_int_equal(c.tls, ok[i].want);
+        assert_int_equal(c.disable_host_verification, ok[i].want);
+        tw_conn_config_free(&c);
+    }
+    static const char *const bad[] = {"yes", "no", "on", "off", "2", "t", " true", "true ",
+                                      "-1", "truex"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        envb e = {0};
+        env_add(&e, "TEMPORAL_TLS=%s", bad[i]);
+        assert_int_equal(load(&c, e.v, err), TW_CONF_EINVAL);
+        assert_has(err, "TEMPORAL_TLS:");
+        assert_has(err, bad[i]);
+        assert_null(c.address);
+        tw_conn_config_free(&c);
+    }
+    const char *hv[] = {"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION=maybe", NULL};
+    assert_int_equal(load(&c, hv, err), TW_CONF_EINVAL);
+    assert_has(err, "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION");
+    assert_has(err, "\"maybe\"");
+    tw_conn_config_free(&c);
+
+    /* In the file, booleans are TOML booleans. */
+    expect_toml_error("[profile.default.tls]\n\ndisabled = \"true\"\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 3", "profile.default.tls.disabled",
+                                            "expected a boolean, found a string", NULL});
+}
+
+static void pem_items(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    envb e = {0};
+    env_add(&e, "TEMPORAL_TLS_CLIENT_CERT_PATH=%s", put("cert.pem", CERT));
+    env_add(&e, "TEMPORAL_TLS_CLIENT_KEY_DATA=%s", KEY);
+    env_add(&e, "TEMPORAL_TLS_SERVER_CA_CERT_PATH=%s", put("ca.pem", CERT));
+    assert_int_equal(load(&c, e.v, err), TW_CONF_OK);
+    assert_int_equal(c.tls, 1);
+    assert_int_equal(c.client_cert_len, strlen(CERT));
+    assert_memory_equal(c.client_cert, CERT, strlen(CERT));
+    assert_int_equal(c.client_cert[c.client_cert_len], '\0');
+    assert_int_equal(c.client_key_len, strlen(KEY));
+    assert_string_equal(c.client_key, KEY);
+    assert_string_equal(c.server_ca, CERT);
+    tw_conn_config_free(&c);
+
+    /* With TLS off, PEM items are not read (as in Go). */
+    envb off = {0};
+    env_add(&off, "TEMPORAL_TLS=false");
+    env_add(&off, "TEMPORAL_TLS_SERVER_CA_CERT_PATH=%s", path_of("absent.pem"));
+    assert_int_equal(load(&c, off.v, err), TW_CONF_OK);
+    assert_null(c.server_ca);
+    tw_conn_config_free(&c);
+}
+
+static void pem_path_and_data_conflict(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    envb e = {0};
+    env_add(&e, "TEMPORAL_TLS_SERVER_CA_CERT_PATH=%s", put("ca.pem", CERT));
+    env_add(&e, "TEMPORAL_TLS_SERVER_CA_CERT_DATA=%s", CERT);
+    assert_int_equal(load(&c, e.v, err), TW_CONF_EINVAL);
+    assert_has(err, "TEMPORAL_TLS_SERVER_CA_CERT_PATH and TEMPORAL_TLS_SERVER_CA_CERT_DATA");
+    tw_conn_config_free(&c);
+
+    const char *toml = "[profile.default.tls]\n"
+                       "client_key_path = \"/some/key.pem\"\n"
+                       "client_key_data = \"\"\"\n-----BEGIN PRIVATE KEY-----\nsekrit\n"
+                       "-----END PRIVATE KEY-----\n\"\"\"\n";
+    expect_toml_error(toml, TW_CONF_EINVAL,
+                      (const char *const[]){"line 2: profile.default.tls.client_key_path",
+                                            "client_key_data (line 3)", "both set", NULL});
+
+    /* One in the environment replaces the file's item, whichever form the file used. */
+    const char *file_data = "[profile.default.tls]\nserver_ca_cert_data = \"not pem\"\n";
+    envb e2 = {0};
+    env_add(&e2, "TEMPORAL_TLS_SERVER_CA_CERT_PATH=%s", path_of("ca.pem"));
+    assert_int_equal(load_toml(&c, file_data, e2.v, err), TW_CONF_OK);
+    assert_string_equal(c.server_ca, CERT);
+    tw_conn_config_free(&c);
+}
+
+static void pem_errors(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    envb e = {0};
+    env_add(&e, "TEMPORAL_TLS_SERVER_CA_CERT_PATH=%s", path_of("absent.pem"));
+    assert_int_equal(load(&c, e.v, err), TW_CONF_EFILE);
+    assert_has(err, "TEMPORAL_TLS_SERVER_CA_CERT_PATH");
+    assert_has(err, path_of("absent.pem"));
+    assert_has(err, strerror(ENOENT));
+    tw_conn_config_free(&c);
+
+    envb d = {0};
+    mkdir_in("dir.pem");
+    env_add(&d, "TEMPORAL_TLS_CLIENT_CERT_PATH=%s", path_of("dir.pem"));
+    env_add(&d, "TEMPORAL_TLS_CLIENT_KEY_DATA=%s", KEY);
+    assert_int_equal(load(&c, d.v, err), TW_CONF_EFILE);
+    assert_has(err, "TEMPORAL_TLS_CLIENT_CERT_PATH");
+    assert_has(err, strerror(EISDIR));
+    tw_conn_config_free(&c);
+
+    /* From the file: the error names the file, line and key. */
+    char toml[1024];
+    snprintf(toml, sizeof(toml), "[profile.default.tls]\nserver_ca_cert_path = \"%s\"\n",
+             path_of("absent.pem"));
+    expect_toml_error(toml, TW_CONF_EFILE,
+                      (const char *const[]){"line 2: profile.default.tls.server_ca_cert_path",
+                                            "absent.pem", NULL});
+
+    envb np = {0};
+    env_add(&np, "TEMPORAL_TLS_SERVER_CA_CERT_PATH=%s", put("ca.txt", "hello\n"));
+    assert_int_equal(load(&c, np.v, err), TW_CONF_EINVAL);
+    assert_has(err, "no PEM block");
+    tw_conn_config_free(&c);
+
+    envb half = {0};
+    env_add(&half, "TEMPORAL_TLS_CLIENT_CERT_DATA=%s", CERT);
+    assert_int_equal(load(&c, half.v, err), TW_CONF_EINVAL);
+    assert_has(err, "TEMPORAL_TLS_CLIENT_CERT_DATA: a client certificate needs a client key");
+    tw_conn_config_free(&c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Validation and metadata                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+static void addresses(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    static const char *const good[] = {"localhost:7233", "127.0.0.1:1", "h:65535",
+                                       "[::1]:7233", "[fe80::1%eth0]:443",
+                                       "ns.a1b2c.tmprl.cloud:7233", "my_host-1.local:07233"};
+    static const char *const bad[] = {"localhost", ":7233", "host:", "host:0", "host:65536",
+                                      "host:123456", "host:12a", "host:+1", "::1:7233",
+                                      "[::1]7233", "[::1]:", "[]:1", "[zz::1]:1", "[::1%]:1",
+                                      "http://host:7233", "ho st:1", "host:7233/x",
+                                      "user@host:1"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        envb e = {0};
+        env_add(&e, "TEMPORAL_ADDRESS=%s", good[i]);
+        if (load(&c, e.v, err) != TW_CONF_OK)
+            fail_msg("%s refused: %s", good[i], err);
+        assert_string_equal(c.address, good[i]);
+        tw_conn_config_free(&c);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        envb e = {0};
+        env_add(&e, "TEMPORAL_ADDRESS=%s", bad[i]);
+        if (load(&c, e.v, err) != TW_CONF_EINVAL)
+            fail_msg("%s accepted", bad[i]);
+        assert_has(err, "TEMPORAL_ADDRESS: expected host:port");
+        assert_has(err, bad[i]);
+        tw_conn_config_free(&c);
+    }
+    expect_toml_error("[profile.default]\n# comment\naddress = \"nohost\"\n", TW_CONF_EINVAL,
+                      (const char *const[]){"line 3: profile.default.address",
+                                            "expected host:port", "\"nohost\"", NULL});
+    const char *ns[] = {"TEMPORAL_NAMESPACE=bad\tns", NULL};
+    assert_int_equal(load(&c, ns, err), TW_CONF_EINVAL);
+    assert_has(err, "TEMPORAL_NAMESPACE");
+    tw_conn_config_free(&c);
+    const char *auth[] = {"TEMPORAL_CLIENT_AUTHORITY=a b", NULL};
+    assert_int_equal(load(&c, auth, err), TW_CONF_EINVAL);
+    assert_has(err, "TEMPORAL_CLIENT_AUTHORITY");
+    tw_conn_config_free(&c);
+}
+
+static void grpc_meta_normalised(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    const char *toml = "[profile.default.grpc_meta]\n"
+                       "X_Custom-Thing = \"a\"\n"
+                       "\"dropped_by_env\" = \"b\"\n"
+                       "replaced = \"file\"\n"
+                       "empty = \"\"\n";
+    const char *env[] = {"TEMPORAL_GRPC_META_MY_HEADER=v1", "TEMPORAL_GRPC_META_DROPPED_BY_ENV=",
+                         "TEMPORAL_GRPC_META_REPLACED=env", "TEMPORAL_GRPC_META_UNSET_NOTHING=",
+                         "TEMPORAL_GRPC_META_MY_HEADER=second-is-ignored", NULL};
+    assert_int_equal(load_toml(&c, toml, env, err), TW_CONF_OK);
+    assert_int_equal(c.nmeta, 4);
+    assert_string_equal(c.meta[0].key, "x-custom-thing"); /* file order, then the env's */
+    assert_string_equal(c.meta[0].value, "a");
+    assert_string_equal(meta_get(&c, "replaced"), "env");
+    assert_string_equal(meta_get(&c, "empty"), "");
+    assert_string_equal(meta_get(&c, "my-header"), "v1");
+    assert_null(meta_get(&c, "dropped-by-env"));
+    assert_null(meta_get(&c, "unset-nothing"));
+    tw_conn_config_free(&c);
+
+    /* The Go SDK's own test file uses an inline table. */
+    const char *inl = "[profile.foo]\ngrpc_meta = { sOme-hEader_key = \"some-value\" }\n";
+    const char *foo[] = {"TEMPORAL_PROFILE=foo", NULL};
+    assert_int_equal(load_toml(&c, inl, foo, err), TW_CONF_OK);
+    assert_int_equal(c.nmeta, 1);
+    assert_string_equal(c.meta[0].key, "some-header-key");
+    assert_string_equal(c.meta[0].value, "some-value");
+    tw_conn_config_free(&c);
+
+    /* Authorization is fine without an API key. */
+    const char *auth[] = {"TEMPORAL_GRPC_META_AUTHORIZATION=Bearer x", NULL};
+    assert_int_equal(load(&c, auth, err), TW_CONF_OK);
+    assert_string_equal(meta_get(&c, "authorization"), "Bearer x");
+    tw_conn_config_free(&c);
+}
+
+static void grpc_meta_refused(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    static const struct {
+        const char *entry, *why;
+    } bad[] = {
+        {"TEMPORAL_GRPC_META_CONTENT_TYPE=x", "set by the runtime"},
+        {"TEMPORAL_GRPC_META_TE=x", "set by the runtime"},
+        {"TEMPORAL_GRPC_META_TEMPORAL_NAMESPACE=x", "set by the runtime"},
+        {"TEMPORAL_GRPC_META_USER_AGENT=x", "set by the runtime"},
+        {"TEMPORAL_GRPC_META_GRPC_TIMEOUT=1S", "reserved for gRPC"},
+        {"TEMPORAL_GRPC_META_TRACE_BIN=x", "-bin"},
+        {"TEMPORAL_GRPC_META_CONNECTION=close", "connection-specific"},
+        {"TEMPORAL_GRPC_META_HOST=x", "connection-specific"},
+        {"TEMPORAL_GRPC_META_A@B=x", "not a valid gRPC header name"},
+        {"TEMPORAL_GRPC_META_=x", "empty header name"},
+        {"TEMPORAL_GRPC_META_X=a\r\nInjected: 1", "printable ASCII"},
+        {"TEMPORAL_GRPC_META_X= padded", "printable ASCII"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *env[] = {bad[i].entry, NULL};
+        if (load(&c, env, err) != TW_CONF_EINVAL)
+            fail_msg("%s accepted", bad[i].entry);
+        assert_has(err, "TEMPORAL_GRPC_META_");
+        assert_has(err, bad[i].why);
+        tw_conn_config_free(&c);
+    }
+    /* Two spellings of one header in one source. */
+    const char *twice[] = {"TEMPORAL_GRPC_META_X_Y=1", "TEMPORAL_GRPC_META_x-y=2", NULL};
+    assert_int_equal(load(&c, twice, err), TW_CONF_EINVAL);
+    assert_has(err, "TEMPORAL_GRPC_META_x-y and TEMPORAL_GRPC_META_X_Y both set the gRPC "
+                    "header x-y");
+    tw_conn_config_free(&c);
+    expect_toml_error("[profile.default.grpc_meta]\nA_B = \"1\"\na-b = \"2\"\n", TW_CONF_EINVAL,
+                      (const char *const[]){"line 3: profile.default.grpc_meta.a-b",
+                                            "line 2: profile.default.grpc_meta.A_B", NULL});
+    expect_toml_error("[profile.default.grpc_meta]\nx = 1\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 2: profile.default.grpc_meta.x",
+                                            "expected a string, found an integer", NULL});
+    /* authorization and an API key would both set one header. */
+    const char *both[] = {"TEMPORAL_API_KEY=k", "TEMPORAL_GRPC_META_AUTHORIZATION=Bearer y",
+                          NULL};
+    assert_int_equal(load(&c, both, err), TW_CONF_EINVAL);
+    assert_has(err, "TEMPORAL_GRPC_META_AUTHORIZATION: conflicts with the API key");
+    tw_conn_config_free(&c);
+}
+
+static void secrets_absent_from_errors(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    const char *key_ctl[] = {"TEMPORAL_API_KEY=sekrit\001key", NULL};
+    assert_int_equal(load(&c, key_ctl, err), TW_CONF_EINVAL);
+    assert_has(err, "TEMPORAL_API_KEY");
+    assert_hasnt(err, "sekrit");
+    tw_conn_config_free(&c);
+
+    const char *key_data[] = {"TEMPORAL_TLS_CLIENT_CERT_DATA=-----BEGIN CERTIFICATE-----",
+                              "TEMPORAL_TLS_CLIENT_KEY_DATA=sekrit key bytes", NULL};
+    assert_int_equal(load(&c, key_data, err), TW_CONF_EINVAL);
+    assert_has(err, "TEMPORAL_TLS_CLIENT_KEY_DATA: not PEM data");
+    assert_hasnt(err, "sekrit");
+    tw_conn_config_free(&c);
+
+    const char *meta[] = {"TEMPORAL_GRPC_META_X_TOKEN=sekrit\n", NULL};
+    assert_int_equal(load(&c, meta, err), TW_CONF_EINVAL);
+    assert_hasnt(err, "sekrit");
+    tw_conn_config_free(&c);
+
+    const char *with_key[] = {"TEMPORAL_API_KEY=sekrit", "TEMPORAL_GRPC_META_AUTHORIZATION=x",
+                              NULL};
+    assert_int_equal(load(&c, with_key, err), TW_CONF_EINVAL);
+    assert_hasnt(err, "sekrit");
+    tw_conn_config_free(&c);
+
+    static const char *const files[] = {
+        "[profile.default]\napi_key = \"sekrit\n",
+        "[profile.default]\napi_key = sekrit\n",
+        "[profile.default]\napi_key = 12sekrit\n",
+        "[profile.default]\napi_key = \"sekrit\" junk\n",
+        "[profile.default]\napi_key = \"sekrit\\x\"\n",
+        "[profile.default]\napi_key = \"sekrit\"\napi_key = \"sekrit2\"\n",
+        "[profile.default]\napi_key = \"sekrit\001\"\n",
+        "[profile.default]\napi_key = \"sekrit\t\"\n",
+        "[profile.default.tls]\nclient_key_data = '''sekrit'''\n"
+        "client_cert_data = \"-----BEGIN CERTIFICATE-----\"\n",
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        assert_int_not_equal(load_toml(&c, files[i], NULL, err), TW_CONF_OK);
+        assert_hasnt(err, "sekrit");
+        assert_has(err, "line ");
+        tw_conn_config_free(&c);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Files                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+static void broken_toml_files(void **st)
+{
+    expect_toml_error("[profile.default]\n\naddress = \"localhost:7233\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 3: unterminated string", NULL});
+    expect_toml_error("[profile.default\naddress = \"x:1\"\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 1: unterminated table header", NULL});
+    expect_toml_error("# c\n[profile..default]\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 2: expected a key, found '.'", NULL});
+    expect_toml_error("[profile default]\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 1: bad table header", NULL});
+    expect_toml_error("[profile.default]\naddress = \"a:1\"\nnamespace = \"n\"\n"
+                      "address = \"b:2\"\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 4: duplicate key address (first set at "
+                                            "line 2)", NULL});
+    expect_toml_error("[profile.a]\n[profile.b]\n[profile.a]\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 3: duplicate table [profile.a] (first "
+                                            "defined at line 1)", NULL});
+    expect_toml_error("[profile.default]\nnamespace = \"a\\qb\"\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 2: invalid escape \\q", NULL});
+    expect_toml_error("[profile.default]\naddress = \"\"\"\nx:1\n\"\"\"\n\nnamespace = 'n\n",
+                      TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 6: unterminated literal string", NULL});
+    expect_toml_error("[[profile]]\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 1: arrays of tables", NULL});
+    expect_toml_error("[profile.default]\naddress = 5\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 2: profile.default.address: expected a "
+                                            "string, found an integer", NULL});
+    expect_toml_error("profile = \"x\"\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 1: profile: expected a table", NULL});
+    expect_toml_error("[profile]\ndefault = 1\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 2: profile.default: expected a table", NULL});
+    expect_toml_error("[profile.default]\ntls = true\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 2: profile.default.tls: expected a table",
+                                            NULL});
+    /* A type error in another profile still fails the load, as decoding does in Go. */
+    expect_toml_error("[profile.default]\naddress = \"a:1\"\n[profile.other]\nnamespace = 1\n",
+                      TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 4: profile.other.namespace", NULL});
+}
+
+static void multiline_pem_in_toml(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    char toml[2048];
+    snprintf(toml, sizeof(toml),
+             "[profile.default.tls]\n"
+             "client_cert_data = \"\"\"\n%s\"\"\"\n"
+             "client_key_data = '''\r\n%s'''\n"
+             "server_ca_cert_data = \"\"\"%.*s\\n\\\n    %s\"\"\"\n"
+             "server_name = \"sni\"\n"
+             "server_name = \"dup\"\n",
+             CERT, KEY, 27, CERT, CERT + 28);
+    /* The duplicate on the last line checks the line count after multi-line strings. */
+    assert_int_equal(load_toml(&c, toml, NULL, err), TW_CONF_ESYNTAX);
+    assert_has(err, "line 17: duplicate key server_name (first set at line 16)");
+    tw_conn_config_free(&c);
+
+    *strrchr(toml, 's') = '\0'; /* drop the duplicate */
+    assert_int_equal(load_toml(&c, toml, NULL, err), TW_CONF_OK);
+    assert_string_equal(c.client_cert, CERT);
+    assert_int_equal(c.client_cert_len, strlen(CERT));
+    assert_string_equal(c.client_key, KEY);
+    assert_string_equal(c.server_ca, CERT); /* the line-ending backslash ate the indent */
+    assert_string_equal(c.server_name, "sni");
+    tw_conn_config_free(&c);
+}
+
+static void unknown_keys_ignored(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    const char *toml = "version = 2\n"
+                       "[unimportant]\nstuff = [1, \"two\", [3]]\n"
+                       "[profile.default]\n"
+                       "address = \"a:1\"\n"
+                       "some_future_key = { x = 1 }\n"
+                       "codec = { endpoint = \"https://codec\", auth = \"token\" }\n"
+                       "[profile.default.tls]\nfuture_tls_key = false\n"
+                       "[profile.default.custom_nested.deep]\nkey = \"v\"\n";
+    assert_int_equal(load_toml(&c, toml, NULL, err), TW_CONF_OK);
+    assert_string_equal(c.address, "a:1");
+    assert_int_equal(c.tls, 1);
+    tw_conn_config_free(&c);
+    expect_toml_error("[profile.default.codec]\nendpoint = 3\n", TW_CONF_ESYNTAX,
+                      (const char *const[]){"profile.default.codec.endpoint", NULL});
+}
+
+static void keys_case_insensitive(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    const char *toml = "[Profile.default]\nAddress = \"a:1\"\nAPI_KEY = \"k\"\n"
+                       "[Profile.default.TLS]\nDisabled = true\n";
+    assert_int_equal(load_toml(&c, toml, NULL, err), TW_CONF_OK);
+    assert_string_equal(c.address, "a:1");
+    assert_string_equal(c.api_key, "k");
+    assert_int_equal(c.tls, 0);
+    tw_conn_config_free(&c);
+    expect_toml_error("[profile.default]\naddress = \"a:1\"\nADDRESS = \"b:2\"\n",
+                      TW_CONF_ESYNTAX,
+                      (const char *const[]){"line 3: profile.default.ADDRESS: the same setting "
+                                            "as address at line 2", NULL});
+}
+
+static void free_and_strerror(void **st)
+{
+    tw_conn_config c;
+    char err[ERRLEN];
+    tw_conn_config_free(NULL);
+    memset(&c, 0, sizeof(c));
+    tw_conn_config_free(&c);
+    tw_conn_config_free(&c);
+    assert_int_equal(tw_conn_config_load(NULL, NULL, err, sizeof(err)), TW_CONF_EINVAL);
+    assert_int_equal(tw_conn_config_load(&c, NULL, NULL, 0), TW_CONF_OK); /* no error buffer */
+    tw_conn_config_free(&c);
+    const char *bad[] = {"TEMPORAL_TLS=nope", NULL};
+    char tiny[8];
+    assert_int_equal(tw_conn_config_load(&c, bad, tiny, sizeof(tiny)), TW_CONF_EINVAL);
+    assert_string_equal(tiny, "TEMPORA"); /* truncated, terminated */
+    static const int codes[] = {TW_CONF_OK, TW_CONF_ENOMEM, TW_CONF_EINVAL, TW_CONF_EFILE,
+                                TW_CONF_ESYNTAX, TW_CONF_ENOPROFILE};
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        assert_string_not_equal(tw_conn_config_strerror(codes[i]), "unknown error");
+    assert_string_equal(tw_conn_config_strerror(42), "unknown error");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The TOML parser on its own                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+static toml_doc *parse_ok(const char *text)
+{
+    toml_doc *d = NULL;
+    char err[256];
+    int rc = toml_parse(&d, text, strlen(text), err, sizeof(err));
+    if (rc != TOML_OK)
+        fail_msg("%s: %s", toml_strerror(rc), err);
+    return d;
+}
+
+static const toml_node *at_path(const toml_doc *d, const char *const *keys)
+{
+    const toml_node *n = toml_root(d);
+    for (; *keys && n; keys++)
+        n = toml_find(n, *keys);
+    assert_non_null(n);
+    return n;
+}
+
+#define AT(d, ...) at_path((d), (const char *const[]){__VA_ARGS__, NULL})
+
+static void toml_values(void **st)
+{
+    const char *text = "\xEF\xBB\xBF# comment\n"
+                       "title = \"x\" # trailing\n"
+                       "\"quoted key\" = 'lit\\n'\n"
+                       "'' = \"empty key\"\n"
+                       "esc = \"a\\\"b\\\\c\\td\\u00e9\\U0001F600\\b\\f\\r\\n\"\n"
+                       "ml = \"\"\"\nline1\nline2 \\\n    continued\"\"\"\n"
+                       "mll = '''\nraw \\n '''\n"
+                       "quotes = \"\"\"a\"\"b\"\"\"\"\n"
+                       "lquotes = '''x'''''\n"
+                       "ints = [+99, -17, 1_000, 0, -0, 0xDEAD_beef, 0o755, 0b1101,\n"
+                       "  # a comment inside\n"
+                       "  9223372036854775807, -9223372036854775808,]\n"
+                       "inl = { a = 1, b.c = \"x\", d = { e = [] } }\n"
+                       "bools = [ true , false ]\n"
+                       "crlf = \"\"\"\r\na\r\nb\"\"\"\r\n";
+    toml_doc *d = parse_ok(text);
+    size_t len;
+    assert_string_equal(toml_string(AT(d, "title"), NULL), "x");
+    assert_string_equal(toml_string(AT(d, "quoted key"), NULL), "lit\\n");
+    assert_string_equal(toml_string(AT(d, ""), NULL), "empty key");
+    assert_string_equal(toml_string(AT(d, "esc"), &len),
+                        "a\"b\\c\td\xC3\xA9\xF0\x9F\x98\x80\b\f\r\n");
+    assert_int_equal(len, strlen("a\"b\\c\td\xC3\xA9\xF0\x9F\x98\x80\b\f\r\n"));
+    assert_string_equal(toml_string(AT(d, "ml"), NULL), "line1\nline2 continued");
+    assert_string_equal(toml_string(AT(d, "mll"), NULL), "raw \\n ");
+    assert_string_equal(toml_string(AT(d, "quotes"), NULL), "a\"\"b\"");
+    assert_string_equal(toml_string(AT(d, "lquotes"), NULL), "x''");
+    assert_string_equal(toml_string(AT(d, "crlf"), NULL), "a\nb");
+    const toml_node *ints = AT(d, "ints");
+    static const long long want[] = {99, -17, 1000, 0, 0, 0xDEADBEEF, 0755, 13,
+                                     9223372036854775807LL, -9223372036854775807LL - 1};
+    assert_int_equal(toml_node_type(ints), TOML_ARRAY);
+    assert_int_equal(toml_count(ints), 10);
+    for (size_t i = 0; i < 10; i++) {
+        assert_int_equal(toml_node_type(toml_child(ints, i)), TOML_INT);
+        assert_true(toml_int(toml_child(ints, i)) == want[i]);
+    }
+    assert_null(toml_key(ints, 0));
+    assert_int_equal(toml_node_line(toml_child(ints, 8)), 16);
+    assert_true(toml_int(AT(d, "inl", "a")) == 1);
+    assert_string_equal(toml_string(AT(d, "inl", "b", "c"), NULL), "x");
+    assert_int_equal(toml_count(AT(d, "inl", "d", "e")), 0);
+    assert_int_equal(toml_bool(toml_child(AT(d, "bools"), 0)), 1);
+    assert_int_equal(toml_bool(toml_child(AT(d, "bools"), 1)), 0);
+    assert_int_equal(toml_node_line(AT(d, "esc")), 5);
+    assert_int_equal(toml_node_line(AT(d, "crlf")), 19);
+    /* Accessors on the wrong type answer zero values. */
+    assert_null(toml_string(AT(d, "inl"), &len));
+    assert_int_equal(len, 0);
+    assert_int_equal(toml_bool(AT(d, "title")), 0);
+    assert_true(toml_int(AT(d, "title")) == 0);
+    assert_null(toml_find(AT(d, "title"), "x"));
+    assert_string_equal(toml_key(toml_root(d), 0), "title");
+    assert_int_equal(toml_node_line(toml_root(d)), 0);
+    toml_free(d);
+    toml_free(NULL);
+
+    d = parse_ok(""); /* empty documents are fine */
+    assert_int_equal(toml_count(toml_root(d)), 0);
+    toml_free(d);
+}
+
+static void toml_tables(void **st)
+{
+    const char *text = "top.x = 1\n"
+                       "[a.\"b c\".d]\n"
+                       "x = 1\n"
+                       "[a]\n"
+                       "y.z = 2\n"
+                       "[a.y.w]\n" /* sub-table of a dotted-key table: allowed */
+                       "q = 3\n"
+                       "[ e . 'f' ]\n"
+                       "[top.sub]\n";
+    toml_doc *d = parse_ok(text);
+    assert_true(toml_int(AT(d, "top", "x")) == 1);
+    assert_true(toml_int(AT(d, "a", "b c", "d", "x")) == 1);
+    assert_true(toml_int(AT(d, "a", "y", "z")) == 2);
+    assert_true(toml_int(AT(d, "a", "y", "w", "q")) == 3);
+    assert_int_equal(toml_node_type(AT(d, "e", "f")), TOML_TABLE);
+    assert_int_equal(toml_node_line(AT(d, "a")), 4);
+    assert_int_equal(toml_node_type(AT(d, "top", "sub")), TOML_TABLE);
+    toml_free(d);
+}
+
+static void toml_rejects(void **st)
+{
+    static const struct {
+        const char *text, *msg;
+        int code;
+    } bad[] = {
+        {"a = \"abc\n", "line 1: unterminated string", TOML_ESYNTAX},
+        {"\n\nkey = \"\"\"abc\n\n", "line 3: unterminated multi-line string", TOML_ESYNTAX},
+        {"k = '''abc", "line 1: unterminated multi-line literal", TOML_ESYNTAX},
+        {"[]\n", "line 1: empty table header", TOML_ESYNTAX},
+        {"[a.]\n", "expected a key, found ']'", TOML_ESYNTAX},
+        {"a = 1\na = 2\n", "line 2: duplicate key a (first set at line 1)", TOML_ESYNTAX},
+        {"[x]\n[x]\n", "line 2: duplicate table [x] (first defined at line 1)", TOML_ESYNTAX},
+        {"a = \"\\q\"", "invalid escape \\q", TOML_ESYNTAX},
+        {"a = \"\\uD800\"", "not a Unicode scalar value", TOML_ESYNTAX},
+        {"a = \"\\U00110000\"", "not a Unicode scalar value", TOML_ESYNTAX},
+        {"a = \"\\u0000\"", "NUL", TOML_ESYNTAX},
+        {"a = \"\\u12\"", "expected 4 hex digits", TOML_ESYNTAX},
+        {"a = 1.5", "floating-point", TOML_ESYNTAX},
+        {"a = 1e3", "floating-point", TOML_ESYNTAX},
+        {"a = inf", "floating-point", TOML_ESYNTAX},
+        {"a = 1979-05-27", "dates and times", TOML_ESYNTAX},
+        {"a = 07:32:00", "dates and times", TOML_ESYNTAX},
+        {"a = 07", "leading zeros", TOML_ESYNTAX},
+        {"a = 9223372036854775808", "out of range", TOML_ESYNTAX},
+        {"a = -0x1", "sign is not allowed", TOML_ESYNTAX},
+        {"a = 1__0", "not a valid integer", TOML_ESYNTAX},
+        {"a = 1_", "not a valid integer", TOML_ESYNTAX},
+        {"a = 0b102", "not a valid integer", TOML_ESYNTAX},
+        {"a = bare", "strings must be quoted", TOML_ESYNTAX},
+        {"a = TRUE", "strings must be quoted", TOML_ESYNTAX},
+        {"a = truex", "strings must be quoted", TOML_ESYNTAX},
+        {"[[a]]", "arrays of tables", TOML_ESYNTAX},
+        {"a = 1 b = 2", "expected the end of the line after a value, found 'b'", TOML_ESYNTAX},
+        {"[a] x", "expected the end of the line after a table header", TOML_ESYNTAX},
+        {"a = { b = 1,\n c = 2 }", "line 1: unterminated inline table", TOML_ESYNTAX},
+        {"a = { b = 1, }", "expected a key, found '}'", TOML_ESYNTAX},
+        {"a = { b = 1 c = 2 }", "expected ',' or '}'", TOML_ESYNTAX},
+        {"a = {b = 1}\n[a]\n", "line 2: table a was defined inline at line 1", TOML_ESYNTAX},
+        {"a = {b = 1}\na.c = 2\n", "cannot add keys with a dotted key to table a, defined "
+                                   "inline", TOML_ESYNTAX},
+        {"a = {b = 1, b = 2}", "duplicate key b", TOML_ESYNTAX},
+        {"a.b = 1\n[a]\n", "line 2: table [a] was already defined with dotted keys at line 1",
+         TOML_ESYNTAX},
+        {"[a.b]\n[a]\nb.c = 1\n", "line 3: cannot add keys with a dotted key to table b",
+         TOML_ESYNTAX},
+        {"a = 1\n[a]\n", "line 2: a was set to an integer at line 1, it is not a table",
+         TOML_ESYNTAX},
+        {"a = []\na.b = 1\n", "a was set to an array at line 1", TOML_ESYNTAX},
+        {"a = [1, 2\n", "line 1: unterminated array", TOML_ESYNTAX},
+        {"a = [1 2]", "expected ',' or ']'", TOML_ESYNTAX},
+        {"a = \"x\001\"", "control character 0x01", TOML_ESYNTAX},
+        {"# \001\n", "control character 0x01 in a comment", TOML_ESYNTAX},
+        {"\n\na = \"\xff\"", "line 3: invalid UTF-8", TOML_ESYNTAX},
+        {"a = \"\xed\xa0\x80\"", "invalid UTF-8", TOML_ESYNTAX}, /* an encoded surrogate */
+        {"a = \"\xc0\xaf\"", "invalid UTF-8", TOML_ESYNTAX},     /* overlong */
+        {"a =\n", "line 1: missing value", TOML_ESYNTAX},
+        {"= 1", "expected a key, found '='", TOML_ESYNTAX},
+        {"a \"b\" = 1", "expected '=' after a key, found '\"'", TOML_ESYNTAX},
+        {"\"\"\"k\"\"\" = 1", "a key cannot be a multi-line string", TOML_ESYNTAX},
+        {"a = \"\"\"x\"\"\"\"\"\"", "too many quotes", TOML_ESYNTAX},
+        {"a = 1\r", "found byte 0x0D", TOML_ESYNTAX},
+        {"a = \"\"\"x\ry\"\"\"", "carriage return without a line feed", TOML_ESYNTAX},
+        {"a = [[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]", "nested deeper than 16", TOML_ETOOBIG},
+        {"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q = 1", "more than 16 dotted parts", TOML_ESYNTAX},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        toml_doc *d = (toml_doc *)1;
+        char err[256];
+        int rc = toml_parse(&d, bad[i].text, strlen(bad[i].text), err, sizeof(err));
+        if (rc != bad[i].code)
+            fail_msg("case %zu: code %d (%s), want %d", i, rc, err, bad[i].code);
+        assert_null(d);
+        assert_has(err, bad[i].msg);
+    }
+    /* Bounds: input size and entries per table. */
+    size_t big = TOML_MAX_INPUT + 1;
+    char *text = malloc(big);
+    char err[256];
+    toml_doc *d;
+    assert_non_null(text);
+    memset(text, '\n', big);
+    assert_int_equal(toml_parse(&d, text, big, err, sizeof(err)), TOML_ETOOBIG);
+    size_t o = 0;
+    for (int i = 0; i <= TOML_MAX_ENTRIES; i++)
+        o += (size_t)snprintf(text + o, big - o, "k%d = %d\n", i, i);
+    assert_int_equal(toml_parse(&d, text, o, err, sizeof(err)), TOML_ETOOBIG);
+    assert_has(err, "more than 4096 entries");
+    free(text);
+    /* A small error buffer is truncated safely; a zero-sized one is left alone. */
+    char tiny[6];
+    assert_int_equal(toml_parse(&d, "a = ?", 5, tiny, sizeof(tiny)), TOML_ESYNTAX);
+    assert_string_equal(tiny, "line ");
+    assert_int_equal(toml_parse(&d, "a = ?", 5, NULL, 0), TOML_ESYNTAX);
+    assert_string_not_equal(toml_strerror(TOML_ETOOBIG), "unknown error");
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(defaults_without_file_or_env),
+        T(file_profile_values),
+        T(env_overrides_file),
+        T(profile_selection),
+        T(missing_profile),
+        T(file_search_order),
+        T(config_file_unreadable),
+        T(api_key_turns_tls_on),
+        T(tls_disabled_with_api_key_is_kept),
+        T(tls_settings_turn_tls_on),
+        T(booleans),
+        T(pem_items),
+        T(pem_path_and_data_conflict),
+        T(pem_errors),
+        T(addresses),
+        T(grpc_meta_normalised),
+        T(grpc_meta_refused),
+        T(secrets_absent_from_errors),
+        T(broken_toml_files),
+        T(multiline_pem_in_toml),
+        T(unknown_keys_ignored),
+        T(keys_case_insensitive),
+        T(free_and_strerror),
+        T(toml_values),
+        T(toml_tables),
+        T(toml_rejects),
+    };
+#undef T
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
