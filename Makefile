@@ -45,11 +45,12 @@ GEN = $(BUILD)/gen
 PROTO_LIB = $(BUILD)/libtwproto.a
 GEN_CFLAGS = -std=c11 -O2 -g -ffunction-sections -fdata-sections $(SANFLAGS) -I$(GEN) \
              -I$(PROTOBUFC_DIR)/include
-BOOTSTRAP_SRC = bootstrap.c temporal/function.c $(RUNTIME_SRC)
+BOOTSTRAP_SRC = bootstrap.c temporal/function.c temporal/settings.c temporal/config.c \
+                temporal/toml.c registry/reg.c $(RUNTIME_SRC)
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
-UNIT_TESTS = test_rt test_grpc test_reg test_config
+UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings
 INTEGRATION_TESTS = test_linkage test_emulator test_temporal
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -133,6 +134,10 @@ $(BUILD)/fixtures/an_executable: tests/fixtures/lib_noentry.c
 	printf 'int main(void){return 0;}\n' | $(CC) -x c -no-pie -o $@ -
 
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c temporal/config.c temporal/toml.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
+
+$(BUILD)/tests/test_settings: $(call obj,tests/unit/test_settings.c temporal/settings.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 

@@ -1,15 +1,63 @@
 /*
- * The function handler of the shipped bootstrap. The Temporal worker (pollers, replay,
- * activities, drain) is not written yet; until it is, every invocation is answered with an
- * error that says so rather than pretending to have done work.
+ * The function handler of the shipped bootstrap. Init reads everything the worker needs and
+ * reports any mistake through /runtime/init/error: the worker settings (settings.h), the
+ * connection settings (envconfig, config.h) and the user's library (registry). The worker that
+ * polls and runs tasks per invocation is not written yet; until it is, every invocation is
+ * answered with an error that says so rather than pretending to have done work.
  */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "registry/reg.h"
 #include "runtime/loop.h"
+#include "temporal/config.h"
+#include "temporal/settings.h"
+
+extern char **environ;
+
+typedef struct fn_state {
+    tw_settings settings;
+    tw_conn_config conn;
+    tw_registry *reg;
+} fn_state;
+
+static void fn_destroy(void *st)
+{
+    fn_state *s = st;
+    if (!s)
+        return;
+    reg_free(s->reg);
+    tw_conn_config_free(&s->conn);
+    tw_settings_free(&s->settings);
+    free(s);
+}
 
 static int fn_init(void **state, rt_error *err)
 {
-    (void)err;
-    *state = NULL;
+    char msg[1024];
+    const char *const *env = (const char *const *)environ;
+    fn_state *s = calloc(1, sizeof(*s));
+    if (!s) {
+        rt_error_set(err, "Runtime.OutOfMemory", "out of memory");
+        return -1;
+    }
+    if (tw_settings_load(&s->settings, env, msg, sizeof(msg)) != 0 ||
+        tw_conn_config_load(&s->conn, env, msg, sizeof(msg)) != 0) {
+        rt_error_set(err, "Runtime.ConfigError", "%s", msg);
+        goto fail;
+    }
+    int rc = reg_load(&s->reg, getenv("_HANDLER"), getenv("LAMBDA_TASK_ROOT"), NULL, msg,
+                      sizeof(msg));
+    if (rc != 0) {
+        rt_error_set(err, rc == REG_ENOENT ? "Runtime.NoSuchHandler" : "Runtime.InvalidHandler",
+                     "%s", msg);
+        goto fail;
+    }
+    *state = s;
     return 0;
+fail:
+    fn_destroy(s);
+    return -1;
 }
 
 static int fn_invoke(void *state, const rt_invocation *inv, rt_result *res)
@@ -21,4 +69,4 @@ static int fn_invoke(void *state, const rt_invocation *inv, rt_result *res)
     return -1;
 }
 
-const rt_handler tw_function_handler = {fn_init, fn_invoke, NULL};
+const rt_handler tw_function_handler = {fn_init, fn_invoke, fn_destroy};

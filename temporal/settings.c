@@ -1,0 +1,154 @@
+/*
+ * settings: the worker's environment variables. See settings.h.
+ */
+#define _GNU_SOURCE
+#include "settings.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *lookup(const char *const *env, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; env && env[i]; i++)
+        if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+            return env[i] + n + 1;
+    return NULL;
+}
+
+int tw_parse_duration(const char *s, int64_t *ms)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || v < 0)
+        return -1;
+    int64_t mult;
+    if (strcmp(end, "ms") == 0)
+        mult = 1;
+    else if (strcmp(end, "s") == 0)
+        mult = 1000;
+    else if (strcmp(end, "m") == 0)
+        mult = 60000;
+    else
+        return -1;
+    if (v > INT64_MAX / mult / 1000)
+        return -1;
+    *ms = v * mult;
+    return 0;
+}
+
+static int get_string(const char *const *env, const char *name, char **out, char *err,
+                      size_t errlen)
+{
+    const char *v = lookup(env, name);
+    if (!v || !*v) {
+        snprintf(err, errlen, "%s is not set", name);
+        return -1;
+    }
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20) {
+            snprintf(err, errlen, "%s contains a control character", name);
+            return -1;
+        }
+    if (!(*out = strdup(v))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int get_int(const char *const *env, const char *name, int lo, int hi, int *out, char *err,
+                   size_t errlen)
+{
+    const char *v = lookup(env, name);
+    if (!v || !*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi) {
+        snprintf(err, errlen, "%s: expected a whole number from %d to %d, got \"%.40s\"", name, lo,
+                 hi, v);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+static int get_duration(const char *const *env, const char *name, int64_t *out, int *set,
+                        char *err, size_t errlen)
+{
+    const char *v = lookup(env, name);
+    *set = 0;
+    if (!v || !*v)
+        return 0;
+    if (tw_parse_duration(v, out) || *out > 15 * 60 * 1000) {
+        snprintf(err, errlen, "%s: expected a duration such as 7s or 500ms (at most 15m), got "
+                              "\"%.40s\"", name, v);
+        return -1;
+    }
+    *set = 1;
+    return 0;
+}
+
+int tw_settings_load(tw_settings *s, const char *const *env, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    s->stop_timeout_ms = 5000;
+    s->workflow_pollers = 2;
+    s->activity_pollers = 1;
+    s->max_workflow_tasks = 10;
+    s->max_activities = 2;
+    int buffer_set = 0, stop_set = 0;
+    if (get_string(env, "TEMPORAL_TASK_QUEUE", &s->task_queue, err, errlen) ||
+        get_string(env, "TEMPORAL_DEPLOYMENT_NAME", &s->deployment_name, err, errlen) ||
+        get_string(env, "TEMPORAL_WORKER_BUILD_ID", &s->build_id, err, errlen) ||
+        get_duration(env, "TEMPORAL_WORKER_STOP_TIMEOUT", &s->stop_timeout_ms, &stop_set, err, errlen) ||
+        get_duration(env, "TEMPORAL_SHUTDOWN_BUFFER", &s->shutdown_buffer_ms, &buffer_set, err, errlen) ||
+        get_int(env, "TEMPORAL_WORKFLOW_TASK_POLLERS", 1, 64, &s->workflow_pollers, err, errlen) ||
+        get_int(env, "TEMPORAL_ACTIVITY_TASK_POLLERS", 1, 64, &s->activity_pollers, err, errlen) ||
+        get_int(env, "TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS", 1, 1000, &s->max_workflow_tasks, err, errlen) ||
+        get_int(env, "TEMPORAL_MAX_CONCURRENT_ACTIVITIES", 1, 1000, &s->max_activities, err, errlen))
+        goto fail;
+    if (!buffer_set)
+        s->shutdown_buffer_ms = s->stop_timeout_ms + 2000; /* stop timeout + time for hooks */
+    else if (s->shutdown_buffer_ms < s->stop_timeout_ms) {
+        snprintf(err, errlen, "TEMPORAL_SHUTDOWN_BUFFER (%lld ms) is shorter than "
+                              "TEMPORAL_WORKER_STOP_TIMEOUT (%lld ms): the drain would run past "
+                              "the deadline", (long long)s->shutdown_buffer_ms,
+                 (long long)s->stop_timeout_ms);
+        goto fail;
+    }
+    const char *vb = lookup(env, "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR");
+    if (vb && *vb) {
+        if (strcasecmp(vb, "pinned") == 0)
+            s->default_versioning = 1;
+        else if (strcasecmp(vb, "auto_upgrade") == 0 || strcasecmp(vb, "auto-upgrade") == 0)
+            s->default_versioning = 2;
+        else {
+            snprintf(err, errlen, "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR: expected pinned or "
+                                  "auto_upgrade, got \"%.40s\"", vb);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    tw_settings_free(s);
+    return -1;
+}
+
+void tw_settings_free(tw_settings *s)
+{
+    if (!s)
+        return;
+    free(s->task_queue);
+    free(s->deployment_name);
+    free(s->build_id);
+    memset(s, 0, sizeof(*s));
+}

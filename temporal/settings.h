@@ -1,0 +1,44 @@
+/*
+ * settings: the worker's own configuration from the function's environment (envconfig in
+ * config.h covers the connection). Every mistake is reported naming the variable and what is
+ * wrong; nothing here opens anything.
+ *
+ *   TEMPORAL_TASK_QUEUE                      required
+ *   TEMPORAL_DEPLOYMENT_NAME                 required: the Worker Deployment
+ *   TEMPORAL_WORKER_BUILD_ID                 required: the build id of its version
+ *   TEMPORAL_WORKER_STOP_TIMEOUT             drain time after polling stops (5s)
+ *   TEMPORAL_SHUTDOWN_BUFFER                 stop polling this long before the deadline
+ *                                            (stop timeout + 2s, i.e. 7s)
+ *   TEMPORAL_WORKFLOW_TASK_POLLERS           2
+ *   TEMPORAL_ACTIVITY_TASK_POLLERS           1
+ *   TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS   10
+ *   TEMPORAL_MAX_CONCURRENT_ACTIVITIES       2
+ *   TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR     pinned | auto_upgrade (for workflows that set none)
+ * Durations are a number with a unit: ms, s or m ("7s", "500ms").
+ */
+#ifndef TW_SETTINGS_H
+#define TW_SETTINGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tw_settings {
+    char *task_queue;
+    char *deployment_name;
+    char *build_id;
+    int64_t stop_timeout_ms;
+    int64_t shutdown_buffer_ms;
+    int workflow_pollers;
+    int activity_pollers;
+    int max_workflow_tasks;
+    int max_activities;
+    int default_versioning; /* 0: none, else tw_versioning */
+} tw_settings;
+
+/* Reads |env| (NULL-terminated "KEY=VALUE"; NULL: empty). 0, or -1 with |err|. */
+int tw_settings_load(tw_settings *out, const char *const *env, char *err, size_t errlen);
+void tw_settings_free(tw_settings *s);
+/* Parses "7s", "500ms", "2m" into milliseconds. 0, or -1 when malformed. */
+int tw_parse_duration(const char *s, int64_t *ms);
+
+#endif
