@@ -50,7 +50,7 @@ BOOTSTRAP_SRC = bootstrap.c temporal/function.c temporal/settings.c temporal/con
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
-UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings
+UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro
 INTEGRATION_TESTS = test_linkage test_emulator test_temporal
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -138,6 +138,10 @@ $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c temporal/config.
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
 $(BUILD)/tests/test_settings: $(call obj,tests/unit/test_settings.c temporal/settings.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
+
+$(BUILD)/tests/test_coro: $(call obj,tests/unit/test_coro.c temporal/coro.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
