@@ -45,13 +45,14 @@ GEN = $(BUILD)/gen
 PROTO_LIB = $(BUILD)/libtwproto.a
 GEN_CFLAGS = -std=c11 -O2 -g -ffunction-sections -fdata-sections $(SANFLAGS) -I$(GEN) \
              -I$(PROTOBUFC_DIR)/include
-BOOTSTRAP_SRC = bootstrap.c temporal/function.c temporal/settings.c temporal/config.c \
-                temporal/toml.c registry/reg.c $(RUNTIME_SRC)
+BOOTSTRAP_SRC = bootstrap.c temporal/function.c temporal/settings.c temporal/worker.c \
+                temporal/wf.c temporal/coro.c temporal/arena.c temporal/payload.c \
+                registry/reg.c $(TEMPORAL_SRC) $(RUNTIME_SRC)
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
 UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro
-INTEGRATION_TESTS = test_linkage test_emulator test_temporal
+INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -81,7 +82,7 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMPS) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/bootstrap: $(call obj,$(BOOTSTRAP_SRC))
+$(BUILD)/bootstrap: $(call obj,$(BOOTSTRAP_SRC)) $(PROTO_LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS)
 
 $(BUILD)/test-bootstrap: $(call obj,$(TEST_BOOTSTRAP_SRC))
@@ -149,9 +150,19 @@ $(BUILD)/tests/test_reg: $(call obj,tests/unit/test_reg.c registry/reg.c tests/s
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
+# Example libraries, built the way users build theirs (only include/tw.h).
+EXAMPLES = $(BUILD)/examples/libhello.so
+$(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -Iinclude -o $@ $<
+
+$(BUILD)/tests/test_worker: $(call obj,tests/integration/test_worker.c $(TEST_SUPPORT_SRC)) 
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 
-test: $(TEST_BINS) $(FIXTURES) $(BUILD)/bootstrap $(BUILD)/test-bootstrap $(BUILD)/lambda-emu $(TEMPORAL_BINS)
+test: $(TEST_BINS) $(FIXTURES) $(EXAMPLES) $(BUILD)/bootstrap $(BUILD)/test-bootstrap $(BUILD)/lambda-emu $(TEMPORAL_BINS)
 	BUILD=$(BUILD) bash tests/run.sh $(TEST_BINS)
 
 clean:

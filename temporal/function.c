@@ -1,17 +1,19 @@
 /*
  * The function handler of the shipped bootstrap. Init reads everything the worker needs and
  * reports any mistake through /runtime/init/error: the worker settings (settings.h), the
- * connection settings (envconfig, config.h) and the user's library (registry). The worker that
- * polls and runs tasks per invocation is not written yet; until it is, every invocation is
- * answered with an error that says so rather than pretending to have done work.
+ * connection settings (envconfig, config.h) and the user's library (registry). Each invocation
+ * then runs the Temporal worker (worker.h) until its deadline and answers with its summary.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "registry/reg.h"
 #include "runtime/loop.h"
 #include "temporal/config.h"
 #include "temporal/settings.h"
+#include "temporal/wf.h"
+#include "temporal/worker.h"
 
 extern char **environ;
 
@@ -46,7 +48,10 @@ static int fn_init(void **state, rt_error *err)
         rt_error_set(err, "Runtime.ConfigError", "%s", msg);
         goto fail;
     }
-    int rc = reg_load(&s->reg, getenv("_HANDLER"), getenv("LAMBDA_TASK_ROOT"), NULL, msg,
+    tw_api api = {0};
+    wf_fill_api(&api);
+    worker_fill_api(&api);
+    int rc = reg_load(&s->reg, getenv("_HANDLER"), getenv("LAMBDA_TASK_ROOT"), &api, msg,
                       sizeof(msg));
     if (rc != 0) {
         rt_error_set(err, rc == REG_ENOENT ? "Runtime.NoSuchHandler" : "Runtime.InvalidHandler",
@@ -62,11 +67,17 @@ fail:
 
 static int fn_invoke(void *state, const rt_invocation *inv, rt_result *res)
 {
-    (void)state;
-    (void)inv;
-    rt_error_set(&res->err, "Runtime.WorkerUnavailable",
-                 "this bootstrap has no Temporal worker yet");
-    return -1;
+    fn_state *s = state;
+    char msg[512];
+    worker_params p = {.settings = &s->settings, .conn = &s->conn, .reg = s->reg,
+                       .request_id = inv->request_id, .function_arn = inv->function_arn,
+                       .deadline_ms = inv->deadline_ms};
+    if (worker_run(&p, &res->body, msg, sizeof(msg)) != 0) {
+        rt_error_set(&res->err, "Runtime.WorkerError", "%s", msg);
+        return -1;
+    }
+    res->len = strlen(res->body);
+    return 0;
 }
 
 const rt_handler tw_function_handler = {fn_init, fn_invoke, fn_destroy};

@@ -1,0 +1,88 @@
+/*
+ * arena: a list of chunks; allocation bumps a pointer in the newest one.
+ */
+#include "arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK (64 * 1024)
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t size, used;
+    _Alignas(16) unsigned char data[];
+} chunk;
+
+struct arena {
+    chunk *head;
+    size_t limit, total;
+    ProtobufCAllocator pb;
+};
+
+static void *pb_alloc(void *ud, size_t n) { return arena_alloc(ud, n); }
+static void pb_free(void *ud, void *p) { (void)ud; (void)p; }
+
+arena *arena_new(size_t limit)
+{
+    arena *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    a->limit = limit;
+    a->pb.alloc = pb_alloc;
+    a->pb.free = pb_free;
+    a->pb.allocator_data = a;
+    return a;
+}
+
+void *arena_alloc(arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (n == 0)
+        n = 16;
+    if (!a->head || a->head->size - a->head->used < n) {
+        size_t size = n > CHUNK ? n : CHUNK;
+        if (a->total + size > a->limit)
+            return NULL;
+        chunk *c = malloc(sizeof(chunk) + size);
+        if (!c)
+            return NULL;
+        c->size = size;
+        c->used = 0;
+        c->next = a->head;
+        a->head = c;
+        a->total += size;
+    }
+    void *p = a->head->data + a->head->used;
+    a->head->used += n;
+    return p;
+}
+
+void *arena_memdup(arena *a, const void *p, size_t n)
+{
+    void *d = arena_alloc(a, n);
+    if (d && n)
+        memcpy(d, p, n);
+    return d;
+}
+
+char *arena_strdup(arena *a, const char *s)
+{
+    return s ? arena_memdup(a, s, strlen(s) + 1) : NULL;
+}
+
+ProtobufCAllocator *arena_allocator(arena *a) { return &a->pb; }
+size_t arena_used(const arena *a) { return a->total; }
+
+void arena_free(arena *a)
+{
+    if (!a)
+        return;
+    while (a->head) {
+        chunk *c = a->head;
+        a->head = c->next;
+        free(c);
+    }
+    free(a);
+}

@@ -1,0 +1,36 @@
+/*
+ * payload: conversions between the public tw_payload / tw_failure views and the protobuf
+ * messages, allocated in a task's arena. A payload's encoding travels as the `encoding`
+ * metadata entry, as every official SDK does.
+ */
+#ifndef TW_PAYLOAD_H
+#define TW_PAYLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "temporal/api/failure/v1/message.pb-c.h"
+#include "arena.h"
+#include "proto.h"
+#include "tw.h"
+
+typedef Temporal__Api__Failure__V1__Failure pb_failure;
+typedef Google__Protobuf__Duration pb_duration;
+
+pb_payload *payload_to_pb(arena *a, const tw_payload *p);
+pb_payloads *payloads_to_pb(arena *a, const tw_payload *p, size_t n); /* NULL when n is 0 */
+/* A view of |pb| (its bytes are borrowed, its encoding copied into |a|). */
+tw_payload payload_from_pb(arena *a, const pb_payload *pb);
+/* Views of every payload; *out NULL when none. 0 or -1 (out of memory). */
+int payloads_from_pb(arena *a, const pb_payloads *pb, tw_payload **out, size_t *n);
+
+/* An application failure (with |source| e.g. "CSDK"). */
+pb_failure *failure_to_pb(arena *a, const tw_failure *f);
+/* The most useful view of a failure: an activity failure's cause (the application error),
+ * with its type and message. */
+tw_failure *failure_from_pb(arena *a, const pb_failure *f);
+
+pb_duration *duration_ms(arena *a, int64_t ms);
+int64_t duration_to_ms(const pb_duration *d);
+
+#endif

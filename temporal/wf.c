@@ -1,0 +1,645 @@
+/*
+ * wf: history replay and command matching for one workflow task. See wf.h.
+ *
+ * The walk over the history: at every WorkflowTaskStarted the coroutine runs until it blocks
+ * (deterministic time = that event's time); the commands it makes wait in `pending`. After a
+ * WorkflowTaskCompleted, the command events that follow must match `pending` in order; a
+ * resolution event (ActivityTaskCompleted, TimerFired, ...) resolves the matching future,
+ * which the code sees the next time it runs. Commands still pending at the end are new.
+ */
+#define _GNU_SOURCE
+#include "wf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "coro.h"
+#include "payload.h"
+#include "runtime/log.h"
+
+enum { FUT_ACTIVITY = 1, FUT_TIMER = 2 };
+
+typedef struct future {
+    int kind;
+    int done;
+    int failed;
+    const char *id;            /* activity id or timer id */
+    const char *type;          /* activity type */
+    int64_t scheduled_event_id;
+    tw_payload *result;
+    size_t nresult;
+    tw_failure *failure;
+    struct future *next;
+} future;
+
+typedef struct cmd {
+    pb_command *pb;
+    future *f;
+    int must_match;            /* made during a task the history says completed */
+    struct cmd *next;
+} cmd;
+
+struct tw_wf {
+    arena *a;
+    const reg_workflow *def;
+    tw_wf_info info;
+    tw_payload *args;
+    size_t nargs;
+    coro *co;
+    int64_t now_ms;
+    uint64_t rng;
+    int replaying;
+    int act_seq, timer_seq;
+    cmd *pending, **pending_tail;
+    size_t npending_new;
+    future *futures;
+    int returned;              /* the workflow function has returned */
+    int code;
+    tw_payload result;
+    tw_failure *failure;       /* set by tw_wf_fail */
+    const tw_failure *last_failure;
+    int closed;                /* completion command made */
+    int oom;
+};
+
+/* ---- helpers ---- */
+
+static int64_t event_time_ms(const pb_event *ev)
+{
+    return ev->event_time ? ev->event_time->seconds * 1000 + ev->event_time->nanos / 1000000 : 0;
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static tw_wf *current_wf(tw_wf *wf)
+{
+    return wf && coro_current() == wf->co ? wf : NULL;
+}
+
+static void push_cmd(tw_wf *wf, pb_command *pb, future *f)
+{
+    cmd *c = arena_alloc(wf->a, sizeof(*c));
+    if (!c || !pb) {
+        wf->oom = 1;
+        return;
+    }
+    *c = (cmd){.pb = pb, .f = f};
+    *wf->pending_tail = c;
+    wf->pending_tail = &c->next;
+}
+
+static pb_command *new_command(tw_wf *wf, int type)
+{
+    pb_command *c = arena_alloc(wf->a, sizeof(*c));
+    if (!c)
+        return NULL;
+    PB_INIT(temporal__api__command__v1__command__descriptor, c);
+    c->command_type = type;
+    return c;
+}
+
+static future *new_future(tw_wf *wf, int kind, const char *id, const char *type)
+{
+    future *f = arena_alloc(wf->a, sizeof(*f));
+    if (!f)
+        return NULL;
+    *f = (future){.kind = kind, .id = arena_strdup(wf->a, id), .type = type};
+    f->next = wf->futures;
+    wf->futures = f;
+    return f;
+}
+
+/* ---- the API workflow code calls ---- */
+
+static int start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
+                          const tw_payload *args, size_t nargs, tw_future **out)
+{
+    if (!current_wf(wf))
+        return TW_ESTATE;
+    if (!type || !*type || !o || (o->start_to_close_ms <= 0 && o->schedule_to_close_ms <= 0))
+        return TW_EINVAL; /* the server refuses an activity without either timeout */
+    arena *a = wf->a;
+    char idbuf[24];
+    const char *id = o->activity_id;
+    if (!id) {
+        snprintf(idbuf, sizeof(idbuf), "%d", ++wf->act_seq);
+        id = idbuf;
+    }
+    Temporal__Api__Command__V1__ScheduleActivityTaskCommandAttributes *at = arena_alloc(a, sizeof(*at));
+    Temporal__Api__Common__V1__ActivityType *atype = arena_alloc(a, sizeof(*atype));
+    pb_task_queue *tq = arena_alloc(a, sizeof(*tq));
+    pb_command *c = new_command(wf, CMD(SCHEDULE_ACTIVITY_TASK));
+    future *f = new_future(wf, FUT_ACTIVITY, id, arena_strdup(a, type));
+    if (!at || !atype || !tq || !c || !f)
+        return TW_ENOMEM;
+    temporal__api__command__v1__schedule_activity_task_command_attributes__init(at);
+    temporal__api__common__v1__activity_type__init(atype);
+    PB_INIT(temporal__api__taskqueue__v1__task_queue__descriptor, tq);
+    atype->name = (char *)f->type;
+    tq->name = arena_strdup(a, o->task_queue ? o->task_queue : wf->info.task_queue);
+    tq->kind = TQ_KIND_NORMAL;
+    at->activity_id = (char *)f->id;
+    at->activity_type = atype;
+    at->task_queue = tq;
+    at->input = payloads_to_pb(a, args, nargs);
+    at->schedule_to_close_timeout = duration_ms(a, o->schedule_to_close_ms);
+    at->schedule_to_start_timeout = duration_ms(a, o->schedule_to_start_ms);
+    at->start_to_close_timeout = duration_ms(a, o->start_to_close_ms);
+    at->heartbeat_timeout = duration_ms(a, o->heartbeat_ms);
+    if (o->retry) {
+        Temporal__Api__Common__V1__RetryPolicy *rp = arena_alloc(a, sizeof(*rp));
+        if (!rp)
+            return TW_ENOMEM;
+        temporal__api__common__v1__retry_policy__init(rp);
+        rp->initial_interval = duration_ms(a, o->retry->initial_interval_ms);
+        rp->backoff_coefficient = o->retry->backoff_coefficient;
+        rp->maximum_interval = duration_ms(a, o->retry->maximum_interval_ms);
+        rp->maximum_attempts = o->retry->maximum_attempts;
+        size_t n = 0;
+        while (o->retry->non_retryable_types && o->retry->non_retryable_types[n])
+            n++;
+        if (n) {
+            rp->non_retryable_error_types = arena_alloc(a, n * sizeof(char *));
+            if (!rp->non_retryable_error_types)
+                return TW_ENOMEM;
+            for (size_t i = 0; i < n; i++)
+                rp->non_retryable_error_types[i] = arena_strdup(a, o->retry->non_retryable_types[i]);
+            rp->n_non_retryable_error_types = n;
+        }
+        at->retry_policy = rp;
+    }
+    c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_SCHEDULE_ACTIVITY_TASK_COMMAND_ATTRIBUTES;
+    c->schedule_activity_task_command_attributes = at;
+    push_cmd(wf, c, f);
+    if (out)
+        *out = (tw_future *)f;
+    return wf->oom ? TW_ENOMEM : TW_OK;
+}
+
+static int await_future(tw_wf *wf, tw_future *tf, tw_payload *result)
+{
+    future *f = (future *)tf;
+    if (!current_wf(wf) || !f)
+        return TW_ESTATE;
+    while (!f->done)
+        coro_yield();
+    if (f->failed) {
+        wf->last_failure = f->failure;
+        return TW_EFAILED;
+    }
+    if (result)
+        *result = f->nresult ? f->result[0] : tw_null();
+    return TW_OK;
+}
+
+static int execute_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
+                            const tw_payload *args, size_t nargs, tw_payload *result)
+{
+    tw_future *f;
+    int rc = start_activity(wf, type, o, args, nargs, &f);
+    return rc ? rc : await_future(wf, f, result);
+}
+
+static int start_timer(tw_wf *wf, int64_t ms, tw_future **out)
+{
+    if (!current_wf(wf))
+        return TW_ESTATE;
+    if (ms <= 0)
+        return TW_EINVAL;
+    char id[24];
+    snprintf(id, sizeof(id), "%d", ++wf->timer_seq);
+    Temporal__Api__Command__V1__StartTimerCommandAttributes *at = arena_alloc(wf->a, sizeof(*at));
+    pb_command *c = new_command(wf, CMD(START_TIMER));
+    future *f = new_future(wf, FUT_TIMER, id, NULL);
+    if (!at || !c || !f)
+        return TW_ENOMEM;
+    temporal__api__command__v1__start_timer_command_attributes__init(at);
+    at->timer_id = (char *)f->id;
+    at->start_to_fire_timeout = duration_ms(wf->a, ms);
+    c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_START_TIMER_COMMAND_ATTRIBUTES;
+    c->start_timer_command_attributes = at;
+    push_cmd(wf, c, f);
+    if (out)
+        *out = (tw_future *)f;
+    return wf->oom ? TW_ENOMEM : TW_OK;
+}
+
+static int wf_sleep(tw_wf *wf, int64_t ms)
+{
+    tw_future *f;
+    int rc = start_timer(wf, ms, &f);
+    return rc ? rc : await_future(wf, f, NULL);
+}
+
+static int wf_select(tw_wf *wf, tw_future *const *fs, size_t n, size_t *ready)
+{
+    if (!current_wf(wf) || !fs || !n)
+        return TW_EINVAL;
+    for (;;) {
+        for (size_t i = 0; i < n; i++)
+            if (fs[i] && ((future *)fs[i])->done) {
+                if (ready)
+                    *ready = i;
+                return TW_OK;
+            }
+        coro_yield();
+    }
+}
+
+static int64_t wf_now(tw_wf *wf) { return wf ? wf->now_ms : 0; }
+static uint64_t wf_random(tw_wf *wf) { return wf ? splitmix(&wf->rng) : 0; }
+static const tw_wf_info *wf_info(tw_wf *wf) { return wf ? &wf->info : NULL; }
+static void *wf_alloc(tw_wf *wf, size_t n) { return wf ? arena_alloc(wf->a, n) : NULL; }
+
+static void wf_log(tw_wf *wf, int level, const char *msg)
+{
+    if (!wf || wf->replaying)
+        return; /* replayed code already logged this the first time */
+    int l = level >= TW_LOG_ERROR ? LOG_ERROR : level == TW_LOG_WARN ? LOG_WARN
+          : level == TW_LOG_INFO ? LOG_INFO : LOG_DEBUG;
+    log_write(l, "workflow %s (%s): %s", wf->info.workflow_id, wf->info.workflow_type, msg);
+}
+
+static int wf_fail(tw_wf *wf, const tw_failure *f)
+{
+    if (!wf || !f)
+        return TW_EINVAL;
+    tw_failure *copy = arena_alloc(wf->a, sizeof(*copy));
+    if (!copy)
+        return TW_ENOMEM;
+    *copy = *f;
+    copy->type = arena_strdup(wf->a, f->type ? f->type : "Error");
+    copy->message = arena_strdup(wf->a, f->message ? f->message : "");
+    wf->failure = copy;
+    return TW_EFAILED;
+}
+
+static const tw_failure *wf_last_failure(tw_wf *wf) { return wf ? wf->last_failure : NULL; }
+
+void wf_fill_api(tw_api *api)
+{
+    api->wf_execute_activity = execute_activity;
+    api->wf_start_activity = start_activity;
+    api->wf_sleep = wf_sleep;
+    api->wf_start_timer = start_timer;
+    api->wf_await = await_future;
+    api->wf_select = wf_select;
+    api->wf_now_ms = wf_now;
+    api->wf_random = wf_random;
+    api->wf_info = wf_info;
+    api->wf_alloc = wf_alloc;
+    api->wf_log = wf_log;
+    api->wf_fail = wf_fail;
+    api->wf_last_failure = wf_last_failure;
+}
+
+/* ---- the engine ---- */
+
+static void coro_main(void *arg)
+{
+    tw_wf *wf = arg;
+    wf->result = tw_null();
+    wf->code = wf->def->fn(wf, wf->args, wf->nargs, &wf->result);
+    wf->returned = 1;
+}
+
+/* Runs the code until it blocks; once it has returned, makes the closing command. */
+static void run_code(tw_wf *wf)
+{
+    if (wf->closed)
+        return;
+    coro_resume(wf->co);
+    if (!wf->returned || wf->closed)
+        return;
+    wf->closed = 1;
+    if (wf->code == 0) {
+        Temporal__Api__Command__V1__CompleteWorkflowExecutionCommandAttributes *at =
+            arena_alloc(wf->a, sizeof(*at));
+        pb_command *c = new_command(wf, CMD(COMPLETE_WORKFLOW_EXECUTION));
+        if (!at || !c) {
+            wf->oom = 1;
+            return;
+        }
+        temporal__api__command__v1__complete_workflow_execution_command_attributes__init(at);
+        at->result = payloads_to_pb(wf->a, &wf->result, 1);
+        c->attributes_case =
+            TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_COMPLETE_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
+        c->complete_workflow_execution_command_attributes = at;
+        push_cmd(wf, c, NULL);
+        return;
+    }
+    tw_failure generic = {.type = "WorkflowError",
+                          .message = "the workflow returned an error without tw_wf_fail()"};
+    Temporal__Api__Command__V1__FailWorkflowExecutionCommandAttributes *at =
+        arena_alloc(wf->a, sizeof(*at));
+    pb_command *c = new_command(wf, CMD(FAIL_WORKFLOW_EXECUTION));
+    if (!at || !c) {
+        wf->oom = 1;
+        return;
+    }
+    temporal__api__command__v1__fail_workflow_execution_command_attributes__init(at);
+    at->failure = failure_to_pb(wf->a, wf->failure ? wf->failure : &generic);
+    c->attributes_case =
+        TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_FAIL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
+    c->fail_workflow_execution_command_attributes = at;
+    push_cmd(wf, c, NULL);
+}
+
+static const char *command_name(int t)
+{
+    switch (t) {
+    case CMD(SCHEDULE_ACTIVITY_TASK): return "ScheduleActivityTask";
+    case CMD(START_TIMER): return "StartTimer";
+    case CMD(COMPLETE_WORKFLOW_EXECUTION): return "CompleteWorkflowExecution";
+    case CMD(FAIL_WORKFLOW_EXECUTION): return "FailWorkflowExecution";
+    }
+    return "a command";
+}
+
+static void describe_cmd(const cmd *c, char *out, size_t n)
+{
+    if (!c) {
+        snprintf(out, n, "no command");
+        return;
+    }
+    if (c->pb->command_type == CMD(SCHEDULE_ACTIVITY_TASK))
+        snprintf(out, n, "ScheduleActivityTask(type %s, id %s)",
+                 c->pb->schedule_activity_task_command_attributes->activity_type->name,
+                 c->pb->schedule_activity_task_command_attributes->activity_id);
+    else if (c->pb->command_type == CMD(START_TIMER))
+        snprintf(out, n, "StartTimer(id %s)", c->pb->start_timer_command_attributes->timer_id);
+    else
+        snprintf(out, n, "%s", command_name(c->pb->command_type));
+}
+
+static int nondeterminism(arena *a, wf_output *out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int nondeterminism(arena *a, wf_output *out, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    out->task_failed = 1;
+    out->cause = WF_CAUSE_NON_DETERMINISTIC;
+    out->message = arena_strdup(a, msg);
+    return 0;
+}
+
+/* The command event |ev| against the next pending command. 0 matched, -1 mismatch. */
+static int match(tw_wf *wf, const pb_event *ev, wf_output *out)
+{
+    cmd *c = wf->pending;
+    char want[200], have[200];
+    describe_cmd(c, have, sizeof(have));
+    int ok = 0;
+    switch (ev->event_type) {
+    case EV(ACTIVITY_TASK_SCHEDULED): {
+        const Temporal__Api__History__V1__ActivityTaskScheduledEventAttributes *at =
+            ev->activity_task_scheduled_event_attributes;
+        snprintf(want, sizeof(want), "ScheduleActivityTask(type %s, id %s)",
+                 at && at->activity_type ? at->activity_type->name : "?",
+                 at ? at->activity_id : "?");
+        ok = c && at && c->pb->command_type == CMD(SCHEDULE_ACTIVITY_TASK) &&
+             strcmp(c->pb->schedule_activity_task_command_attributes->activity_id, at->activity_id) == 0 &&
+             at->activity_type &&
+             strcmp(c->pb->schedule_activity_task_command_attributes->activity_type->name,
+                    at->activity_type->name) == 0;
+        break;
+    }
+    case EV(TIMER_STARTED): {
+        const char *id = ev->timer_started_event_attributes ? ev->timer_started_event_attributes->timer_id : "?";
+        snprintf(want, sizeof(want), "StartTimer(id %s)", id);
+        ok = c && c->pb->command_type == CMD(START_TIMER) &&
+             strcmp(c->pb->start_timer_command_attributes->timer_id, id) == 0;
+        break;
+    }
+    case EV(WORKFLOW_EXECUTION_COMPLETED):
+        snprintf(want, sizeof(want), "CompleteWorkflowExecution");
+        ok = c && c->pb->command_type == CMD(COMPLETE_WORKFLOW_EXECUTION);
+        break;
+    case EV(WORKFLOW_EXECUTION_FAILED):
+        snprintf(want, sizeof(want), "FailWorkflowExecution");
+        ok = c && c->pb->command_type == CMD(FAIL_WORKFLOW_EXECUTION);
+        break;
+    default:
+        return 0; /* not a command event */
+    }
+    if (!ok) {
+        nondeterminism(wf->a, out,
+                       "history event %lld has %s but the workflow code made %s: the code "
+                       "changed since this run started (non-deterministic)",
+                       (long long)ev->event_id, want, have);
+        return -1;
+    }
+    if (c->f)
+        c->f->scheduled_event_id = ev->event_id;
+    wf->pending = c->next;
+    if (!wf->pending)
+        wf->pending_tail = &wf->pending;
+    return 0;
+}
+
+static future *find_activity(tw_wf *wf, int64_t scheduled)
+{
+    for (future *f = wf->futures; f; f = f->next)
+        if (f->kind == FUT_ACTIVITY && f->scheduled_event_id == scheduled)
+            return f;
+    return NULL;
+}
+
+static future *find_timer(tw_wf *wf, const char *id)
+{
+    for (future *f = wf->futures; f; f = f->next)
+        if (f->kind == FUT_TIMER && id && strcmp(f->id, id) == 0)
+            return f;
+    return NULL;
+}
+
+static void resolve_failed(tw_wf *wf, future *f, const pb_failure *failure, const char *fallback)
+{
+    if (!f)
+        return;
+    f->done = f->failed = 1;
+    f->failure = failure ? failure_from_pb(wf->a, failure) : NULL;
+    if (!f->failure) {
+        f->failure = arena_alloc(wf->a, sizeof(*f->failure));
+        if (f->failure)
+            *f->failure = (tw_failure){.type = "Error", .message = fallback};
+    }
+}
+
+/* Is the WorkflowTaskStarted at |i| followed by its completion (else it is the current task)? */
+static int task_completed(const wf_input *in, size_t i)
+{
+    for (size_t k = i + 1; k < in->nevents; k++) {
+        int t = in->events[k]->event_type;
+        if (t == EV(WORKFLOW_TASK_COMPLETED))
+            return 1;
+        if (t == EV(WORKFLOW_TASK_FAILED) || t == EV(WORKFLOW_TASK_TIMED_OUT) ||
+            t == EV(WORKFLOW_TASK_STARTED))
+            return 1; /* an earlier attempt: its commands, if any, were not recorded */
+    }
+    return 0;
+}
+
+int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
+{
+    memset(out, 0, sizeof(*out));
+    const reg_workflow *def = reg_find_workflow(reg, in->workflow_type);
+    if (!def) {
+        char names[512], msg[768];
+        reg_workflow_names(reg, names, sizeof(names));
+        snprintf(msg, sizeof(msg), "workflow type \"%s\" is not registered with this worker; "
+                                   "registered: %s", in->workflow_type ? in->workflow_type : "",
+                 names);
+        out->task_failed = 1;
+        out->cause = WF_CAUSE_UNHANDLED_FAILURE;
+        out->message = arena_strdup(a, msg);
+        return out->message ? 0 : -1;
+    }
+    out->versioning = def->versioning;
+    tw_wf *wf = arena_alloc(a, sizeof(*wf));
+    if (!wf)
+        return -1;
+    memset(wf, 0, sizeof(*wf));
+    wf->a = a;
+    wf->def = def;
+    wf->pending_tail = &wf->pending;
+    wf->info = (tw_wf_info){.workflow_id = in->workflow_id, .run_id = in->run_id,
+                            .workflow_type = in->workflow_type, .task_queue = in->task_queue,
+                            .attempt = 1};
+    uint64_t seed = 1469598103934665603ULL; /* FNV-1a of the run id seeds tw_random() */
+    for (const char *p = in->run_id ? in->run_id : ""; *p; p++)
+        seed = (seed ^ (unsigned char)*p) * 1099511628211ULL;
+    wf->rng = seed;
+    if (coro_new(&wf->co, 0, coro_main, wf) != 0)
+        return -1;
+
+    int rc = 0;
+    for (size_t i = 0; i < in->nevents && !out->task_failed; i++) {
+        const pb_event *ev = in->events[i];
+        switch (ev->event_type) {
+        case EV(WORKFLOW_EXECUTION_STARTED): {
+            const Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes *at =
+                ev->workflow_execution_started_event_attributes;
+            if (at) {
+                if (payloads_from_pb(a, at->input, &wf->args, &wf->nargs)) {
+                    rc = -1;
+                    goto out;
+                }
+                wf->info.attempt = at->attempt ? at->attempt : 1;
+            }
+            break;
+        }
+        case EV(WORKFLOW_TASK_STARTED): {
+            for (cmd *c = wf->pending; c; c = c->next)
+                if (c->must_match) {
+                    char have[200];
+                    describe_cmd(c, have, sizeof(have));
+                    nondeterminism(a, out, "the workflow code made %s, which the history does "
+                                           "not have before event %lld (non-deterministic)",
+                                   have, (long long)ev->event_id);
+                    goto out;
+                }
+            wf->now_ms = event_time_ms(ev);
+            wf->replaying = task_completed(in, i);
+            run_code(wf);
+            break;
+        }
+        case EV(WORKFLOW_TASK_COMPLETED):
+            for (cmd *c = wf->pending; c; c = c->next)
+                c->must_match = 1;
+            break;
+        case EV(ACTIVITY_TASK_SCHEDULED):
+        case EV(TIMER_STARTED):
+        case EV(WORKFLOW_EXECUTION_COMPLETED):
+        case EV(WORKFLOW_EXECUTION_FAILED):
+            if (match(wf, ev, out))
+                goto out;
+            break;
+        case EV(ACTIVITY_TASK_COMPLETED): {
+            const Temporal__Api__History__V1__ActivityTaskCompletedEventAttributes *at =
+                ev->activity_task_completed_event_attributes;
+            future *f = at ? find_activity(wf, at->scheduled_event_id) : NULL;
+            if (f) {
+                f->done = 1;
+                if (payloads_from_pb(a, at->result, &f->result, &f->nresult)) {
+                    rc = -1;
+                    goto out;
+                }
+            }
+            break;
+        }
+        case EV(ACTIVITY_TASK_FAILED): {
+            const Temporal__Api__History__V1__ActivityTaskFailedEventAttributes *at =
+                ev->activity_task_failed_event_attributes;
+            if (at)
+                resolve_failed(wf, find_activity(wf, at->scheduled_event_id), at->failure,
+                               "activity failed");
+            break;
+        }
+        case EV(ACTIVITY_TASK_TIMED_OUT): {
+            const Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *at =
+                ev->activity_task_timed_out_event_attributes;
+            if (at)
+                resolve_failed(wf, find_activity(wf, at->scheduled_event_id), at->failure,
+                               "activity timed out");
+            break;
+        }
+        case EV(ACTIVITY_TASK_CANCELED): {
+            const Temporal__Api__History__V1__ActivityTaskCanceledEventAttributes *at =
+                ev->activity_task_canceled_event_attributes;
+            if (at)
+                resolve_failed(wf, find_activity(wf, at->scheduled_event_id), NULL,
+                               "activity canceled");
+            break;
+        }
+        case EV(TIMER_FIRED): {
+            future *f = ev->timer_fired_event_attributes
+                            ? find_timer(wf, ev->timer_fired_event_attributes->timer_id)
+                            : NULL;
+            if (f)
+                f->done = 1;
+            break;
+        }
+        default:
+            break; /* signals, markers, ...: nothing the supported API waits on */
+        }
+        if (wf->oom) {
+            rc = -1;
+            goto out;
+        }
+    }
+    if (!out->task_failed) {
+        size_t n = 0;
+        for (cmd *c = wf->pending; c; c = c->next)
+            if (c->must_match) {
+                char have[200];
+                describe_cmd(c, have, sizeof(have));
+                nondeterminism(a, out, "the workflow code made %s, which the history does not "
+                                       "have (non-deterministic)", have);
+                goto out;
+            } else {
+                n++;
+            }
+        out->commands = n ? arena_alloc(a, n * sizeof(pb_command *)) : NULL;
+        if (n && !out->commands) {
+            rc = -1;
+            goto out;
+        }
+        for (cmd *c = wf->pending; c; c = c->next)
+            out->commands[out->ncommands++] = c->pb;
+    }
+out:
+    coro_free(wf->co);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/*
+ * wf: the workflow engine. Runs one workflow task: replays the workflow's whole history
+ * through the user's workflow function (in a coroutine), matches the commands the code makes
+ * against the command events already in the history (a mismatch is non-determinism), and
+ * returns the new commands the code made after the last event. No state is kept between tasks:
+ * every task replays from the first event (no sticky cache), which is what a fresh Lambda
+ * invocation has anyway.
+ *
+ * Supported: activities (execute, start + await, select), timers (sleep, start + await),
+ * deterministic time and randomness, completion and failure of the workflow. Events the
+ * engine does not act on (signals, markers, ...) are passed over.
+ *
+ * Memory: everything lives in the caller's arena. Threading: one task per call, on the
+ * calling thread; calls on different threads are independent.
+ */
+#ifndef TW_WF_H
+#define TW_WF_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "proto.h"
+#include "registry/reg.h"
+
+typedef struct wf_input {
+    const char *workflow_type;
+    const char *workflow_id;
+    const char *run_id;
+    const char *task_queue;
+    pb_event *const *events; /* the full history, in order */
+    size_t nevents;
+} wf_input;
+
+typedef struct wf_output {
+    pb_command **commands; /* new commands, in the order the code made them */
+    size_t ncommands;
+    int task_failed;       /* the task cannot be completed: fail it with |cause| and |message| */
+    int cause;             /* WorkflowTaskFailedCause */
+    const char *message;
+    int versioning;        /* the workflow's versioning behaviour (tw_versioning), 0 if unknown */
+} wf_output;
+
+#define WF_CAUSE_UNHANDLED_FAILURE 14 /* WORKFLOW_WORKER_UNHANDLED_FAILURE */
+#define WF_CAUSE_NON_DETERMINISTIC 24 /* NON_DETERMINISTIC_ERROR */
+
+/* Runs one workflow task. Returns 0 (see |out|), or -1 when out of memory. */
+int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out);
+
+/* Fills the workflow functions of a tw_api table. */
+void wf_fill_api(tw_api *api);
+
+#endif

@@ -1,0 +1,166 @@
+/*
+ * End to end: build/bootstrap runs the example libraries under the local Lambda emulator
+ * against the real Temporal server; the official Go SDK (tw-driver) sets up the Worker
+ * Deployment Version, starts the workflows and checks their results. The test invokes the
+ * function itself here (the Worker Controller flow is another issue's).
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "tests/support/harness.h"
+#include "tests/support/tserver.h"
+
+static tserver srv;
+
+static cJSON *driver_json(const char *const *args)
+{
+    char *out = NULL;
+    int rc = driver_run(&srv, &out, args);
+    if (rc != 0)
+        fail_msg("driver %s failed (%d): %s", args[0], rc, out ? out : "");
+    cJSON *o = cJSON_Parse(out);
+    if (!o)
+        fail_msg("driver %s printed no JSON: %s", args[0], out);
+    free(out);
+    return o;
+}
+
+static void driver_ok(const char *const *args)
+{
+    cJSON_Delete(driver_json(args));
+}
+
+static int group_setup(void **st)
+{
+    return tserver_start(&srv, 0, NULL, NULL);
+}
+
+static int group_teardown(void **st)
+{
+    tserver_stop(&srv, 0, 0);
+    return 0;
+}
+
+typedef struct fn {
+    emu_proc emu;
+    char queue[64];
+    char deployment[64];
+} fn;
+
+/* A deployment version for |queue|, current, and an emulator running build/bootstrap with
+ * |library| (an example) for that version. */
+static void deploy(fn *f, const char *library, int timeout_s, const char *const *extra_env)
+{
+    static int seq;
+    snprintf(f->queue, sizeof(f->queue), "tq-%d-%d", (int)getpid(), ++seq);
+    snprintf(f->deployment, sizeof(f->deployment), "dep-%d-%d", (int)getpid(), seq);
+    const char *create[] = {"create-deployment", "--deployment", f->deployment, NULL};
+    driver_ok(create);
+    const char *version[] = {"create-version", "--deployment", f->deployment, "--build-id", "b1", NULL};
+    driver_ok(version);
+    const char *current[] = {"set-current", "--deployment", f->deployment, "--build-id", "b1", NULL};
+    driver_ok(current);
+
+    char lib[4096], addr[64], tq[96], dep[96], timeout[16];
+    if (!realpath(harness_built(library), lib))
+        fail_msg("no %s", library);
+    snprintf(addr, sizeof(addr), "TEMPORAL_ADDRESS=127.0.0.1:%d", srv.port);
+    snprintf(tq, sizeof(tq), "TEMPORAL_TASK_QUEUE=%s", f->queue);
+    snprintf(dep, sizeof(dep), "TEMPORAL_DEPLOYMENT_NAME=%s", f->deployment);
+    snprintf(timeout, sizeof(timeout), "%d", timeout_s);
+    const char *args[40] = {"--handler", lib, "--timeout", timeout, "-e", addr, "-e", tq, "-e", dep,
+                            "-e", "TEMPORAL_WORKER_BUILD_ID=b1", "-e", "TEMPORAL_SHUTDOWN_BUFFER=2s",
+                            "-e", "TEMPORAL_WORKER_STOP_TIMEOUT=1s"};
+    int n = 16;
+    for (int i = 0; extra_env && extra_env[i]; i++) {
+        args[n++] = "-e";
+        args[n++] = extra_env[i];
+    }
+    args[n] = NULL;
+    assert_int_equal(emu_start(&f->emu, harness_built("bootstrap"), args), 0);
+}
+
+static cJSON *invoke(fn *f)
+{
+    http_answer a;
+    assert_int_equal(emu_invoke(&f->emu, NULL, NULL, "{}", NULL, &a), 0);
+    char *fe = http_answer_header(&a, "X-Amz-Function-Error");
+    if (fe) {
+        char *out = emu_output(&f->emu);
+        fail_msg("invocation failed: %s\n%s", a.body, out);
+    }
+    cJSON *o = cJSON_Parse(a.body);
+    if (!o)
+        fail_msg("summary is not JSON: %s", a.body);
+    http_answer_free(&a);
+    return o;
+}
+
+static void start(const fn *f, const char *type, const char *id, const char *input)
+{
+    const char *args[] = {"start", "--id", id, "--type", type, "--task-queue", f->queue,
+                          "--input", input, NULL};
+    driver_ok(args);
+}
+
+static cJSON *await_result(const char *id)
+{
+    const char *args[] = {"--timeout", "20s", "await", "--id", id, NULL};
+    return driver_json(args);
+}
+
+static void hello_completes(void **st)
+{
+    fn f;
+    deploy(&f, "examples/libhello.so", 8, NULL);
+    char id[64];
+    snprintf(id, sizeof(id), "hello-%d", (int)getpid());
+    start(&f, "Greet", id, "\"Temporal\"");
+    cJSON *summary = invoke(&f);
+    cJSON *done = await_result(id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "COMPLETED");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "Hello, Temporal!");
+    /* One activity, and the workflow tasks around it, all in one invocation. */
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "activities")), 1);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "workflow_tasks")) >= 2);
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "workflow_task_failures")), 0);
+    cJSON_Delete(summary);
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+static void unknown_workflow_type_is_reported(void **st)
+{
+    fn f;
+    deploy(&f, "examples/libhello.so", 6, NULL);
+    char id[64];
+    snprintf(id, sizeof(id), "unknown-%d", (int)getpid());
+    start(&f, "NoSuchWorkflow", id, "{}");
+    cJSON *summary = invoke(&f);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "workflow_task_failures")) >= 1);
+    char *out = emu_output(&f.emu);
+    assert_non_null(strstr(out, "workflow type \\\"NoSuchWorkflow\\\" is not registered"));
+    assert_non_null(strstr(out, "registered: Greet"));
+    free(out);
+    cJSON_Delete(summary);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hello_completes),
+        cmocka_unit_test(unknown_workflow_type_is_reported),
+    };
+    return cmocka_run_group_tests_name("worker", tests, group_setup, group_teardown);
+}
