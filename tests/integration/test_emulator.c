@@ -494,17 +494,27 @@ static void bootstrap_init_errors_name_the_problem(void **st)
     }
 }
 
-static void bootstrap_init_accepts_a_good_library(void **st)
+static void bootstrap_does_not_poll_without_time(void **st)
 {
+    /* A good library and a 3 s function timeout: less than the 7 s shutdown buffer, so the
+     * worker answers at once without polling, and says why. */
     char abs_good[4096];
     assert_non_null(realpath(harness_built("fixtures/lib_good.so"), abs_good));
-    const char *env[] = {WORKER_ENV, NULL};
-    char *type, *msg;
-    bootstrap_init_outcome(abs_good, env, &type, &msg);
-    /* Init passed: the invocation itself answered (the worker is not there yet). */
-    assert_string_equal(type, "Runtime.WorkerUnavailable");
-    free(type);
-    free(msg);
+    emu_proc p;
+    const char *args[] = {"--handler", abs_good, "-e", "TEMPORAL_TASK_QUEUE=orders",
+                          "-e", "TEMPORAL_DEPLOYMENT_NAME=shop", "-e", "TEMPORAL_WORKER_BUILD_ID=b1",
+                          NULL};
+    assert_int_equal(emu_start(&p, harness_built("bootstrap"), args), 0);
+    http_answer a;
+    assert_int_equal(emu_invoke(&p, NULL, NULL, "{}", NULL, &a), 0);
+    assert_null(http_answer_header(&a, "X-Amz-Function-Error"));
+    cJSON *o = cJSON_Parse(a.body);
+    assert_non_null(o);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "polled")));
+    assert_int_equal(emu_wait_output(&p, "not polling", 1, 2000), 0);
+    cJSON_Delete(o);
+    http_answer_free(&a);
+    assert_int_equal(emu_stop(&p), 0);
 }
 
 static void missing_bootstrap_is_reported(void **st)
@@ -569,7 +579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(oversized_response_is_an_error, setup, teardown),
         cmocka_unit_test(init_error_reaches_the_invoker),
         cmocka_unit_test(bootstrap_init_errors_name_the_problem),
-        cmocka_unit_test(bootstrap_init_accepts_a_good_library),
+        cmocka_unit_test(bootstrap_does_not_poll_without_time),
         cmocka_unit_test(missing_bootstrap_is_reported),
         cmocka_unit_test_setup_teardown(curl_signed_like_an_sdk, setup, teardown),
     };
