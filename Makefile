@@ -119,7 +119,8 @@ $(TEMPORAL_BINS) &: local/temporal/go.mod local/temporal/go.sum local/temporal/s
 
 # Shared objects the registry tests load (real libraries, each wrong in one way).
 FIXTURE_LIBS = $(addprefix $(BUILD)/fixtures/,lib_good.so lib_twice.so lib_empty.so \
-               lib_noentry.so lib_newabi.so lib_noversioning.so)
+               lib_noentry.so lib_newabi.so lib_noversioning.so lib_changing_v1.so \
+               lib_changing_v2.so)
 FIXTURES = $(FIXTURE_LIBS) $(BUILD)/fixtures/lib_arm64.so $(BUILD)/fixtures/not_elf.so \
            $(BUILD)/fixtures/an_executable
 $(BUILD)/fixtures/%.so: tests/fixtures/%.c include/tw.h
@@ -151,7 +152,7 @@ $(BUILD)/tests/test_reg: $(call obj,tests/unit/test_reg.c registry/reg.c tests/s
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
 # Example libraries, built the way users build theirs (only include/tw.h).
-EXAMPLES = $(BUILD)/examples/libhello.so
+EXAMPLES = $(addprefix $(BUILD)/examples/lib,$(addsuffix .so,hello timers retry heartbeat))
 $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -Iinclude -o $@ $<

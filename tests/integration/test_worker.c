@@ -59,6 +59,8 @@ typedef struct fn {
 
 /* A deployment version for |queue|, current, and an emulator running build/bootstrap with
  * |library| (an example) for that version. */
+static void run_function(fn *f, const char *library, int timeout_s, const char *const *extra_env);
+
 static void deploy(fn *f, const char *library, int timeout_s, const char *const *extra_env)
 {
     static int seq;
@@ -70,6 +72,12 @@ static void deploy(fn *f, const char *library, int timeout_s, const char *const 
     driver_ok(version);
     const char *current[] = {"set-current", "--deployment", f->deployment, "--build-id", "b1", NULL};
     driver_ok(current);
+    run_function(f, library, timeout_s, extra_env);
+}
+
+/* (Re)starts the emulator for |f|'s deployment version with |library|. */
+static void run_function(fn *f, const char *library, int timeout_s, const char *const *extra_env)
+{
 
     char lib[4096], addr[64], tq[96], dep[96], timeout[16];
     if (!realpath(harness_built(library), lib))
@@ -156,11 +164,114 @@ static void unknown_workflow_type_is_reported(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+static cJSON *result_of(cJSON *done)
+{
+    return cJSON_GetObjectItem(done, "result");
+}
+
+static void timers_and_parallel_activities(void **st)
+{
+    fn f;
+    deploy(&f, "examples/libtimers.so", 10, NULL);
+    char id[64];
+    snprintf(id, sizeof(id), "fanout-%d", (int)getpid());
+    start(&f, "FanOut", id, "[1,2,3]");
+    cJSON *summary = invoke(&f);
+    cJSON *done = await_result(id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "COMPLETED");
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(result_of(done), "sum")), 14);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(result_of(done), "first")) < 3);
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "activities")), 3);
+    cJSON_Delete(summary);
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+static void failing_activity_is_retried(void **st)
+{
+    fn f;
+    deploy(&f, "examples/libretry.so", 10, NULL);
+    char ok[64], fatal[64];
+    snprintf(ok, sizeof(ok), "retry-ok-%d", (int)getpid());
+    snprintf(fatal, sizeof(fatal), "retry-fatal-%d", (int)getpid());
+    start(&f, "Retrying", ok, "\"ok\"");
+    start(&f, "Retrying", fatal, "\"fatal\"");
+    cJSON *summary = invoke(&f);
+    cJSON *d1 = await_result(ok), *d2 = await_result(fatal);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d1, "status")), "COMPLETED");
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(result_of(d1), "succeeded_on_attempt")), 3);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d2, "status")), "FAILED");
+    cJSON *failure = cJSON_GetObjectItem(d2, "failure");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(failure, "type")), "Fatal");
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "activity_failures")) >= 3);
+    cJSON_Delete(summary);
+    cJSON_Delete(d1);
+    cJSON_Delete(d2);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+static void deadline_mid_activity_drains_and_next_invocation_finishes(void **st)
+{
+    fn f;
+    /* 5 s timeout - 2 s buffer = 3 s of work: the 6 s activity is still running at the stop. */
+    deploy(&f, "examples/libheartbeat.so", 5, NULL);
+    char id[64];
+    snprintf(id, sizeof(id), "count-%d", (int)getpid());
+    start(&f, "LongCount", id, "30");
+    cJSON *first = invoke(&f);
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(first, "activities_failed_back_at_stop")), 1);
+    cJSON_Delete(first);
+    assert_int_equal(emu_stop(&f.emu), 0);
+    /* A longer invocation picks the retried activity up where the heartbeats left it. */
+    run_function(&f, "examples/libheartbeat.so", 12, NULL);
+    cJSON *second = invoke(&f);
+    cJSON *done = await_result(id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "COMPLETED");
+    cJSON *r = result_of(done);
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "counted")), 30);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(r, "resumed_from")) > 0);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(r, "attempt")) >= 2);
+    cJSON_Delete(second);
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+static void changed_workflow_is_non_determinism(void **st)
+{
+    fn f;
+    deploy(&f, "fixtures/lib_changing_v1.so", 5, NULL);
+    char id[64];
+    snprintf(id, sizeof(id), "changing-%d", (int)getpid());
+    start(&f, "Changing", id, "{}");
+    cJSON_Delete(invoke(&f)); /* runs StepA, then waits on a one-hour timer */
+    assert_int_equal(emu_stop(&f.emu), 0);
+    run_function(&f, "fixtures/lib_changing_v2.so", 5, NULL);
+    const char *sig[] = {"signal", "--id", id, "--name", "nudge", NULL};
+    driver_ok(sig); /* a new workflow task: replayed by the changed code */
+    cJSON *summary = invoke(&f);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "workflow_task_failures")) >= 1);
+    char *out = emu_output(&f.emu);
+    assert_non_null(strstr(out, "ScheduleActivityTask(type StepA, id 1) but the workflow code made "
+                                "ScheduleActivityTask(type StepB, id 1)"));
+    free(out);
+    char *hist = NULL;
+    const char *h[] = {"history", "--id", id, NULL};
+    assert_int_equal(driver_run(&srv, &hist, h), 0);
+    assert_non_null(strstr(hist, "NON_DETERMINISTIC_ERROR"));
+    free(hist);
+    cJSON_Delete(summary);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hello_completes),
         cmocka_unit_test(unknown_workflow_type_is_reported),
+        cmocka_unit_test(timers_and_parallel_activities),
+        cmocka_unit_test(failing_activity_is_retried),
+        cmocka_unit_test(deadline_mid_activity_drains_and_next_invocation_finishes),
+        cmocka_unit_test(changed_workflow_is_non_determinism),
     };
     return cmocka_run_group_tests_name("worker", tests, group_setup, group_teardown);
 }
