@@ -457,19 +457,9 @@ static char *slurp(const char *dir, const char *name, size_t *len)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f)
+    char *data = read_all(path, len);
+    if (!*len)
         fail_msg("missing %s", path);
-    char *data = NULL;
-    size_t cap = 0;
-    FILE *m = open_memstream(&data, &cap);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        fwrite(buf, 1, n, m);
-    fclose(f);
-    fclose(m);
-    *len = cap;
     return data;
 }
 

@@ -31,21 +31,28 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+char *read_all(const char *path, size_t *len)
+{
+    char *data = NULL;
+    size_t n = 0;
+    FILE *f = fopen(path, "r");
+    FILE *m = open_memstream(&data, &n);
+    char buf[8192];
+    size_t got;
+    while (f && m && (got = fread(buf, 1, sizeof(buf), f)) > 0)
+        fwrite(buf, 1, got, m);
+    if (f)
+        fclose(f);
+    if (m)
+        fclose(m);
+    if (len)
+        *len = n;
+    return data ? data : strdup("");
+}
+
 char *emu_output(const emu_proc *p)
 {
-    FILE *f = fopen(p->log, "r");
-    if (!f)
-        return strdup("");
-    char *data = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&data, &len);
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        fwrite(buf, 1, n, m);
-    fclose(f);
-    fclose(m);
-    return data;
+    return read_all(p->log, NULL);
 }
 
 int count_substr(const char *hay, const char *needle)

@@ -23,6 +23,9 @@ typedef struct http_answer {
     size_t body_len;
 } http_answer;
 
+/* The contents of |path| (malloc'd, NUL-terminated; "" when unreadable), its length in *len. */
+char *read_all(const char *path, size_t *len);
+
 /* Path of a built executable: $BUILD/<name>. Static buffer. */
 const char *harness_built(const char *name);
 

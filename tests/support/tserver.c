@@ -39,23 +39,6 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return strdup("");
-    char *data = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&data, &len);
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        fwrite(buf, 1, n, m);
-    fclose(f);
-    fclose(m);
-    return data;
-}
-
 int tserver_start(tserver *s, int port, const char *dir, const char *const *extra)
 {
     char keep_tls[4][300];
@@ -104,7 +87,7 @@ int tserver_start(tserver *s, int port, const char *dir, const char *const *extr
     char needle[64];
     snprintf(needle, sizeof(needle), "listening on 127.0.0.1:%d", s->port);
     for (int waited = 0; waited < 120000; waited += 50) {
-        char *out = read_file(s->log);
+        char *out = read_all(s->log, NULL);
         int up = strstr(out, needle) != NULL;
         free(out);
         if (up)
@@ -115,7 +98,7 @@ int tserver_start(tserver *s, int port, const char *dir, const char *const *extr
         }
         sleep_ms(50);
     }
-    char *out = read_file(s->log);
+    char *out = read_all(s->log, NULL);
     fprintf(stderr, "temporal server did not start:\n%s\n", out);
     free(out);
     tserver_stop(s, 1, 1);
