@@ -113,8 +113,8 @@ $(BUILD)/tests/test_linkage: $(call obj,tests/integration/test_linkage.c $(TEST_
 
 # The real Temporal server and the Go SDK driver, built from Temporal's Go modules (cached).
 TEMPORAL_BINS = $(BUILD)/temporal-server $(BUILD)/tw-driver
-$(TEMPORAL_BINS) &: local/temporal/go.mod local/temporal/go.sum local/temporal/server/main.go \
-                    local/temporal/driver/main.go local/temporal/build.sh
+$(TEMPORAL_BINS) &: local/temporal/go.mod local/temporal/go.sum local/temporal/build.sh \
+                    $(wildcard local/temporal/server/*.go local/temporal/driver/*.go)
 	bash local/temporal/build.sh $(DEPS_CACHE) $(BUILD)
 
 # Shared objects the registry tests load (real libraries, each wrong in one way).

@@ -63,6 +63,7 @@ int tserver_start(tserver *s, int port, const char *dir, const char *const *extr
     argv[n++] = harness_built("temporal-server");
     argv[n++] = "--port";
     argv[n++] = portstr;
+    argv[n++] = "--exit-with-parent"; /* a test that dies leaves no server behind */
     for (int i = 0; extra && extra[i] && n < 38; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
