@@ -105,12 +105,13 @@ int tw_settings_load(tw_settings *s, const char *const *env, char *err, size_t e
     s->activity_pollers = 1;
     s->max_workflow_tasks = 10;
     s->max_activities = 2;
-    int buffer_set = 0, stop_set = 0;
+    int buffer_set = 0, stop_set = 0, idle_set = 0;
     if (get_string(env, "TEMPORAL_TASK_QUEUE", &s->task_queue, err, errlen) ||
         get_string(env, "TEMPORAL_DEPLOYMENT_NAME", &s->deployment_name, err, errlen) ||
         get_string(env, "TEMPORAL_WORKER_BUILD_ID", &s->build_id, err, errlen) ||
         get_duration(env, "TEMPORAL_WORKER_STOP_TIMEOUT", &s->stop_timeout_ms, &stop_set, err, errlen) ||
         get_duration(env, "TEMPORAL_SHUTDOWN_BUFFER", &s->shutdown_buffer_ms, &buffer_set, err, errlen) ||
+        get_duration(env, "TEMPORAL_IDLE_EXIT", &s->idle_exit_ms, &idle_set, err, errlen) ||
         get_int(env, "TEMPORAL_WORKFLOW_TASK_POLLERS", 1, 64, &s->workflow_pollers, err, errlen) ||
         get_int(env, "TEMPORAL_ACTIVITY_TASK_POLLERS", 1, 64, &s->activity_pollers, err, errlen) ||
         get_int(env, "TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS", 1, 1000, &s->max_workflow_tasks, err, errlen) ||

@@ -14,6 +14,8 @@
  *   TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS   10
  *   TEMPORAL_MAX_CONCURRENT_ACTIVITIES       2
  *   TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR     pinned | auto_upgrade (for workflows that set none)
+ *   TEMPORAL_IDLE_EXIT                       end the invocation after this long without a task
+ *                                            and with nothing running (0 or unset: off)
  * Durations are a number with a unit: ms, s or m ("7s", "500ms").
  */
 #ifndef TW_SETTINGS_H
@@ -33,6 +35,7 @@ typedef struct tw_settings {
     int max_workflow_tasks;
     int max_activities;
     int default_versioning; /* 0: none, else tw_versioning */
+    int64_t idle_exit_ms;   /* 0: work until deadline - buffer */
 } tw_settings;
 
 /* Reads |env| (NULL-terminated "KEY=VALUE"; NULL: empty). 0, or -1 with |err|. */

@@ -62,6 +62,8 @@ struct worker {
     tw_act *acts;            /* running activities */
     /* counters, under mu */
     int wf_tasks, wf_failed, acts_done, acts_failed, acts_abandoned;
+    int wf_running;          /* workflow tasks being run */
+    int64_t last_busy;       /* monotonic ms when a task last arrived or ended */
 };
 
 static int64_t mono_ms(void)
@@ -265,8 +267,17 @@ static void *workflow_poller(void *arg)
                               &req.base, &WFS_DESC(poll_workflow_task_queue_response),
                               arena_allocator(a), &resp, POLL_TIMEOUT_MS, &st);
         WFS(PollWorkflowTaskQueueResponse) *t = (void *)resp;
-        if (code == GRPC_OK && t->task_token.len)
+        if (code == GRPC_OK && t->task_token.len) {
+            pthread_mutex_lock(&w->mu);
+            w->wf_running++;
+            pthread_mutex_unlock(&w->mu);
             run_workflow_task(w, a, t);
+            pthread_mutex_lock(&w->mu);
+            w->wf_running--;
+            w->last_busy = mono_ms();
+            pthread_cond_broadcast(&w->cv);
+            pthread_mutex_unlock(&w->mu);
+        }
         else if (code != GRPC_OK && code != GRPC_CANCELLED && code != GRPC_DEADLINE_EXCEEDED) {
             log_warn("workflow poll: %s: %s", grpc_code_name(code), st.message);
             if (code != GRPC_UNAVAILABLE) { /* a mistake, not a blip: do not spin */
@@ -370,6 +381,7 @@ static void *activity_thread(void *arg)
         w->acts_done++;
         w->free_slots++;
     }
+    w->last_busy = mono_ms();
     /* unlink */
     for (tw_act **pp = &w->acts; *pp; pp = &(*pp)->next)
         if (*pp == act) {
@@ -474,6 +486,7 @@ static void *activity_poller(void *arg)
         pthread_mutex_lock(&w->mu);
         w->free_slots--;
         w->refs++;
+        w->last_busy = mono_ms();
         act->next = w->acts;
         w->acts = act;
         int failed = pthread_create(&act->thread, NULL, activity_thread, act);
@@ -693,13 +706,26 @@ int worker_run(const worker_params *p, char **summary, char *err, size_t errlen)
     log_info("worker %s polling %s as %s/%s for %lld ms", w->identity, s->task_queue,
              s->deployment_name, s->build_id, (long long)work_ms);
 
-    /* Work until deadline - buffer. */
+    /* Work until deadline - buffer, or until idle for the idle-exit window. */
     int64_t stop_at = mono_ms() + work_ms;
+    int idle = 0;
     pthread_mutex_lock(&w->mu);
+    w->last_busy = mono_ms();
     for (;;) {
-        int64_t left = stop_at - mono_ms();
+        int64_t now_m = mono_ms(), left = stop_at - now_m;
         if (left <= 0)
             break;
+        if (s->idle_exit_ms && !w->wf_running && !w->acts) {
+            int64_t idle_left = w->last_busy + s->idle_exit_ms - now_m;
+            if (idle_left <= 0) {
+                idle = 1;
+                break;
+            }
+            if (idle_left < left)
+                left = idle_left;
+        } else if (s->idle_exit_ms && left > 100) {
+            left = 100; /* look again soon: the idle window starts when the work ends */
+        }
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += left / 1000;
@@ -736,9 +762,11 @@ int worker_run(const worker_params *p, char **summary, char *err, size_t errlen)
 
     pthread_mutex_lock(&w->mu);
     int rc = asprintf(summary,
-                      "{\"polled\":true,\"workflow_tasks\":%d,\"workflow_task_failures\":%d,"
-                      "\"activities\":%d,\"activity_failures\":%d,\"activities_failed_back_at_stop\":%d}",
-                      w->wf_tasks, w->wf_failed, w->acts_done, w->acts_failed, w->acts_abandoned);
+                      "{\"polled\":true,\"stopped\":\"%s\",\"workflow_tasks\":%d,"
+                      "\"workflow_task_failures\":%d,\"activities\":%d,\"activity_failures\":%d,"
+                      "\"activities_failed_back_at_stop\":%d}",
+                      idle ? "idle" : "deadline", w->wf_tasks, w->wf_failed, w->acts_done,
+                      w->acts_failed, w->acts_abandoned);
     pthread_mutex_unlock(&w->mu);
     worker_unref(w);
     if (rc < 0) {

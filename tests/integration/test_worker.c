@@ -263,6 +263,24 @@ static void changed_workflow_is_non_determinism(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+static void idle_exit_ends_the_invocation_early(void **st)
+{
+    fn f;
+    const char *env[] = {"TEMPORAL_IDLE_EXIT=1s", NULL};
+    deploy(&f, "examples/libhello.so", 60, env);
+    char id[64];
+    snprintf(id, sizeof(id), "idle-%d", (int)getpid());
+    start(&f, "Greet", id, "\"idle\"");
+    cJSON *summary = invoke(&f); /* would last ~58 s without the idle exit */
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(summary, "stopped")), "idle");
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "activities")), 1);
+    cJSON *done = await_result(id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "Hello, idle!");
+    cJSON_Delete(summary);
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +290,7 @@ int main(void)
         cmocka_unit_test(failing_activity_is_retried),
         cmocka_unit_test(deadline_mid_activity_drains_and_next_invocation_finishes),
         cmocka_unit_test(changed_workflow_is_non_determinism),
+        cmocka_unit_test(idle_exit_ends_the_invocation_early),
     };
     return cmocka_run_group_tests_name("worker", tests, group_setup, group_teardown);
 }
