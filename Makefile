@@ -51,7 +51,7 @@ BOOTSTRAP_SRC = bootstrap.c temporal/function.c temporal/settings.c temporal/wor
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
-UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro
+UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro test_wf
 INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -146,6 +146,12 @@ $(BUILD)/tests/test_settings: $(call obj,tests/unit/test_settings.c temporal/set
 $(BUILD)/tests/test_coro: $(call obj,tests/unit/test_coro.c temporal/coro.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
+
+$(BUILD)/tests/test_wf: $(call obj,tests/unit/test_wf.c temporal/wf.c temporal/coro.c temporal/arena.c \
+                        temporal/payload.c registry/reg.c runtime/log.c tests/support/harness.c) \
+                        $(PROTO_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
 $(BUILD)/tests/test_reg: $(call obj,tests/unit/test_reg.c registry/reg.c tests/support/harness.c)
 	@mkdir -p $(dir $@)

@@ -52,6 +52,8 @@ struct worker {
     const tw_registry *reg;
     const char *ns;
     char identity[512];
+    char instance_key[40];   /* this invocation's worker: polls and ShutdownWorker carry it */
+    int pollers_running;
     grpc_channel *ch;
     pb_deployment_options dep;
     pthread_mutex_t mu;
@@ -248,6 +250,14 @@ counted_fail:
     pthread_mutex_unlock(&w->mu);
 }
 
+static void poller_done(worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->pollers_running--;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void *workflow_poller(void *arg)
 {
     worker *w = arg;
@@ -260,6 +270,7 @@ static void *workflow_poller(void *arg)
         req.namespace_ = (char *)w->ns;
         req.task_queue = task_queue(a, w->s->task_queue);
         req.identity = w->identity;
+        req.worker_instance_key = w->instance_key;
         req.deployment_options = &w->dep;
         ProtobufCMessage *resp = NULL;
         grpc_status st;
@@ -287,6 +298,7 @@ static void *workflow_poller(void *arg)
         }
         arena_free(a);
     }
+    poller_done(w);
     return NULL;
 }
 
@@ -464,6 +476,7 @@ static void *activity_poller(void *arg)
         req.namespace_ = (char *)w->ns;
         req.task_queue = task_queue(a, w->s->task_queue);
         req.identity = w->identity;
+        req.worker_instance_key = w->instance_key;
         req.deployment_options = &w->dep;
         ProtobufCMessage *resp = NULL;
         grpc_status st;
@@ -506,6 +519,7 @@ static void *activity_poller(void *arg)
             free(act);
         }
     }
+    poller_done(w);
     return NULL;
 }
 
@@ -609,6 +623,24 @@ void worker_fill_api(tw_api *api)
 
 /* ---- the invocation ---- */
 
+/* Waits up to |ms| until *|counter| (under mu) is zero. */
+static void wait_until(worker *w, int *counter, int64_t ms)
+{
+    int64_t end = mono_ms() + ms;
+    pthread_mutex_lock(&w->mu);
+    while (*counter > 0 && mono_ms() < end) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += 20 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
 /* Fails back every activity still running: retryable, with its last heartbeat details. */
 static int abandon_running(worker *w)
 {
@@ -642,6 +674,7 @@ static void shutdown_worker(worker *w)
     req.identity = w->identity;
     req.reason = "Lambda invocation ending";
     req.task_queue = (char *)w->s->task_queue;
+    req.worker_instance_key = w->instance_key;
     grpc_status st;
     int code = call(w, "ShutdownWorker", &req.base, &WFS_DESC(shutdown_worker_response),
                     GRPC_NO_RETRY, 2000, &st);
@@ -676,6 +709,7 @@ int worker_run(const worker_params *p, char **summary, char *err, size_t errlen)
     w->refs = 1;
     w->free_slots = s->max_activities;
     snprintf(w->identity, sizeof(w->identity), "%s@%s", p->request_id, p->function_arn);
+    snprintf(w->instance_key, sizeof(w->instance_key), "%s", p->request_id); /* unique per invocation */
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -697,12 +731,14 @@ int worker_run(const worker_params *p, char **summary, char *err, size_t errlen)
     pthread_t threads[128 + 64];
     int started = 0;
     poller_arg pa = {w, p->deadline_ms};
+    pthread_mutex_lock(&w->mu);
     for (int i = 0; i < nwf; i++)
         if (pthread_create(&threads[started], NULL, workflow_poller, w) == 0)
-            started++;
+            started++, w->pollers_running++;
     for (int i = 0; i < nact; i++)
         if (pthread_create(&threads[started], NULL, activity_poller, &pa) == 0)
-            started++;
+            started++, w->pollers_running++;
+    pthread_mutex_unlock(&w->mu);
     log_info("worker %s polling %s as %s/%s for %lld ms", w->identity, s->task_queue,
              s->deployment_name, s->build_id, (long long)work_ms);
 
@@ -740,7 +776,11 @@ int worker_run(const worker_params *p, char **summary, char *err, size_t errlen)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
 
-    /* Stop polling; let running tasks drain up to the stop timeout. */
+    /* Stop polling. ShutdownWorker first: a server that cancels a stopping worker's polls
+     * answers them empty, so no task goes to a poll about to be dropped. Polls still open
+     * after a moment are cancelled here. Then running tasks drain up to the stop timeout. */
+    shutdown_worker(w);
+    wait_until(w, &w->pollers_running, 1500);
     grpc_cancel_polls(w->ch);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
@@ -758,7 +798,6 @@ int worker_run(const worker_params *p, char **summary, char *err, size_t errlen)
     }
     pthread_mutex_unlock(&w->mu);
     abandon_running(w);
-    shutdown_worker(w);
 
     pthread_mutex_lock(&w->mu);
     int rc = asprintf(summary,

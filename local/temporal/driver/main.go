@@ -368,6 +368,7 @@ func cmdHistory(fs *flag.FlagSet) func(context.Context, client.Client) (any, err
 	id := fs.String("id", "", "workflow id (required)")
 	runID := fs.String("run-id", "", "run id (default: the latest run)")
 	outFile := fs.String("out", "", "write the history (indented JSON) to this file and print a summary")
+	binFile := fs.String("out-binary", "", "write the history as a serialised temporal.api.history.v1.History (for replay tests)")
 	return func(ctx context.Context, c client.Client) (any, error) {
 		if *id == "" {
 			return nil, errors.New("--id is required")
@@ -381,9 +382,21 @@ func cmdHistory(fs *flag.FlagSet) func(context.Context, client.Client) (any, err
 			}
 			hist.Events = append(hist.Events, e)
 		}
+		if *binFile != "" {
+			raw, err := proto.Marshal(hist)
+			if err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(*binFile, raw, 0o644); err != nil {
+				return nil, err
+			}
+		}
 		b, err := protojson.Marshal(hist)
 		if err != nil {
 			return nil, err
+		}
+		if *outFile == "" && *binFile != "" {
+			return map[string]any{"workflow_id": *id, "events": len(hist.Events), "file": *binFile}, nil
 		}
 		if *outFile == "" {
 			return json.RawMessage(b), nil

@@ -170,6 +170,10 @@ func dynamicConfig(o options) (dynamicconfig.StaticClient, error) {
 		dynamicconfig.EnableDeploymentVersions.Key():                   true, // system.enableDeploymentVersions
 		dynamicconfig.FrontendEnableWorkerVersioningWorkflowAPIs.Key(): true, // frontend.workerVersioningWorkflowAPIs
 
+		// ShutdownWorker ends a stopping worker's outstanding polls with empty answers, so a
+		// task is never handed to a poll the worker is about to drop (Lambda workers stop often).
+		dynamicconfig.EnableCancelWorkerPollsOnShutdown.Key(): true, // frontend.enableCancelWorkerPollsOnShutdown
+
 		// What the temporal CLI's dev server sets.
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096, // history.hostLevelCacheMaxSize
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,  // frontend.namespaceRPS.visibility
