@@ -281,6 +281,37 @@ static void idle_exit_ends_the_invocation_early(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+static void many_workflows_nothing_lost(void **st)
+{
+    fn f;
+    const char *env[] = {"TEMPORAL_IDLE_EXIT=2s", "TEMPORAL_MAX_CONCURRENT_ACTIVITIES=4", NULL};
+    deploy(&f, "examples/libhello.so", 20, env);
+    char ids[20][64];
+    for (int i = 0; i < 20; i++) {
+        char in[32];
+        snprintf(ids[i], sizeof(ids[i]), "many-%d-%d", (int)getpid(), i);
+        snprintf(in, sizeof(in), "\"n%d\"", i);
+        start(&f, "Greet", ids[i], in);
+    }
+    /* Invocations until the work is done, as Temporal would invoke again while work remains. */
+    int activities = 0;
+    for (int round = 0; round < 5 && activities < 20; round++) {
+        cJSON *summary = invoke(&f);
+        activities += (int)cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "activities"));
+        cJSON_Delete(summary);
+    }
+    for (int i = 0; i < 20; i++) {
+        cJSON *done = await_result(ids[i]);
+        char want[32];
+        snprintf(want, sizeof(want), "Hello, n%d!", i);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "COMPLETED");
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), want);
+        cJSON_Delete(done);
+    }
+    assert_int_equal(activities, 20); /* each activity ran once: none lost, none repeated */
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +322,7 @@ int main(void)
         cmocka_unit_test(deadline_mid_activity_drains_and_next_invocation_finishes),
         cmocka_unit_test(changed_workflow_is_non_determinism),
         cmocka_unit_test(idle_exit_ends_the_invocation_early),
+        cmocka_unit_test(many_workflows_nothing_lost),
     };
     return cmocka_run_group_tests_name("worker", tests, group_setup, group_teardown);
 }
