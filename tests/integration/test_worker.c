@@ -281,6 +281,26 @@ static void idle_exit_ends_the_invocation_early(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+static void unknown_activity_type_fails_with_the_registered_list(void **st)
+{
+    fn f;
+    const char *env[] = {"TEMPORAL_IDLE_EXIT=2s", NULL};
+    deploy(&f, "fixtures/lib_missing_activity.so", 15, env);
+    char id[64];
+    snprintf(id, sizeof(id), "missing-%d", (int)getpid());
+    start(&f, "CallsMissing", id, "{}");
+    cJSON_Delete(invoke(&f));
+    cJSON *done = await_result(id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "FAILED");
+    cJSON *failure = cJSON_GetObjectItem(done, "failure");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(failure, "type")), "ActivityNotRegistered");
+    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(failure, "message"));
+    assert_non_null(strstr(msg, "activity type \"Missing\" is not registered"));
+    assert_non_null(strstr(msg, "registered: Present"));
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 static void many_workflows_nothing_lost(void **st)
 {
     fn f;
@@ -322,6 +342,7 @@ int main(void)
         cmocka_unit_test(deadline_mid_activity_drains_and_next_invocation_finishes),
         cmocka_unit_test(changed_workflow_is_non_determinism),
         cmocka_unit_test(idle_exit_ends_the_invocation_early),
+        cmocka_unit_test(unknown_activity_type_fails_with_the_registered_list),
         cmocka_unit_test(many_workflows_nothing_lost),
     };
     return cmocka_run_group_tests_name("worker", tests, group_setup, group_teardown);
