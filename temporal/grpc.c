@@ -20,6 +20,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "clock.h"
 #include "runtime/log.h"
 
 #define SERVICE_PATH "/temporal.api.workflowservice.v1.WorkflowService/"
@@ -91,12 +92,7 @@ struct grpc_channel {
     call *calls;        /* waiting for a connection or on a stream */
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define now_ms clock_mono_ms
 
 const char *grpc_code_name(int code)
 {
@@ -545,7 +541,7 @@ static void submit(grpc_channel *ch, h2conn *conn, call *c)
         snprintf(authority, sizeof(authority), "%s", ch->authority);
     else
         snprintf(authority, sizeof(authority), "%s:%d", ch->host, ch->port);
-    nghttp2_nv nv[24 + 8];
+    nghttp2_nv nv[16 + 64]; /* fixed headers + TW_CONF_MAX_META extra ones */
     size_t n = 0;
 #define NV(k, v) nv[n++] = (nghttp2_nv){(uint8_t *)(k), (uint8_t *)(v), strlen(k), strlen(v), \
                                         NGHTTP2_NV_FLAG_NONE}
@@ -980,14 +976,7 @@ static void run_once(grpc_channel *ch, call *c)
 /* Sleeps |ms| unless the channel stops or (for polls) polls are cancelled meanwhile. */
 static int backoff_sleep(grpc_channel *ch, int flags, unsigned gen, int64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_mono_after(ms);
     int interrupted = 0;
     pthread_mutex_lock(&ch->mu);
     while (!(interrupted = ch->stopping || ((flags & GRPC_LONG_POLL) && ch->poll_gen != gen)))

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "clock.h"
 #include "connect.h"
 #include "grpc.h"
 #include "payload.h"
@@ -68,19 +69,8 @@ struct worker {
     int64_t last_busy;       /* monotonic ms when a task last arrived or ended */
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define mono_ms clock_mono_ms
+#define wall_ms clock_wall_ms
 
 static void worker_unref(worker *w)
 {
@@ -629,13 +619,7 @@ static void wait_until(worker *w, int *counter, int64_t ms)
     int64_t end = mono_ms() + ms;
     pthread_mutex_lock(&w->mu);
     while (*counter > 0 && mono_ms() < end) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += 20 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_mono_after(20);
         pthread_cond_timedwait(&w->cv, &w->mu, &until);
     }
     pthread_mutex_unlock(&w->mu);
@@ -762,14 +746,7 @@ int worker_run(const worker_params *p, char **summary, char *err, size_t errlen)
         } else if (s->idle_exit_ms && left > 100) {
             left = 100; /* look again soon: the idle window starts when the work ends */
         }
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += left / 1000;
-        until.tv_nsec += (left % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_mono_after(left);
         pthread_cond_timedwait(&w->cv, &w->mu, &until);
     }
     w->stopping = 1;
@@ -787,13 +764,7 @@ int worker_run(const worker_params *p, char **summary, char *err, size_t errlen)
     int64_t drain_until = mono_ms() + s->stop_timeout_ms;
     pthread_mutex_lock(&w->mu);
     while (w->acts && mono_ms() < drain_until) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += 50 * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_mono_after(50);
         pthread_cond_timedwait(&w->cv, &w->mu, &until);
     }
     pthread_mutex_unlock(&w->mu);
