@@ -52,7 +52,7 @@ EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
 UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro test_wf
-INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker
+INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_serverless
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -163,7 +163,11 @@ $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -Iinclude -o $@ $<
 
-$(BUILD)/tests/test_worker: $(call obj,tests/integration/test_worker.c $(TEST_SUPPORT_SRC)) 
+$(BUILD)/tests/test_serverless: $(call obj,tests/integration/test_serverless.c $(TEST_SUPPORT_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
+$(BUILD)/tests/test_worker: $(call obj,tests/integration/test_worker.c $(TEST_SUPPORT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 

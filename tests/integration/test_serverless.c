@@ -1,0 +1,114 @@
+/*
+ * The serverless flow for real: Temporal's Worker Controller invokes the function. The server
+ * runs with its AWS SDK pointed at the local Lambda emulator (AWS_ENDPOINT_URL_LAMBDA, dummy
+ * credentials); the Worker Deployment Version carries an aws-lambda compute config naming the
+ * emulator's function; the Go driver starts workflows. The test never invokes the function:
+ * Temporal does (GetFunction to validate, then Event invokes when tasks wait).
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "tests/support/harness.h"
+#include "tests/support/tserver.h"
+
+#define ARN "arn:aws:lambda:us-east-1:000000000000:function:function"
+
+static tserver srv;
+static emu_proc emu;
+
+static cJSON *driver_json(const char *const *args)
+{
+    char *out = NULL;
+    int rc = driver_run(&srv, &out, args);
+    if (rc != 0)
+        fail_msg("driver %s failed (%d): %s", args[0], rc, out ? out : "");
+    cJSON *o = cJSON_Parse(out);
+    free(out);
+    return o;
+}
+
+/* The emulator first (its port goes to the server's AWS SDK), then the server. */
+static int group_setup(void **st)
+{
+    int port = free_port();
+    char lib[4096], addr[64];
+    if (!realpath(harness_built("examples/libhello.so"), lib))
+        return -1;
+    snprintf(addr, sizeof(addr), "TEMPORAL_ADDRESS=127.0.0.1:%d", port);
+    const char *args[] = {"--handler", lib, "--timeout", "30", "--concurrency", "4",
+                          "-e", addr, "-e", "TEMPORAL_TASK_QUEUE=serverless",
+                          "-e", "TEMPORAL_DEPLOYMENT_NAME=shop", "-e", "TEMPORAL_WORKER_BUILD_ID=v1",
+                          "-e", "TEMPORAL_SHUTDOWN_BUFFER=2s", "-e", "TEMPORAL_WORKER_STOP_TIMEOUT=1s",
+                          "-e", "TEMPORAL_IDLE_EXIT=3s", NULL};
+    if (emu_start(&emu, harness_built("bootstrap"), args) != 0)
+        return -1;
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", emu.port);
+    setenv("AWS_ENDPOINT_URL_LAMBDA", endpoint, 1); /* inherited by the server process */
+    setenv("AWS_ACCESS_KEY_ID", "local", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "local", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    return tserver_start(&srv, port, NULL, NULL);
+}
+
+static int group_teardown(void **st)
+{
+    tserver_stop(&srv, 0, 0);
+    return emu_stop(&emu);
+}
+
+static void temporal_invokes_the_function(void **st)
+{
+    const char *create[] = {"create-deployment", "--deployment", "shop", NULL};
+    cJSON_Delete(driver_json(create));
+    const char *version[] = {"create-version", "--deployment", "shop", "--build-id", "v1",
+                             "--lambda-arn", ARN, NULL};
+    cJSON_Delete(driver_json(version)); /* the server validates it with GetFunction */
+    const char *current[] = {"set-current", "--deployment", "shop", "--build-id", "v1", NULL};
+    cJSON_Delete(driver_json(current));
+
+    char ids[10][64];
+    for (int i = 0; i < 10; i++) {
+        char in[32];
+        snprintf(ids[i], sizeof(ids[i]), "sls-%d-%d", (int)getpid(), i);
+        snprintf(in, sizeof(in), "\"s%d\"", i);
+        const char *start[] = {"start", "--id", ids[i], "--type", "Greet", "--task-queue",
+                               "serverless", "--input", in, NULL};
+        cJSON_Delete(driver_json(start));
+    }
+    for (int i = 0; i < 10; i++) {
+        const char *await[] = {"--timeout", "90s", "await", "--id", ids[i], NULL};
+        cJSON *done = driver_json(await);
+        char want[32];
+        snprintf(want, sizeof(want), "Hello, s%d!", i);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "COMPLETED");
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), want);
+        cJSON_Delete(done);
+    }
+    /* Temporal did it: the emulator served invocations nobody in this test asked for. */
+    assert_int_equal(emu_wait_output(&emu, "REPORT RequestId:", 1, 40000), 0);
+    char *out = emu_output(&emu);
+    assert_true(count_substr(out, "START RequestId:") >= 1);
+    assert_int_equal(count_substr(out, "Status: timeout"), 0); /* the idle exit ended them */
+    printf("serverless: %d invocations, %d cold starts\n", count_substr(out, "START RequestId:"),
+           count_substr(out, "Init Duration:"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(temporal_invokes_the_function),
+    };
+    return cmocka_run_group_tests_name("serverless", tests, group_setup, group_teardown);
+}
