@@ -67,7 +67,7 @@ static int group_teardown(void **st)
     return emu_stop(&emu);
 }
 
-static void temporal_invokes_the_function(void **st)
+static void hundred_workflows_temporal_invokes_the_function(void **st)
 {
     const char *create[] = {"create-deployment", "--deployment", "shop", NULL};
     cJSON_Delete(driver_json(create));
@@ -77,8 +77,8 @@ static void temporal_invokes_the_function(void **st)
     const char *current[] = {"set-current", "--deployment", "shop", "--build-id", "v1", NULL};
     cJSON_Delete(driver_json(current));
 
-    char ids[10][64];
-    for (int i = 0; i < 10; i++) {
+    char ids[100][64];
+    for (int i = 0; i < 100; i++) {
         char in[32];
         snprintf(ids[i], sizeof(ids[i]), "sls-%d-%d", (int)getpid(), i);
         snprintf(in, sizeof(in), "\"s%d\"", i);
@@ -86,7 +86,7 @@ static void temporal_invokes_the_function(void **st)
                                "serverless", "--input", in, NULL};
         cJSON_Delete(driver_json(start));
     }
-    for (int i = 0; i < 10; i++) {
+    for (int i = 0; i < 100; i++) {
         const char *await[] = {"--timeout", "90s", "await", "--id", ids[i], NULL};
         cJSON *done = driver_json(await);
         char want[32];
@@ -100,15 +100,18 @@ static void temporal_invokes_the_function(void **st)
     char *out = emu_output(&emu);
     assert_true(count_substr(out, "START RequestId:") >= 1);
     assert_int_equal(count_substr(out, "Status: timeout"), 0); /* the idle exit ended them */
-    printf("serverless: %d invocations, %d cold starts\n", count_substr(out, "START RequestId:"),
-           count_substr(out, "Init Duration:"));
+    long billed = 0;
+    for (const char *b = out; (b = strstr(b, "Billed Duration: ")); b += 17)
+        billed += atol(b + 17);
+    printf("serverless: 100 workflows, %d invocations, %d environments, %ld ms billed\n",
+           count_substr(out, "START RequestId:"), count_substr(out, "Init Duration:"), billed);
     free(out);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(temporal_invokes_the_function),
+        cmocka_unit_test(hundred_workflows_temporal_invokes_the_function),
     };
     return cmocka_run_group_tests_name("serverless", tests, group_setup, group_teardown);
 }
