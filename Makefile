@@ -56,7 +56,7 @@ INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_se
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all test unit integration deps clean
+.PHONY: all test unit integration deps clean layer demo
 all: $(BUILD)/bootstrap
 
 deps: $(DEPS_STAMPS)
@@ -175,6 +175,14 @@ TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 
 test: $(TEST_BINS) $(FIXTURES) $(EXAMPLES) $(BUILD)/bootstrap $(BUILD)/test-bootstrap $(BUILD)/lambda-emu $(TEMPORAL_BINS)
 	BUILD=$(BUILD) bash tests/run.sh $(TEST_BINS)
+
+# What users deploy: build/layer.zip, build/function.zip, build/temporal-lambda-c-sdk.tar.gz.
+layer: $(BUILD)/bootstrap $(BUILD)/examples/libhello.so
+	bash layer/build.sh $(BUILD)
+
+# The whole serverless flow on this machine, once: Temporal invokes the hello example.
+demo: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEMPORAL_BINS)
+	BUILD=$(BUILD) bash local/demo.sh
 
 clean:
 	rm -rf build build-san
