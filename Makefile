@@ -82,8 +82,21 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMPS) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/bootstrap: $(call obj,$(BOOTSTRAP_SRC)) $(PROTO_LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS)
+# The shipped runtime also runs on glibc 2.26 (provided.al2): see runtime/glibc_compat.c.
+ifeq ($(SAN),1)
+COMPAT_SRC =
+COMPAT_LDFLAGS =
+else
+COMPAT_SRC = runtime/glibc_compat.c
+COMPAT_SYMS = __libc_start_main dlopen dlsym dlclose dlerror pthread_create pthread_join \
+              pthread_detach pthread_condattr_setclock stat fstat
+COMPAT_LDFLAGS = $(addprefix -Wl$(comma)--wrap=,$(COMPAT_SYMS)) -Wl,--no-as-needed \
+                 -l:libdl.so.2 -l:libpthread.so.0 -Wl,--as-needed
+endif
+comma := ,
+
+$(BUILD)/bootstrap: $(call obj,$(BOOTSTRAP_SRC) $(COMPAT_SRC)) $(PROTO_LIB)
+	$(CC) $(ALL_LDFLAGS) $(COMPAT_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS)
 
 $(BUILD)/test-bootstrap: $(call obj,$(TEST_BOOTSTRAP_SRC))
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS)

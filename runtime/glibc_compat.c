@@ -1,0 +1,79 @@
+/*
+ * glibc_compat: lets `bootstrap`, built on a newer glibc, run on provided.al2's glibc 2.26.
+ * The link wraps (-Wl,--wrap=NAME) the few functions whose default symbol version is newer
+ * than 2.26 and sends each to the oldest version glibc still exports, with .symver. On an old
+ * glibc those versions live in libdl.so.2 and libpthread.so.0, so the link names those too.
+ * x86_64 only (arm64's base version is GLIBC_2.17, where the same idea applies).
+ *
+ * Not built into the sanitizer build: the sanitizers intercept several of these functions.
+ */
+#if defined(__x86_64__)
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sys/stat.h>
+
+#define OLD(sym, ver) __asm__(".symver tw_old_" #sym ", " #sym "@" ver)
+
+OLD(__libc_start_main, "GLIBC_2.2.5");
+OLD(dlopen, "GLIBC_2.2.5");
+OLD(dlsym, "GLIBC_2.2.5");
+OLD(dlclose, "GLIBC_2.2.5");
+OLD(dlerror, "GLIBC_2.2.5");
+OLD(pthread_create, "GLIBC_2.2.5");
+OLD(pthread_join, "GLIBC_2.2.5");
+OLD(pthread_detach, "GLIBC_2.2.5");
+OLD(pthread_condattr_setclock, "GLIBC_2.3.3");
+OLD(__xstat, "GLIBC_2.2.5");
+OLD(__fxstat, "GLIBC_2.2.5");
+
+typedef int (*main_fn)(int, char **, char **);
+int tw_old___libc_start_main(main_fn, int, char **, void (*)(void), void (*)(void),
+                             void (*)(void), void *);
+void *tw_old_dlopen(const char *, int);
+void *tw_old_dlsym(void *, const char *);
+int tw_old_dlclose(void *);
+char *tw_old_dlerror(void);
+int tw_old_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+int tw_old_pthread_join(pthread_t, void **);
+int tw_old_pthread_detach(pthread_t);
+int tw_old_pthread_condattr_setclock(pthread_condattr_t *, clockid_t);
+int tw_old___xstat(int, const char *, struct stat *);
+int tw_old___fxstat(int, int, struct stat *);
+
+/* The wrappers the linker substitutes (declared here only to keep -Wmissing-prototypes quiet). */
+int __wrap___libc_start_main(main_fn, int, char **, void (*)(void), void (*)(void),
+                             void (*)(void), void *);
+void *__wrap_dlopen(const char *, int);
+void *__wrap_dlsym(void *, const char *);
+int __wrap_dlclose(void *);
+char *__wrap_dlerror(void);
+int __wrap_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+int __wrap_pthread_join(pthread_t, void **);
+int __wrap_pthread_detach(pthread_t);
+int __wrap_pthread_condattr_setclock(pthread_condattr_t *, clockid_t);
+int __wrap_stat(const char *, struct stat *);
+int __wrap_fstat(int, struct stat *);
+
+int __wrap___libc_start_main(main_fn m, int argc, char **argv, void (*init)(void),
+                             void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+{
+    return tw_old___libc_start_main(m, argc, argv, init, fini, rtld_fini, stack_end);
+}
+void *__wrap_dlopen(const char *f, int mode) { return tw_old_dlopen(f, mode); }
+void *__wrap_dlsym(void *h, const char *s) { return tw_old_dlsym(h, s); }
+int __wrap_dlclose(void *h) { return tw_old_dlclose(h); }
+char *__wrap_dlerror(void) { return tw_old_dlerror(); }
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
+{
+    return tw_old_pthread_create(t, a, fn, arg);
+}
+int __wrap_pthread_join(pthread_t t, void **r) { return tw_old_pthread_join(t, r); }
+int __wrap_pthread_detach(pthread_t t) { return tw_old_pthread_detach(t); }
+int __wrap_pthread_condattr_setclock(pthread_condattr_t *a, clockid_t c)
+{
+    return tw_old_pthread_condattr_setclock(a, c);
+}
+/* _STAT_VER is 1 on x86_64 (the kernel's struct stat layout). */
+int __wrap_stat(const char *p, struct stat *b) { return tw_old___xstat(1, p, b); }
+int __wrap_fstat(int fd, struct stat *b) { return tw_old___fxstat(1, fd, b); }
+#endif
