@@ -18,6 +18,13 @@ static const char *const NAMES[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "
 static int min_level = LOG_INFO;
 static char request_id[128];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread const char *task_kind, *task_workflow;
+
+void log_set_task(const char *kind, const char *workflow_id)
+{
+    task_kind = kind;
+    task_workflow = workflow_id;
+}
 
 void log_init(void)
 {
@@ -83,6 +90,16 @@ void log_write(int level, const char *fmt, ...)
         line[len++] = '"';
     }
     pthread_mutex_unlock(&lock);
+    if (task_kind) {
+        len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"taskKind\":\"");
+        escape(line, sizeof(line), &len, task_kind);
+        line[len++] = '"';
+    }
+    if (task_workflow) {
+        len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"workflowId\":\"");
+        escape(line, sizeof(line), &len, task_workflow);
+        line[len++] = '"';
+    }
     len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"message\":\"");
     escape(line, sizeof(line) - 3, &len, msg);
     line[len++] = '"';

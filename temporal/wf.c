@@ -264,7 +264,7 @@ static void wf_log(tw_wf *wf, int level, const char *msg)
         return; /* replayed code already logged this the first time */
     int l = level >= TW_LOG_ERROR ? LOG_ERROR : level == TW_LOG_WARN ? LOG_WARN
           : level == TW_LOG_INFO ? LOG_INFO : LOG_DEBUG;
-    log_write(l, "workflow %s (%s): %s", wf->info.workflow_id, wf->info.workflow_type, msg);
+    log_write(l, "%s: %s", wf->info.workflow_type, msg);
 }
 
 static int wf_fail(tw_wf *wf, const tw_failure *f)

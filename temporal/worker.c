@@ -272,7 +272,9 @@ static void *workflow_poller(void *arg)
             pthread_mutex_lock(&w->mu);
             w->wf_running++;
             pthread_mutex_unlock(&w->mu);
+            log_set_task("workflow", t->workflow_execution ? t->workflow_execution->workflow_id : NULL);
             run_workflow_task(w, a, t);
+            log_set_task(NULL, NULL);
             pthread_mutex_lock(&w->mu);
             w->wf_running--;
             w->last_busy = mono_ms();
@@ -354,6 +356,7 @@ static void *activity_thread(void *arg)
     char msg[768];
     int rc;
     act_failure = NULL;
+    log_set_task("activity", act->info.workflow_id);
     if (!def) {
         char names[512];
         reg_activity_names(w->reg, names, sizeof(names));
@@ -392,6 +395,7 @@ static void *activity_thread(void *arg)
         }
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    log_set_task(NULL, NULL);
     arena_free(act->a);
     free(act);
     worker_unref(w);
@@ -583,8 +587,8 @@ static void act_log(tw_act *act, int level, const char *msg)
 {
     int l = level >= TW_LOG_ERROR ? LOG_ERROR : level == TW_LOG_WARN ? LOG_WARN
           : level == TW_LOG_INFO ? LOG_INFO : LOG_DEBUG;
-    log_write(l, "activity %s (%s): %s", act ? act->info.activity_id : "?",
-              act ? act->info.activity_type : "?", msg);
+    log_write(l, "%s (activity %s): %s", act ? act->info.activity_type : "?",
+              act ? act->info.activity_id : "?", msg);
 }
 
 static int act_fail(tw_act *act, const tw_failure *f)

@@ -159,6 +159,9 @@ static void unknown_workflow_type_is_reported(void **st)
     char *out = emu_output(&f.emu);
     assert_non_null(strstr(out, "workflow type \\\"NoSuchWorkflow\\\" is not registered"));
     assert_non_null(strstr(out, "registered: Greet"));
+    char field[96];
+    snprintf(field, sizeof(field), "\"taskKind\":\"workflow\",\"workflowId\":\"%s\"", id);
+    assert_non_null(strstr(out, field)); /* log lines say which task they are about */
     free(out);
     cJSON_Delete(summary);
     assert_int_equal(emu_stop(&f.emu), 0);
