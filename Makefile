@@ -186,8 +186,24 @@ $(BUILD)/tests/test_worker: $(call obj,tests/integration/test_worker.c $(TEST_SU
 
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 
-test: $(TEST_BINS) $(FIXTURES) $(EXAMPLES) $(BUILD)/bootstrap $(BUILD)/test-bootstrap $(BUILD)/lambda-emu $(TEMPORAL_BINS)
-	BUILD=$(BUILD) bash tests/run.sh $(TEST_BINS)
+# An older glibc to run bootstrap on (Debian bullseye, cached; needs root).
+OLDROOT := $(DEPS_CACHE)/bullseye-root
+$(OLDROOT)/.done: deps/oldroot.sh
+	bash deps/oldroot.sh $(DEPS_CACHE) >/dev/null
+
+# The older-glibc test runs the shipped (unsanitized) bootstrap, also in the sanitizer run.
+ifeq ($(SAN),1)
+SHIPPED_BOOTSTRAP = build/bootstrap
+shipped_bootstrap:
+	$(MAKE) SAN=0 build/bootstrap
+else
+SHIPPED_BOOTSTRAP = $(BUILD)/bootstrap
+shipped_bootstrap: $(BUILD)/bootstrap
+endif
+.PHONY: shipped_bootstrap
+
+test: $(TEST_BINS) $(FIXTURES) $(EXAMPLES) $(BUILD)/bootstrap $(BUILD)/test-bootstrap $(BUILD)/lambda-emu $(TEMPORAL_BINS) $(OLDROOT)/.done shipped_bootstrap
+	BUILD=$(BUILD) OLDROOT=$(OLDROOT) SHIPPED_BOOTSTRAP=$(SHIPPED_BOOTSTRAP) bash tests/run.sh $(TEST_BINS)
 
 # What users deploy: build/layer.zip, build/function.zip, build/temporal-lambda-c-sdk.tar.gz.
 layer: $(BUILD)/bootstrap $(BUILD)/examples/libhello.so

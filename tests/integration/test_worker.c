@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -21,6 +22,7 @@
 #include "tests/support/tserver.h"
 
 static tserver srv;
+static const char *bootstrap_path; /* NULL: build/bootstrap */
 
 static cJSON *driver_json(const char *const *args)
 {
@@ -95,7 +97,9 @@ static void run_function(fn *f, const char *library, int timeout_s, const char *
         args[n++] = extra_env[i];
     }
     args[n] = NULL;
-    assert_int_equal(emu_start(&f->emu, harness_built("bootstrap"), args), 0);
+    char boot[600];
+    snprintf(boot, sizeof(boot), "%s", bootstrap_path ? bootstrap_path : harness_built("bootstrap"));
+    assert_int_equal(emu_start(&f->emu, boot, args), 0);
 }
 
 static cJSON *invoke(fn *f)
@@ -159,7 +163,7 @@ static void unknown_workflow_type_is_reported(void **st)
     char *out = emu_output(&f.emu);
     assert_non_null(strstr(out, "workflow type \\\"NoSuchWorkflow\\\" is not registered"));
     assert_non_null(strstr(out, "registered: Greet"));
-    char field[96];
+    char field[160];
     snprintf(field, sizeof(field), "\"taskKind\":\"workflow\",\"workflowId\":\"%s\"", id);
     assert_non_null(strstr(out, field)); /* log lines say which task they are about */
     free(out);
@@ -335,6 +339,48 @@ static void many_workflows_nothing_lost(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+/* provided.al2's point: bootstrap built here runs on an older glibc. The function runs inside
+ * a Debian bullseye root (glibc 2.31, the oldest the package registry serves), chrooted, against
+ * the same emulator and server. */
+static void hello_on_an_older_glibc(void **st)
+{
+    const char *root = getenv("OLDROOT");
+    if (!root)
+        fail_msg("OLDROOT is not set (make test sets it; see deps/oldroot.sh)");
+    char path[1200], cmd[4096];
+    snprintf(path, sizeof(path), "%s/lib/x86_64-linux-gnu/libc-2.31.so", root);
+    assert_int_equal(access(path, R_OK), 0); /* it really is glibc 2.31 in there */
+    char boot[600], lib[600]; /* harness_built() answers in one static buffer */
+    /* The shipped build: the sanitizer build needs a newer glibc and its runtime libraries. */
+    const char *shipped = getenv("SHIPPED_BOOTSTRAP");
+    snprintf(boot, sizeof(boot), "%s", shipped ? shipped : harness_built("bootstrap"));
+    snprintf(lib, sizeof(lib), "%s", harness_built("examples/libhello.so"));
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/opt' '%s/var/task' && cp '%s' '%s/opt/bootstrap' && "
+             "cp '%s' '%s/var/task/libhello.so'", root, root, boot, root, lib, root);
+    assert_int_equal(system(cmd), 0);
+    char wrapper[] = "/tmp/tw-chroot-XXXXXX";
+    int fd = mkstemp(wrapper);
+    assert_true(fd >= 0);
+    dprintf(fd, "#!/bin/sh\nexec env LAMBDA_TASK_ROOT=/var/task _HANDLER=libhello.so "
+                "/usr/sbin/chroot '%s' /opt/bootstrap\n", root);
+    close(fd);
+    chmod(wrapper, 0755);
+    bootstrap_path = wrapper;
+    fn f;
+    deploy(&f, "examples/libhello.so", 8, NULL);
+    char id[64];
+    snprintf(id, sizeof(id), "oldglibc-%d", (int)getpid());
+    start(&f, "Greet", id, "\"bullseye\"");
+    cJSON *summary = invoke(&f);
+    cJSON *done = await_result(id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "Hello, bullseye!");
+    cJSON_Delete(summary);
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+    bootstrap_path = NULL;
+    unlink(wrapper);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +393,7 @@ int main(void)
         cmocka_unit_test(idle_exit_ends_the_invocation_early),
         cmocka_unit_test(unknown_activity_type_fails_with_the_registered_list),
         cmocka_unit_test(many_workflows_nothing_lost),
+        cmocka_unit_test(hello_on_an_older_glibc),
     };
     return cmocka_run_group_tests_name("worker", tests, group_setup, group_teardown);
 }
