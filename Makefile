@@ -56,7 +56,7 @@ INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_se
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all test unit integration deps clean layer demo
+.PHONY: all test unit integration deps clean layer demo bench
 all: $(BUILD)/bootstrap
 
 deps: $(DEPS_STAMPS)
@@ -212,6 +212,10 @@ layer: $(BUILD)/bootstrap $(BUILD)/examples/libhello.so
 # The whole serverless flow on this machine, once: Temporal invokes the hello example.
 demo: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEMPORAL_BINS)
 	BUILD=$(BUILD) bash local/demo.sh
+
+# Benchmarks (never part of `make test`): billed time with and without idle exit.
+bench: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEMPORAL_BINS)
+	BUILD=$(BUILD) bash bench/idle-exit.sh
 
 clean:
 	rm -rf build build-san
