@@ -105,6 +105,7 @@ int tw_settings_load(tw_settings *s, const char *const *env, char *err, size_t e
     s->activity_pollers = 1;
     s->max_workflow_tasks = 10;
     s->max_activities = 2;
+    s->idle_exit_ms = TW_DEFAULT_IDLE_EXIT_MS;
     int buffer_set = 0, stop_set = 0, idle_set = 0;
     if (get_string(env, "TEMPORAL_TASK_QUEUE", &s->task_queue, err, errlen) ||
         get_string(env, "TEMPORAL_DEPLOYMENT_NAME", &s->deployment_name, err, errlen) ||

@@ -15,7 +15,8 @@
  *   TEMPORAL_MAX_CONCURRENT_ACTIVITIES       2
  *   TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR     pinned | auto_upgrade (for workflows that set none)
  *   TEMPORAL_IDLE_EXIT                       end the invocation after this long without a task
- *                                            and with nothing running (0 or unset: off)
+ *                                            and with nothing running (2s; 0s: off, work until
+ *                                            deadline - buffer as the official helpers do)
  * Durations are a number with a unit: ms, s or m ("7s", "500ms").
  */
 #ifndef TW_SETTINGS_H
@@ -36,6 +37,11 @@ typedef struct tw_settings {
     int max_activities;
     int default_versioning; /* 0: none, else tw_versioning */
     int64_t idle_exit_ms;   /* 0: work until deadline - buffer */
+
+/* Chosen from bench/idle-exit.sh (README, "Idle exit"): 2 s bills about a ninth of working to
+ * the deadline and still covers the usual gaps (an activity's result turning into the next
+ * workflow task, sub-second timers) without a new invocation. */
+#define TW_DEFAULT_IDLE_EXIT_MS 2000
 } tw_settings;
 
 /* Reads |env| (NULL-terminated "KEY=VALUE"; NULL: empty). 0, or -1 with |err|. */

@@ -111,10 +111,44 @@ static void hundred_workflows_temporal_invokes_the_function(void **st)
     free(out);
 }
 
+/* After every invocation ended on its idle exit, new work makes Temporal invoke again. */
+static void later_work_invokes_again(void **st)
+{
+    char *out = emu_output(&emu);
+    int before = count_substr(out, "START RequestId:");
+    free(out);
+    /* Wait until every invocation has ended (no START without its END). */
+    for (int i = 0; i < 600; i++) {
+        out = emu_output(&emu);
+        int s = count_substr(out, "START RequestId:"), e = count_substr(out, "END RequestId:");
+        free(out);
+        if (s == e)
+            break;
+        usleep(100 * 1000);
+    }
+    out = emu_output(&emu);
+    before = count_substr(out, "START RequestId:");
+    assert_int_equal(before, count_substr(out, "END RequestId:"));
+    free(out);
+    char id[64];
+    snprintf(id, sizeof(id), "later-%d", (int)getpid());
+    const char *start[] = {"start", "--id", id, "--type", "Greet", "--task-queue", "serverless",
+                           "--input", "\"later\"", NULL};
+    cJSON_Delete(driver_json(start));
+    const char *await[] = {"--timeout", "90s", "await", "--id", id, NULL};
+    cJSON *done = driver_json(await);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "Hello, later!");
+    cJSON_Delete(done);
+    out = emu_output(&emu);
+    assert_true(count_substr(out, "START RequestId:") > before); /* a new invocation did it */
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hundred_workflows_temporal_invokes_the_function),
+        cmocka_unit_test(later_work_invokes_again),
     };
     return cmocka_run_group_tests_name("serverless", tests, group_setup, group_teardown);
 }

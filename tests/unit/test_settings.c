@@ -29,6 +29,11 @@ static void defaults_follow_the_official_helpers(void **st)
     assert_int_equal(s.max_workflow_tasks, 10);
     assert_int_equal(s.max_activities, 2);
     assert_int_equal(s.default_versioning, 0);
+    assert_true(s.idle_exit_ms == 2000);
+    tw_settings_free(&s);
+    const char *off[] = {REQUIRED, "TEMPORAL_IDLE_EXIT=0s", NULL};
+    assert_int_equal(tw_settings_load(&s, off, err, sizeof(err)), 0);
+    assert_true(s.idle_exit_ms == 0);
     tw_settings_free(&s);
 }
 
