@@ -133,7 +133,7 @@ $(TEMPORAL_BINS) &: local/temporal/go.mod local/temporal/go.sum local/temporal/b
 # Shared objects the registry tests load (real libraries, each wrong in one way).
 FIXTURE_LIBS = $(addprefix $(BUILD)/fixtures/,lib_good.so lib_twice.so lib_empty.so \
                lib_noentry.so lib_newabi.so lib_noversioning.so lib_changing_v1.so \
-               lib_changing_v2.so lib_missing_activity.so)
+               lib_changing_v2.so lib_missing_activity.so lib_overrun_activity.so)
 FIXTURES = $(FIXTURE_LIBS) $(BUILD)/fixtures/lib_arm64.so $(BUILD)/fixtures/not_elf.so \
            $(BUILD)/fixtures/an_executable
 $(BUILD)/fixtures/%.so: tests/fixtures/%.c include/tw.h

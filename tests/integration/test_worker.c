@@ -308,6 +308,27 @@ static void unknown_activity_type_fails_with_the_registered_list(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+static void heartbeat_tells_a_timed_out_activity_to_stop(void **st)
+{
+    fn f;
+    deploy(&f, "fixtures/lib_overrun_activity.so", 12, NULL);
+    char id[64];
+    snprintf(id, sizeof(id), "overrun-%d", (int)getpid());
+    start(&f, "RunsOver", id, "{}");
+    cJSON *summary = invoke(&f);
+    cJSON *done = await_result(id);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "FAILED");
+    cJSON *failure = cJSON_GetObjectItem(done, "failure");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(failure, "type")), "Timeout");
+    /* The activity learnt of it from a heartbeat and stopped long before its 8 s of work. */
+    char *out = emu_output(&f.emu);
+    assert_non_null(strstr(out, "told to stop by its heartbeat"));
+    free(out);
+    cJSON_Delete(summary);
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 static void many_workflows_nothing_lost(void **st)
 {
     fn f;
@@ -392,6 +413,7 @@ int main(void)
         cmocka_unit_test(changed_workflow_is_non_determinism),
         cmocka_unit_test(idle_exit_ends_the_invocation_early),
         cmocka_unit_test(unknown_activity_type_fails_with_the_registered_list),
+        cmocka_unit_test(heartbeat_tells_a_timed_out_activity_to_stop),
         cmocka_unit_test(many_workflows_nothing_lost),
         cmocka_unit_test(hello_on_an_older_glibc),
     };
