@@ -52,7 +52,8 @@ EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
 UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro test_wf
-INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_serverless
+INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_serverless \
+                    test_invocations
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -175,6 +176,12 @@ EXAMPLES = $(addprefix $(BUILD)/examples/lib,$(addsuffix .so,hello timers retry 
 $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -Iinclude -o $@ $<
+
+WORKER_SRC = temporal/worker.c temporal/wf.c temporal/coro.c temporal/arena.c temporal/payload.c \
+             temporal/settings.c registry/reg.c $(TEMPORAL_SRC) runtime/log.c
+$(BUILD)/tests/test_invocations: $(call obj,tests/integration/test_invocations.c $(TEST_SUPPORT_SRC) $(WORKER_SRC)) $(PROTO_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
 $(BUILD)/tests/test_serverless: $(call obj,tests/integration/test_serverless.c $(TEST_SUPPORT_SRC))
 	@mkdir -p $(dir $@)
