@@ -169,17 +169,6 @@ static int is_alnum(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-static const char *a_type(toml_type t)
-{
-    switch (t) {
-    case TOML_TABLE: return "a table";
-    case TOML_ARRAY: return "an array";
-    case TOML_STRING: return "a string";
-    case TOML_BOOL: return "a boolean";
-    case TOML_INT: return "an integer";
-    }
-    return "a value";
-}
 
 static const char *env_get(const char *const *env, const char *name)
 {
@@ -394,7 +383,7 @@ static int read_meta_table(loader *ld, const toml_node *t, const char *pname, in
             return fail(ld, TW_CONF_ESYNTAX, "%s: line %d: profile.%s.grpc_meta.%s: expected a "
                         "string, found %s", ld->file, toml_node_line(v),
                         key_part(pp, sizeof(pp), pname, strlen(pname)),
-                        key_part(kp, sizeof(kp), key, strlen(key)), a_type(toml_node_type(v)));
+                        key_part(kp, sizeof(kp), key, strlen(key)), toml_type_phrase(toml_node_type(v)));
         if (keep) {
             int rc = add_meta(ld, key, strlen(key), toml_node_line(v), s, len);
             if (rc)
@@ -434,7 +423,7 @@ static int read_table(loader *ld, const toml_node *t, const char *pname, const c
         if (toml_node_type(v) != defs[d].type)
             return fail(ld, TW_CONF_ESYNTAX, "%s: line %d: profile.%s.%s%s: expected %s, "
                         "found %s", ld->file, toml_node_line(v), pp, sub, k1,
-                        a_type(defs[d].type), a_type(toml_node_type(v)));
+                        toml_type_phrase(defs[d].type), toml_type_phrase(toml_node_type(v)));
         switch (defs[d].field) {
         case K_TLS:
             ld->tls_table |= keep;
@@ -490,7 +479,7 @@ static int read_profiles(loader *ld)
         if (toml_node_type(profiles) != TOML_TABLE)
             return fail(ld, TW_CONF_ESYNTAX, "%s: line %d: %s: expected a table, found %s",
                         ld->file, toml_node_line(profiles), toml_key(root, i),
-                        a_type(toml_node_type(profiles)));
+                        toml_type_phrase(toml_node_type(profiles)));
     }
     for (size_t i = 0; i < toml_count(profiles); i++) {
         const char *name = toml_key(profiles, i);
@@ -499,7 +488,7 @@ static int read_profiles(loader *ld)
         if (toml_node_type(p) != TOML_TABLE)
             return fail(ld, TW_CONF_ESYNTAX, "%s: line %d: profile.%s: expected a table, found "
                         "%s", ld->file, toml_node_line(p), key_part(k, sizeof(k), name,
-                        strlen(name)), a_type(toml_node_type(p)));
+                        strlen(name)), toml_type_phrase(toml_node_type(p)));
         if ((rc = read_table(ld, p, name, "", PROFILE_KEYS, NDEFS(PROFILE_KEYS), keep)))
             return rc;
         ld->profile_found |= keep;

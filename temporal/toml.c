@@ -214,7 +214,7 @@ static const char *key_text(char *buf, size_t size, char *const *part, size_t n)
     return buf;
 }
 
-static const char *a_type(toml_type t)
+const char *toml_type_phrase(toml_type t)
 {
     switch (t) {
     case TOML_TABLE: return "a table";
@@ -908,7 +908,7 @@ static int insert_kv(parser *ps, toml_node *t, keypath *k, toml_node *v)
             node_free(v);
             if (c->type != TOML_TABLE)
                 return fail(ps, k->line, "%s was set to %s at line %d, it is not a table", name,
-                            a_type(c->type), c->line);
+                            toml_type_phrase(c->type), c->line);
             return fail(ps, k->line, "cannot add keys with a dotted key to table %s, defined %s "
                         "at line %d", name, how_text(c->how), c->line);
         }
@@ -972,7 +972,7 @@ static int parse_header(parser *ps)
             }
         } else if (c->type != TOML_TABLE) {
             rc = fail(ps, line, "%s was set to %s at line %d, it is not a table", name,
-                      a_type(c->type), c->line);
+                      toml_type_phrase(c->type), c->line);
         } else if (c->how == T_INLINE) {
             rc = fail(ps, line, "table %s was defined inline at line %d and cannot be extended",
                       name, c->line);

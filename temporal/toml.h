@@ -58,6 +58,8 @@ const toml_node *toml_root(const toml_doc *doc);
 toml_type toml_node_type(const toml_node *n);
 /* "table", "array", "string", "boolean", "integer". */
 const char *toml_type_name(toml_type t);
+/* The type with its article, for messages: "a string", "an integer", ... */
+const char *toml_type_phrase(toml_type t);
 /* The line where the node's key was written (or its table header); 0 for the root. */
 int toml_node_line(const toml_node *n);
 
