@@ -28,12 +28,10 @@ static emu_proc emu;
 
 static cJSON *driver_json(const char *const *args)
 {
-    char *out = NULL;
-    int rc = driver_run(&srv, &out, args);
-    if (rc != 0)
-        fail_msg("driver %s failed (%d): %s", args[0], rc, out ? out : "");
-    cJSON *o = cJSON_Parse(out);
-    free(out);
+    char *why;
+    cJSON *o = driver_json_of(&srv, args, &why);
+    if (!o)
+        fail_msg("%s", why);
     return o;
 }
 

@@ -56,14 +56,10 @@ static grpc_channel *open_channel(const tserver *s, const grpc_config *base)
 
 static cJSON *driver_json(const tserver *s, const char *const *args)
 {
-    char *out = NULL;
-    int rc = driver_run(s, &out, args);
-    if (rc != 0)
-        fail_msg("driver %s failed (%d): %s", args[0], rc, out ? out : "");
-    cJSON *o = cJSON_Parse(out);
+    char *why;
+    cJSON *o = driver_json_of(s, args, &why);
     if (!o)
-        fail_msg("driver %s printed no JSON: %s", args[0], out);
-    free(out);
+        fail_msg("%s", why);
     return o;
 }
 

@@ -26,14 +26,10 @@ static const char *bootstrap_path; /* NULL: build/bootstrap */
 
 static cJSON *driver_json(const char *const *args)
 {
-    char *out = NULL;
-    int rc = driver_run(&srv, &out, args);
-    if (rc != 0)
-        fail_msg("driver %s failed (%d): %s", args[0], rc, out ? out : "");
-    cJSON *o = cJSON_Parse(out);
+    char *why;
+    cJSON *o = driver_json_of(&srv, args, &why);
     if (!o)
-        fail_msg("driver %s printed no JSON: %s", args[0], out);
-    free(out);
+        fail_msg("%s", why);
     return o;
 }
 

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "harness.h"
 
 int free_port(void)
@@ -171,6 +173,18 @@ int driver_run(const tserver *s, char **out, const char *const *args)
     else
         free(data);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+cJSON *driver_json_of(const tserver *s, const char *const *args, char **why)
+{
+    char *out = NULL;
+    int rc = driver_run(s, &out, args);
+    cJSON *o = rc == 0 && out ? cJSON_Parse(out) : NULL;
+    *why = NULL;
+    if (!o && asprintf(why, "driver %s: exit status %d: %s", args[0], rc, out ? out : "") < 0)
+        *why = NULL;
+    free(out);
+    return o;
 }
 
 int make_certs(const char *dir)

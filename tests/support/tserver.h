@@ -25,6 +25,10 @@ void tserver_stop(tserver *s, int hard, int keep_dir);
 /* Runs the driver against |s| with |args| (NULL-terminated); its stdout in *out (malloc'd).
  * Returns its exit status. */
 int driver_run(const tserver *s, char **out, const char *const *args);
+/* Runs the driver with |args| and parses its one JSON object. NULL when it failed or printed
+ * no JSON; then *why (malloc'd) holds its exit status and output. */
+struct cJSON *driver_json_of(const tserver *s, const char *const *args, char **why);
+
 /* Generates test certificates into |dir| (local/temporal/certs.sh). 0 or -1. */
 int make_certs(const char *dir);
 
