@@ -91,6 +91,7 @@ struct environment {
     char *init_error;        /* body posted to /runtime/init/error */
     int64_t kill_at;         /* monotonic ms; 0 = none */
     int invocations;
+    long exit_maxrss_kb;     /* the exited process's peak, from wait4() */
     environment *next;
 };
 
@@ -111,7 +112,7 @@ int env_assign(emu *e, invocation *inv); /* 0: handed or queued on a fresh envir
 void env_dispatch_queue(emu *e);
 void env_on_runtime_request(http_conn *c, http_req *req, void *ud);
 void env_on_log(emu *e, environment *env);
-void env_on_exit(emu *e, pid_t pid, int status);
+void env_on_exit(emu *e, pid_t pid, int status, long maxrss_kb);
 void env_on_timers(emu *e, int64_t now);
 int64_t env_next_timer(const emu *e);
 void env_reap(emu *e);

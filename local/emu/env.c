@@ -49,12 +49,15 @@ static void kill_env(environment *env)
     env->state = ENV_DEAD;
 }
 
-/* Peak resident memory of the runtime process, in MB (VmHWM), or 0 when unknown. */
-static long max_memory_mb(pid_t pid)
+/* Peak resident memory of the runtime process, in MB: VmHWM while it lives, the peak wait4()
+ * reported once it has exited (a crash, a timeout). */
+static long max_memory_mb(const environment *env)
 {
     char path[64], line[256];
     long kb = 0;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    if (env->pid <= 0)
+        return (env->exit_maxrss_kb + 1023) / 1024;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)env->pid);
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;
@@ -81,7 +84,7 @@ static void report(emu *e, environment *env, invocation *inv, const char *status
     emu_print("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %.0f ms\t"
               "Memory Size: %d MB\tMax Memory Used: %ld MB%s%s\n",
               inv->id, duration, billed < 1 ? 1 : billed, e->cfg.memory_mb,
-              max_memory_mb(env->pid), init, st);
+              max_memory_mb(env), init, st);
     env->cold = 0;
 }
 
@@ -484,7 +487,7 @@ void env_on_log(emu *e, environment *env)
     (void)e;
 }
 
-void env_on_exit(emu *e, pid_t pid, int status)
+void env_on_exit(emu *e, pid_t pid, int status, long maxrss_kb)
 {
     environment *env = e->envs;
     while (env && env->pid != pid)
@@ -496,6 +499,7 @@ void env_on_exit(emu *e, pid_t pid, int status)
     int was_dead = env->state == ENV_DEAD;
     env->state = ENV_DEAD;
     env->pid = -pid; /* gone: never signal this number again */
+    env->exit_maxrss_kb = maxrss_kb;
     if (was_dead || !env->current)
         return;
     invocation *inv = env->current;

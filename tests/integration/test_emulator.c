@@ -176,6 +176,16 @@ static void crash_reported_then_recovered(void **st)
     cJSON *o = cJSON_Parse(a.body);
     assert_string_equal(str(o, "errorType"), "Runtime.ExitError");
     assert_non_null(strstr(str(o, "errorMessage"), "exit status 3"));
+    /* The crashed process's peak memory still reaches its REPORT line. */
+    assert_int_equal(emu_wait_output(p, "Error Type: Runtime.ExitError", 1, 2000), 0);
+    char *out = emu_output(p);
+    const char *rep = strstr(out, "Error Type: Runtime.ExitError");
+    while (rep > out && strncmp(rep, "REPORT", 6) != 0)
+        rep--;
+    const char *mem = strstr(rep, "Max Memory Used: ");
+    assert_non_null(mem);
+    assert_true(atoi(mem + 17) > 0);
+    free(out);
     cJSON *next = invoke_json(p, "{\"op\":\"echo\",\"x\":1}", &b);
     assert_int_equal((int)num(next, "x"), 1);
     free(fe);
