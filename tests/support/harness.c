@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,6 +112,7 @@ int emu_start(emu_proc *p, const char *bootstrap, const char *const *args)
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a test that dies leaves no emulator behind */
         int out = open(p->log, O_CREAT | O_WRONLY | O_TRUNC | O_APPEND, 0644);
         dup2(out, 1);
         dup2(out, 2);
