@@ -273,6 +273,14 @@ int env_assign(emu *e, invocation *inv)
             return 0;
         }
     }
+    /* An environment that has answered but not yet asked for the next invocation gets it when
+     * it does, rather than a cold start beside it (it is milliseconds from idle). */
+    for (environment *env = e->envs; env; env = env->next) {
+        if (env->state == ENV_DONE && !env->current) {
+            env->current = inv;
+            return 0;
+        }
+    }
     if (env_count(e) >= e->cfg.concurrency)
         return -1;
     if (access(e->cfg.bootstrap, X_OK) != 0) {
