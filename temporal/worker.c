@@ -617,12 +617,15 @@ void worker_fill_api(tw_api *api)
 
 /* ---- the invocation ---- */
 
-/* Waits up to |ms| until *|counter| (under mu) is zero. */
-static void wait_until(worker *w, int *counter, int64_t ms)
+static int pollers_busy(const worker *w) { return w->pollers_running > 0; }
+static int activities_busy(const worker *w) { return w->acts != NULL; }
+
+/* Waits up to |ms| while |busy| (checked under mu) says so. */
+static void wait_while(worker *w, int (*busy)(const worker *), int64_t ms)
 {
     int64_t end = mono_ms() + ms;
     pthread_mutex_lock(&w->mu);
-    while (*counter > 0 && mono_ms() < end) {
+    while (busy(w) && mono_ms() < end) {
         struct timespec until = clock_mono_after(20);
         pthread_cond_timedwait(&w->cv, &w->mu, &until);
     }
@@ -761,17 +764,11 @@ int worker_run(const worker_params *p, char **summary, char *err, size_t errlen)
      * answers them empty, so no task goes to a poll about to be dropped. Polls still open
      * after a moment are cancelled here. Then running tasks drain up to the stop timeout. */
     shutdown_worker(w);
-    wait_until(w, &w->pollers_running, 1500);
+    wait_while(w, pollers_busy, 1500);
     grpc_cancel_polls(w->ch);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
-    int64_t drain_until = mono_ms() + s->stop_timeout_ms;
-    pthread_mutex_lock(&w->mu);
-    while (w->acts && mono_ms() < drain_until) {
-        struct timespec until = clock_mono_after(50);
-        pthread_cond_timedwait(&w->cv, &w->mu, &until);
-    }
-    pthread_mutex_unlock(&w->mu);
+    wait_while(w, activities_busy, s->stop_timeout_ms);
     abandon_running(w);
 
     pthread_mutex_lock(&w->mu);
