@@ -26,7 +26,7 @@
 struct coro {
     ucontext_t ctx;
     ucontext_t caller;
-    void *map;          /* guard page + stack */
+    void *map;          /* guard + stack */
     size_t map_len;
     char *stack;
     size_t stack_len;
@@ -63,6 +63,7 @@ static void trampoline(unsigned lo, unsigned hi)
 int coro_new(coro **out, size_t stack_size, coro_fn fn, void *arg)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t guard = (CORO_GUARD + page - 1) / page * page;
     *out = NULL;
     if (!stack_size)
         stack_size = CORO_STACK_DEFAULT;
@@ -70,19 +71,19 @@ int coro_new(coro **out, size_t stack_size, coro_fn fn, void *arg)
     coro *c = calloc(1, sizeof(*c));
     if (!c)
         return -1;
-    c->map_len = stack_size + page;
+    c->map_len = guard + stack_size;
     c->map = mmap(NULL, c->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
                   -1, 0);
     if (c->map == MAP_FAILED) {
         free(c);
         return -1;
     }
-    if (mprotect(c->map, page, PROT_NONE) != 0) { /* the guard: stacks grow down */
+    if (mprotect(c->map, guard, PROT_NONE) != 0) { /* the guard: stacks grow down */
         munmap(c->map, c->map_len);
         free(c);
         return -1;
     }
-    c->stack = (char *)c->map + page;
+    c->stack = (char *)c->map + guard;
     c->stack_len = stack_size;
     c->fn = fn;
     c->arg = arg;

@@ -1,8 +1,10 @@
 /*
- * coro: coroutines for workflow code (ucontext), each on its own stack with a guard page
- * below it so an overflow faults instead of corrupting memory. Workflow code written as
- * straight-line C blocks in tw_execute_activity(); underneath, the coroutine yields back to
- * the workflow engine, which resumes it when the history says the activity is done.
+ * coro: coroutines for workflow code (ucontext), each on its own stack with a guard region
+ * below it (CORO_GUARD, 64 KiB) so an overflow faults instead of corrupting memory: a frame
+ * smaller than the guard cannot step over it, and code built with -fstack-clash-protection
+ * probes larger frames page by page. Workflow code written as straight-line C blocks in
+ * tw_execute_activity(); underneath, the coroutine yields back to the workflow engine, which
+ * resumes it when the history says the activity is done.
  *
  * AddressSanitizer is told about every switch (__sanitizer_*_switch_fiber) so it keeps
  * tracking the right stack. Threading: a coroutine is resumed by one thread at a time; the
@@ -17,6 +19,8 @@ typedef struct coro coro;
 typedef void (*coro_fn)(void *arg);
 
 #define CORO_STACK_DEFAULT (256 * 1024)
+/* Inaccessible memory right below every stack (at least one page). */
+#define CORO_GUARD (64 * 1024)
 
 /* Makes a coroutine that will run |fn|(|arg|) on a |stack_size| stack. 0 or -1. */
 int coro_new(coro **out, size_t stack_size, coro_fn fn, void *arg);
