@@ -84,15 +84,16 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMPS) $(GEN)/.stamp
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # The shipped runtime also runs on glibc 2.26 (provided.al2): see runtime/glibc_compat.c.
+COMPAT_SYMS = __libc_start_main dlopen dlsym dlclose dlerror pthread_create pthread_join \
+              pthread_detach pthread_condattr_setclock stat fstat
+COMPAT_LINK = $(addprefix -Wl$(comma)--wrap=,$(COMPAT_SYMS)) -Wl,--no-as-needed \
+              -l:libdl.so.2 -l:libpthread.so.0 -Wl,--as-needed
 ifeq ($(SAN),1)
 COMPAT_SRC =
 COMPAT_LDFLAGS =
 else
 COMPAT_SRC = runtime/glibc_compat.c
-COMPAT_SYMS = __libc_start_main dlopen dlsym dlclose dlerror pthread_create pthread_join \
-              pthread_detach pthread_condattr_setclock stat fstat
-COMPAT_LDFLAGS = $(addprefix -Wl$(comma)--wrap=,$(COMPAT_SYMS)) -Wl,--no-as-needed \
-                 -l:libdl.so.2 -l:libpthread.so.0 -Wl,--as-needed
+COMPAT_LDFLAGS = $(COMPAT_LINK)
 endif
 comma := ,
 
@@ -136,7 +137,7 @@ FIXTURE_LIBS = $(addprefix $(BUILD)/fixtures/,lib_good.so lib_twice.so lib_empty
                lib_noentry.so lib_newabi.so lib_noversioning.so lib_changing_v1.so \
                lib_changing_v2.so lib_missing_activity.so lib_overrun_activity.so)
 FIXTURES = $(FIXTURE_LIBS) $(BUILD)/fixtures/lib_arm64.so $(BUILD)/fixtures/not_elf.so \
-           $(BUILD)/fixtures/an_executable
+           $(BUILD)/fixtures/an_executable $(BUILD)/fixtures/initfini-probe
 $(BUILD)/fixtures/%.so: tests/fixtures/%.c include/tw.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -O2 -fPIC -shared -fvisibility=hidden -Iinclude -o $@ $<
@@ -148,6 +149,11 @@ $(BUILD)/fixtures/not_elf.so:
 $(BUILD)/fixtures/an_executable: tests/fixtures/lib_noentry.c
 	@mkdir -p $(dir $@)
 	printf 'int main(void){return 0;}\n' | $(CC) -x c -no-pie -o $@ -
+# Linked as the shipped bootstrap is (unsanitized, in the sanitizer run too): its constructors
+# and destructors must run once on this glibc and on an older one (test_linkage).
+$(BUILD)/fixtures/initfini-probe: tests/fixtures/initfini_probe.c runtime/glibc_compat.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -O2 $(COMPAT_LINK) -o $@ $^
 
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c temporal/config.c temporal/toml.c)
 	@mkdir -p $(dir $@)

@@ -6,6 +6,19 @@
  * x86_64 only (arm64's base version is GLIBC_2.17, where the same idea applies).
  *
  * Not built into the sanitizer build: the sanitizers intercept several of these functions.
+ *
+ * Constructors. A crt1.o from glibc 2.34 or later passes __libc_start_main a NULL `init`: the
+ * new libc finds the executable's constructors itself (its call_init). glibc before 2.34 does
+ * not: it calls `init` if there is one (it used to be __libc_csu_init, linked into every
+ * executable), and ld.so deliberately skips the executable's own DT_INIT/DT_INIT_ARRAY. So on
+ * an old glibc, bootstrap's .init_array would never run. The wrapper hands over its own init
+ * in that case, doing what __libc_csu_init did for a dynamically linked program: _init, then
+ * .init_array in order, with argc/argv/envp. Every glibc calls a non-NULL `init` instead of
+ * looking for constructors itself (2.34+ treats it as a legacy program), so they run once on
+ * every version. Not walked here, as __libc_csu_init did not either: .preinit_array (ld.so
+ * runs the executable's before any library's constructor) and .fini_array (ld.so's _dl_fini,
+ * registered through `rtld_fini`, runs it at exit; the `fini` argument stays as given).
+ * tests/integration/test_linkage.c checks exactly-once for all three on 2.31 and here.
  */
 #if defined(__x86_64__)
 #define _GNU_SOURCE
@@ -27,8 +40,9 @@ OLD(__xstat, "GLIBC_2.2.5");
 OLD(__fxstat, "GLIBC_2.2.5");
 
 typedef int (*main_fn)(int, char **, char **);
-int tw_old___libc_start_main(main_fn, int, char **, void (*)(void), void (*)(void),
-                             void (*)(void), void *);
+typedef void (*init_fn)(int, char **, char **);
+int tw_old___libc_start_main(main_fn, int, char **, init_fn, void (*)(void), void (*)(void),
+                             void *);
 void *tw_old_dlopen(const char *, int);
 void *tw_old_dlsym(void *, const char *);
 int tw_old_dlclose(void *);
@@ -41,8 +55,8 @@ int tw_old___xstat(int, const char *, struct stat *);
 int tw_old___fxstat(int, int, struct stat *);
 
 /* The wrappers the linker substitutes (declared here only to keep -Wmissing-prototypes quiet). */
-int __wrap___libc_start_main(main_fn, int, char **, void (*)(void), void (*)(void),
-                             void (*)(void), void *);
+int __wrap___libc_start_main(main_fn, int, char **, init_fn, void (*)(void), void (*)(void),
+                             void *);
 void *__wrap_dlopen(const char *, int);
 void *__wrap_dlsym(void *, const char *);
 int __wrap_dlclose(void *);
@@ -54,9 +68,25 @@ int __wrap_pthread_condattr_setclock(pthread_condattr_t *, clockid_t);
 int __wrap_stat(const char *, struct stat *);
 int __wrap_fstat(int, struct stat *);
 
-int __wrap___libc_start_main(main_fn m, int argc, char **argv, void (*init)(void),
-                             void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+/* Linker-made bounds of the executable's .init_array, and crti.o's .init section. */
+extern const init_fn __init_array_start[] __attribute__((visibility("hidden")));
+extern const init_fn __init_array_end[] __attribute__((visibility("hidden")));
+extern void _init(void) __attribute__((visibility("hidden")));
+
+/* __libc_csu_init for a dynamically linked program (see the top of the file). */
+static void run_init(int argc, char **argv, char **envp)
 {
+    _init();
+    for (const init_fn *f = __init_array_start; f < __init_array_end; f++)
+        (*f)(argc, argv, envp);
+}
+
+int __wrap___libc_start_main(main_fn m, int argc, char **argv, init_fn init, void (*fini)(void),
+                             void (*rtld_fini)(void), void *stack_end)
+{
+    /* An older crt1.o still passes its own __libc_csu_init: keep it. */
+    if (!init)
+        init = run_init;
     return tw_old___libc_start_main(m, argc, argv, init, fini, rtld_fini, stack_end);
 }
 void *__wrap_dlopen(const char *f, int mode) { return tw_old_dlopen(f, mode); }
