@@ -134,8 +134,9 @@ $(TEMPORAL_BINS) &: local/temporal/go.mod local/temporal/go.sum local/temporal/b
 
 # Shared objects the registry tests load (real libraries, each wrong in one way).
 FIXTURE_LIBS = $(addprefix $(BUILD)/fixtures/,lib_good.so lib_twice.so lib_empty.so \
-               lib_noentry.so lib_newabi.so lib_noversioning.so lib_changing_v1.so \
-               lib_changing_v2.so lib_missing_activity.so lib_overrun_activity.so)
+               lib_noentry.so lib_newabi.so lib_newminor.so lib_noversioning.so \
+               lib_changing_v1.so lib_changing_v2.so lib_missing_activity.so \
+               lib_overrun_activity.so)
 FIXTURES = $(FIXTURE_LIBS) $(BUILD)/fixtures/lib_arm64.so $(BUILD)/fixtures/not_elf.so \
            $(BUILD)/fixtures/an_executable $(BUILD)/fixtures/initfini-probe
 $(BUILD)/fixtures/%.so: tests/fixtures/%.c include/tw.h
@@ -181,7 +182,8 @@ $(BUILD)/tests/test_reg: $(call obj,tests/unit/test_reg.c registry/reg.c tests/s
 EXAMPLES = $(addprefix $(BUILD)/examples/lib,$(addsuffix .so,hello timers retry heartbeat))
 $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -Iinclude -o $@ $<
+	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection \
+	    -Iinclude -o $@ $<
 
 WORKER_SRC = temporal/worker.c temporal/wf.c temporal/coro.c temporal/arena.c temporal/payload.c \
              temporal/settings.c registry/reg.c $(TEMPORAL_SRC) runtime/log.c

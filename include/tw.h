@@ -14,15 +14,34 @@
  *     TW_LIBRARY(setup)
  *
  * The runtime loads it with dlopen, reads `tw_library_abi` before anything else (a library
- * built against another major version is refused with a message saying which), then calls the
- * entry with its function table. Calls from user code go through that table (as with sqlite's
- * loadable extensions), so the library links against nothing of the runtime; the table only
- * ever grows at its end.
+ * built against another major version, or a newer minor version than the runtime's, is refused
+ * with a message naming both), then calls the entry with its function table. Calls from user
+ * code go through that table (as with sqlite's loadable extensions), so the library links
+ * against nothing of the runtime; the table only ever grows at its end, and the entry itself
+ * refuses a table shorter than the one the library was built against.
  *
- * Conventions: functions return 0 on success or a negative TW_E* code. Arguments are
- * borrowed. Memory a workflow gets from the runtime (payloads, strings) lives in the
- * workflow's arena until the workflow task ends unless said otherwise; tw_wf_alloc() gives
- * user memory from the same arena. An activity's memory lives until the activity returns.
+ * Conventions: functions return 0 on success or a negative TW_E* code. Memory a workflow gets
+ * from the runtime (payloads, strings) lives in the workflow's arena until the workflow task
+ * ends unless said otherwise; tw_wf_alloc() gives user memory from the same arena. An
+ * activity's memory lives until the activity returns.
+ *
+ * Lifetimes, the one rule: every argument is borrowed only for the call. The runtime copies
+ * what it keeps before the call returns, including a tw_failure's type, message and details
+ * (tw_wf_fail() and tw_act_fail() deep-copy them), so a failure built from stack arrays is
+ * fine. The one exception is the result: the bytes of the *result a workflow or activity
+ * function returns are read after it returned, so they must come from tw_wf_alloc() /
+ * tw_act_alloc() or be static (a string literal, a static array), never the function's stack
+ * or memory it frees.
+ *
+ * Stack: workflow code runs on a coroutine stack of 256 KiB with a 64 KiB guard below it, so
+ * keep large buffers off the stack (use tw_wf_alloc()). A frame bigger than the guard could
+ * jump it: build libraries with -fstack-clash-protection, which makes such frames touch every
+ * page, so an overflow always faults instead of writing into other memory:
+ *
+ *   cc -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection -Iinclude -o lib.so w.c
+ *
+ * Activities run on ordinary threads with the system's thread stack size.
+ *
  * Threading: workflow code runs on the runtime's workflow threads, one workflow at a time per
  * thread, and must be deterministic; activity code runs on the activity pool, several at once.
  */
@@ -79,9 +98,11 @@ typedef struct tw_act tw_act;
 typedef struct tw_future tw_future;
 
 /* A workflow: returns 0 with *result set (tw_json(), tw_null(), ...), or a negative value after
- * tw_wf_fail() (the workflow fails with that failure). */
+ * tw_wf_fail() (the workflow fails with that failure). The bytes of *result are read after the
+ * function returned: tw_wf_alloc() or static memory (see "Lifetimes" above). */
 typedef int (*tw_workflow_fn)(tw_wf *wf, const tw_payload *args, size_t nargs, tw_payload *result);
-/* An activity: returns 0 with *result set, or a negative value after tw_act_fail(). */
+/* An activity: returns 0 with *result set, or a negative value after tw_act_fail(). *result's
+ * bytes: tw_act_alloc() or static memory. */
 typedef int (*tw_activity_fn)(tw_act *act, const tw_payload *args, size_t nargs, tw_payload *result);
 
 typedef struct tw_retry_policy {
@@ -161,13 +182,18 @@ extern const tw_api *tw__api;
 
 #define TW_EXPORT __attribute__((visibility("default")))
 
+/* What TW_LIBRARY() defines; the runtime finds both with dlsym. */
+TW_EXPORT extern const uint32_t tw_library_abi;
+TW_EXPORT int tw_library_init(const tw_api *api, tw_registry *r);
+
 /* Defines the library's ABI stamp and its entry point, which calls |setup| with the registry. */
 #define TW_LIBRARY(setup)                                                                   \
     const tw_api *tw__api;                                                                  \
     TW_EXPORT const uint32_t tw_library_abi = TW_ABI_VERSION;                               \
     TW_EXPORT int tw_library_init(const tw_api *api, tw_registry *r)                        \
     {                                                                                       \
-        if (!api || (api->abi_version >> 16) != TW_ABI_MAJOR)                               \
+        if (!api || (api->abi_version >> 16) != TW_ABI_MAJOR ||                             \
+            api->size < sizeof(tw_api)) /* a runtime older than this tw.h */                \
             return TW_EINVAL;                                                               \
         tw__api = api;                                                                      \
         return setup(r);                                                                    \
@@ -189,6 +215,8 @@ static inline int tw_execute_activity(tw_wf *wf, const char *type, const tw_acti
 static inline int tw_start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
                                     const tw_payload *args, size_t nargs, tw_future **out)
 { return tw__api->wf_start_activity(wf, type, o, args, nargs, out); }
+/* Durable timers of |ms| milliseconds. 0 ms resolves at once, as in the official SDKs
+ * (tw_sleep returns, the timer's future is ready); a negative |ms| is TW_EINVAL. */
 static inline int tw_sleep(tw_wf *wf, int64_t ms) { return tw__api->wf_sleep(wf, ms); }
 static inline int tw_start_timer(tw_wf *wf, int64_t ms, tw_future **out)
 { return tw__api->wf_start_timer(wf, ms, out); }

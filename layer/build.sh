@@ -36,7 +36,11 @@ cat >"$sdk/README.md" <<'MD'
 
 `include/tw.h` is the whole API. Build a library for the function:
 
-    cc -std=c11 -O2 -fPIC -shared -fvisibility=hidden -Iinclude -o libworkflows.so worker.c
+    cc -std=c11 -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection -Iinclude \
+       -o libworkflows.so worker.c
+
+The comment at the top of `tw.h` says which memory results may point to, and how much stack
+workflow code has (the last flag keeps a large stack frame from stepping over its guard).
 
 Build on (or for) the function's architecture (x86_64 or arm64). Zip the `.so` (and
 optionally a `temporal.toml`), set the function's handler to the `.so`'s file name, the

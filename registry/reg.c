@@ -32,7 +32,8 @@ struct tw_registry {
     size_t nwf;
     reg_activity *act;
     size_t nact;
-    char problem[256]; /* the first registration mistake */
+    tw_versioning default_versioning; /* for workflows registered with none; 0: none */
+    char problem[384]; /* the first registration mistake */
 };
 
 static const char *machine_name(unsigned m)
@@ -66,11 +67,21 @@ static int register_workflow(tw_registry *r, const char *name, tw_workflow_fn fn
         return TW_EINVAL;
     if (!valid_name(r, "workflow", name, (const void *)fn))
         return TW_EINVAL;
+    if (v == 0 && !r->default_versioning) {
+        if (!r->problem[0])
+            snprintf(r->problem, sizeof(r->problem),
+                     "workflow \"%.100s\" is registered without a versioning behaviour: pass "
+                     "TW_PINNED or TW_AUTO_UPGRADE, or set TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR "
+                     "to pinned or auto_upgrade", name);
+        return TW_EINVAL;
+    }
+    if (v == 0)
+        v = r->default_versioning;
     if (v != TW_PINNED && v != TW_AUTO_UPGRADE) {
         if (!r->problem[0])
             snprintf(r->problem, sizeof(r->problem),
-                     "workflow \"%.100s\" needs a versioning behaviour: TW_PINNED or TW_AUTO_UPGRADE",
-                     name);
+                     "workflow \"%.100s\" has an unknown versioning behaviour (%d): pass "
+                     "TW_PINNED or TW_AUTO_UPGRADE", name, (int)v);
         return TW_EINVAL;
     }
     if (reg_find_workflow(r, name)) {
@@ -147,8 +158,35 @@ static int check_elf(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* The library's stamp against ours: the same major version, and a minor version no newer
+ * (its table would be longer than ours, and its calls past our end would jump anywhere). */
+static int check_abi(const char *path, uint32_t abi, char *err, size_t errlen)
+{
+    unsigned major = abi >> 16, minor = abi & 0xffff;
+    if (major != TW_ABI_MAJOR) {
+        snprintf(err, errlen, "_HANDLER: %s was built against tw.h ABI %u.%u; this runtime "
+                              "speaks %u.%u: rebuild it with this runtime's SDK", path, major,
+                 minor, (unsigned)TW_ABI_MAJOR, (unsigned)TW_ABI_MINOR);
+        return -1;
+    }
+    if (minor > TW_ABI_MINOR) {
+        snprintf(err, errlen, "_HANDLER: %s was built against tw.h ABI %u.%u, newer than this "
+                              "runtime's %u.%u: use a runtime layer at least as new as the SDK, "
+                              "or rebuild the library with this runtime's SDK", path, major, minor,
+                 (unsigned)TW_ABI_MAJOR, (unsigned)TW_ABI_MINOR);
+        return -1;
+    }
+    return 0;
+}
+
 int reg_load(tw_registry **out, const char *handler, const char *task_root, const tw_api *base,
              char *err, size_t errlen)
+{
+    return reg_load_with_default(out, handler, task_root, base, 0, err, errlen);
+}
+
+int reg_load_with_default(tw_registry **out, const char *handler, const char *task_root,
+                          const tw_api *base, int default_versioning, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     *out = NULL;
@@ -184,6 +222,7 @@ int reg_load(tw_registry **out, const char *handler, const char *task_root, cons
     }
     if (base)
         r->api = *base;
+    r->default_versioning = (tw_versioning)default_versioning;
     r->api.abi_version = TW_ABI_VERSION;
     r->api.size = sizeof(tw_api);
     r->api.register_workflow = register_workflow;
@@ -202,12 +241,8 @@ int reg_load(tw_registry **out, const char *handler, const char *task_root, cons
                               "add TW_LIBRARY(setup) from tw.h to one of its source files", path);
         goto fail;
     }
-    if ((*abi >> 16) != TW_ABI_MAJOR) {
-        snprintf(err, errlen, "_HANDLER: %s was built against tw.h ABI %u.%u; this runtime "
-                              "speaks %u.%u: rebuild it with this runtime's SDK",
-                 path, *abi >> 16, *abi & 0xffff, (unsigned)TW_ABI_MAJOR, (unsigned)TW_ABI_MINOR);
+    if (check_abi(path, *abi, err, errlen))
         goto fail;
-    }
     int rc = init(&r->api, r);
     if (r->problem[0]) {
         snprintf(err, errlen, "%s: %s", handler, r->problem);

@@ -29,10 +29,17 @@ enum { REG_ENOENT = -1 /* no such file, or _HANDLER unset */, REG_EINVAL = -2 /*
 
 /* Resolves |handler| (relative to |task_root|, or absolute) and loads it. |base| supplies the
  * workflow and activity functions of the table handed to the library (NULL: none yet; the
- * registry fills in its own registration functions). Returns 0, or REG_ENOENT / REG_EINVAL
- * with |err| saying what is wrong and how to fix it. */
+ * registry fills in its own registration functions). A library stamped with another major
+ * ABI version, or a newer minor one, is refused. Returns 0, or REG_ENOENT / REG_EINVAL with
+ * |err| saying what is wrong and how to fix it. A workflow registered without a versioning
+ * behaviour is refused (naming it and TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR). */
 int reg_load(tw_registry **out, const char *handler, const char *task_root, const tw_api *base,
              char *err, size_t errlen);
+/* reg_load(), where a workflow registered without a versioning behaviour (0) gets
+ * |default_versioning| (TW_PINNED or TW_AUTO_UPGRADE, from TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR;
+ * 0: none, so such a workflow is refused as by reg_load()). */
+int reg_load_with_default(tw_registry **out, const char *handler, const char *task_root,
+                          const tw_api *base, int default_versioning, char *err, size_t errlen);
 void reg_free(tw_registry *r);
 
 const reg_workflow *reg_find_workflow(const tw_registry *r, const char *name);

@@ -51,8 +51,8 @@ static int fn_init(void **state, rt_error *err)
     tw_api api = {0};
     wf_fill_api(&api);
     worker_fill_api(&api);
-    int rc = reg_load(&s->reg, getenv("_HANDLER"), getenv("LAMBDA_TASK_ROOT"), &api, msg,
-                      sizeof(msg));
+    int rc = reg_load_with_default(&s->reg, getenv("_HANDLER"), getenv("LAMBDA_TASK_ROOT"), &api,
+                                   s->settings.default_versioning, msg, sizeof(msg));
     if (rc != 0) {
         rt_error_set(err, rc == REG_ENOENT ? "Runtime.NoSuchHandler" : "Runtime.InvalidHandler",
                      "%s", msg);

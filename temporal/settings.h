@@ -13,7 +13,9 @@
  *   TEMPORAL_ACTIVITY_TASK_POLLERS           1
  *   TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS   10
  *   TEMPORAL_MAX_CONCURRENT_ACTIVITIES       2
- *   TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR     pinned | auto_upgrade (for workflows that set none)
+ *   TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR     pinned | auto_upgrade: the behaviour of workflows
+ *                                            registered with none (0); unset, such a workflow
+ *                                            fails init (registry/reg.h)
  *   TEMPORAL_IDLE_EXIT                       end the invocation after this long without a task
  *                                            and with nothing running (2s; 0s: off, work until
  *                                            deadline - buffer as the official helpers do)
@@ -35,7 +37,7 @@ typedef struct tw_settings {
     int activity_pollers;
     int max_workflow_tasks;
     int max_activities;
-    int default_versioning; /* 0: none, else tw_versioning */
+    int default_versioning; /* 0: none, else tw_versioning (1 pinned, 2 auto_upgrade) */
     int64_t idle_exit_ms;   /* 0: work until deadline - buffer */
 
 /* Chosen from bench/idle-exit.sh (README, "Idle exit"): 2 s bills about a ninth of working to

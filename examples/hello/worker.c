@@ -2,7 +2,7 @@
  * hello: the smallest serverless worker library. The workflow "Greet" runs one activity,
  * "ComposeGreeting", which turns a name (a JSON string) into a greeting.
  *
- * Build: cc -shared -fPIC -I<sdk>/include -o libhello.so worker.c
+ * Build: cc -shared -fPIC -fstack-clash-protection -I<sdk>/include -o libhello.so worker.c
  */
 #include <stdio.h>
 #include <string.h>

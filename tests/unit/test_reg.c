@@ -1,6 +1,7 @@
 /*
- * Unit tests of registry/: loading real shared objects built from tests/fixtures, and the
- * message a user gets for each way a library can be wrong.
+ * Unit tests of registry/: loading real shared objects built from tests/fixtures, the message
+ * a user gets for each way a library can be wrong, the default versioning behaviour, and the
+ * check TW_LIBRARY's entry point makes of the table it is given.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -117,6 +118,48 @@ static void abi_mismatch(void **st)
     assert_non_null(strstr(e, "rebuild"));
 }
 
+/* A library built against a newer minor version calls slots past the end of this runtime's
+ * table: it is refused before its entry runs, naming both versions. */
+static void newer_minor_abi_refused(void **st)
+{
+    char want[64], ours[64];
+    snprintf(want, sizeof(want), "ABI %d.%d", TW_ABI_MAJOR, TW_ABI_MINOR + 1);
+    snprintf(ours, sizeof(ours), "%d.%d", TW_ABI_MAJOR, TW_ABI_MINOR);
+    char *e = load_error("lib_newminor.so");
+    if (!e)
+        fail_msg("a library built against tw.h %s was loaded by a %s runtime", want, ours);
+    assert_non_null(strstr(e, want));
+    assert_non_null(strstr(e, ours));
+    assert_non_null(strstr(e, "newer than this runtime"));
+}
+
+/* TW_LIBRARY's entry as a library defines it (here, in this program): it refuses a table
+ * shorter than the tw.h it was built with, without calling setup. */
+static int setups;
+static int count_setup(tw_registry *r)
+{
+    setups++;
+    return 0;
+}
+TW_LIBRARY(count_setup)
+
+static void entry_refuses_a_shorter_table(void **st)
+{
+    tw_api api = {.abi_version = TW_ABI_VERSION, .size = offsetof(tw_api, act_fail)};
+    assert_int_equal(tw_library_init(&api, NULL), TW_EINVAL); /* one slot short */
+    assert_int_equal(setups, 0);
+    api.abi_version = (TW_ABI_MAJOR + 1) << 16;
+    api.size = sizeof(tw_api);
+    assert_int_equal(tw_library_init(&api, NULL), TW_EINVAL); /* another major version */
+    assert_int_equal(tw_library_init(NULL, NULL), TW_EINVAL);
+    assert_int_equal(setups, 0);
+    api.abi_version = TW_ABI_VERSION;
+    assert_int_equal(tw_library_init(&api, NULL), 0);
+    assert_int_equal(setups, 1);
+    assert_ptr_equal(tw__api, &api);
+    tw__api = NULL;
+}
+
 static void registered_twice(void **st)
 {
     char *e = load_error("lib_twice.so");
@@ -135,7 +178,37 @@ static void versioning_required(void **st)
 {
     char *e = load_error("lib_noversioning.so");
     assert_non_null(e);
+    assert_non_null(strstr(e, "workflow \"Loose\""));
     assert_non_null(strstr(e, "TW_PINNED or TW_AUTO_UPGRADE"));
+    assert_non_null(strstr(e, "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR"));
+}
+
+/* TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR: a workflow registered with 0 takes the default; one
+ * registered with a behaviour keeps its own. */
+static void default_versioning_applies(void **st)
+{
+    static const tw_versioning defaults[] = {TW_PINNED, TW_AUTO_UPGRADE};
+    char err[512];
+    for (size_t i = 0; i < 2; i++) {
+        tw_registry *r = NULL;
+        err[0] = '\0';
+        if (reg_load_with_default(&r, "lib_noversioning.so", fixtures, NULL, defaults[i], err,
+                                  sizeof(err)) != 0)
+            fail_msg("default %d: %s", (int)defaults[i], err);
+        assert_int_equal(reg_find_workflow(r, "Loose")->versioning, defaults[i]);
+        reg_free(r);
+    }
+    tw_registry *r = NULL;
+    assert_int_equal(reg_load_with_default(&r, "lib_good.so", fixtures, NULL, TW_PINNED, err,
+                                           sizeof(err)), 0);
+    assert_int_equal(reg_find_workflow(r, "Beta")->versioning, TW_AUTO_UPGRADE);
+    assert_int_equal(reg_find_workflow(r, "Alpha")->versioning, TW_PINNED);
+    reg_free(r);
+    /* No default: the same refusal as reg_load(). */
+    assert_int_equal(reg_load_with_default(&r, "lib_noversioning.so", fixtures, NULL, 0, err,
+                                           sizeof(err)), REG_EINVAL);
+    assert_null(r);
+    assert_non_null(strstr(err, "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR"));
 }
 
 int main(void)
@@ -148,9 +221,12 @@ int main(void)
         cmocka_unit_test(wrong_architecture),
         cmocka_unit_test(no_entry_point),
         cmocka_unit_test(abi_mismatch),
+        cmocka_unit_test(newer_minor_abi_refused),
+        cmocka_unit_test(entry_refuses_a_shorter_table),
         cmocka_unit_test(registered_twice),
         cmocka_unit_test(nothing_registered),
         cmocka_unit_test(versioning_required),
+        cmocka_unit_test(default_versioning_applies),
     };
     return cmocka_run_group_tests_name("registry", tests, group_setup, NULL);
 }
