@@ -137,6 +137,7 @@ FIXTURE_LIBS = $(addprefix $(BUILD)/fixtures/,lib_good.so lib_twice.so lib_empty
                lib_noentry.so lib_newabi.so lib_newminor.so lib_noversioning.so \
                lib_changing_v1.so lib_changing_v2.so lib_missing_activity.so \
                lib_overrun_activity.so)
+FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_semantics.so
 FIXTURES = $(FIXTURE_LIBS) $(BUILD)/fixtures/lib_arm64.so $(BUILD)/fixtures/not_elf.so \
            $(BUILD)/fixtures/an_executable $(BUILD)/fixtures/initfini-probe
 $(BUILD)/fixtures/%.so: tests/fixtures/%.c include/tw.h

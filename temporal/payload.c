@@ -3,6 +3,7 @@
  */
 #include "payload.h"
 
+#include <stdint.h>
 #include <string.h>
 
 pb_payload *payload_to_pb(arena *a, const tw_payload *p)
@@ -18,12 +19,14 @@ pb_payload *payload_to_pb(arena *a, const tw_payload *p)
     enc->key = "encoding";
     enc->value.data = (uint8_t *)arena_strdup(a, encoding);
     enc->value.len = strlen(encoding);
+    if (!enc->value.data)
+        return NULL;
     meta[0] = enc;
     pb->n_metadata = 1;
     pb->metadata = meta;
     if (p->len) {
         pb->data.data = arena_memdup(a, p->data, p->len);
-        if (!pb->data.data || !enc->value.data)
+        if (!pb->data.data)
             return NULL;
         pb->data.len = p->len;
     }
@@ -80,6 +83,46 @@ int payloads_from_pb(arena *a, const pb_payloads *pb, tw_payload **out, size_t *
     return 0;
 }
 
+/* Copies |p| (encoding and bytes) into |d|. 0, or -1 when |a| is full. */
+static int payload_copy(arena *a, const tw_payload *p, tw_payload *d)
+{
+    *d = (tw_payload){NULL, NULL, p->len};
+    if (p->encoding && !(d->encoding = arena_strdup(a, p->encoding)))
+        return -1;
+    if (p->len && !(d->data = arena_memdup(a, p->data, p->len)))
+        return -1;
+    return 0;
+}
+
+int failure_copy(arena *a, const tw_failure *f, tw_failure **out)
+{
+    *out = NULL;
+    if (!f || (f->ndetails && !f->details) || f->ndetails > SIZE_MAX / sizeof(tw_payload))
+        return TW_EINVAL;
+    for (size_t i = 0; i < f->ndetails; i++)
+        if (f->details[i].len && !f->details[i].data)
+            return TW_EINVAL;
+    tw_failure *c = arena_alloc(a, sizeof(*c));
+    if (!c)
+        return TW_ENOMEM;
+    *c = (tw_failure){.non_retryable = f->non_retryable};
+    if ((f->type && !(c->type = arena_strdup(a, f->type))) ||
+        (f->message && !(c->message = arena_strdup(a, f->message))))
+        return TW_ENOMEM;
+    if (f->ndetails) {
+        tw_payload *d = arena_alloc(a, f->ndetails * sizeof(*d));
+        if (!d)
+            return TW_ENOMEM;
+        for (size_t i = 0; i < f->ndetails; i++)
+            if (payload_copy(a, &f->details[i], &d[i]))
+                return TW_ENOMEM;
+        c->details = d;
+        c->ndetails = f->ndetails;
+    }
+    *out = c;
+    return TW_OK;
+}
+
 pb_failure *failure_to_pb(arena *a, const tw_failure *f)
 {
     pb_failure *pf = arena_alloc(a, sizeof(*pf));
@@ -93,6 +136,8 @@ pb_failure *failure_to_pb(arena *a, const tw_failure *f)
     info->type = arena_strdup(a, f->type ? f->type : "Error");
     info->non_retryable = f->non_retryable ? 1 : 0;
     info->details = payloads_to_pb(a, f->details, f->ndetails);
+    if (f->ndetails && !info->details)
+        return NULL;
     pf->failure_info_case = TEMPORAL__API__FAILURE__V1__FAILURE__FAILURE_INFO_APPLICATION_FAILURE_INFO;
     pf->application_failure_info = info;
     return pf->message && info->type ? pf : NULL;

@@ -1,7 +1,7 @@
 /*
  * payload: conversions between the public tw_payload / tw_failure views and the protobuf
- * messages, allocated in a task's arena. A payload's encoding travels as the `encoding`
- * metadata entry, as every official SDK does.
+ * messages, allocated in a task's arena, and deep copies of what user code hands the runtime.
+ * A payload's encoding travels as the `encoding` metadata entry, as every official SDK does.
  */
 #ifndef TW_PAYLOAD_H
 #define TW_PAYLOAD_H
@@ -17,14 +17,24 @@
 typedef Temporal__Api__Failure__V1__Failure pb_failure;
 typedef Google__Protobuf__Duration pb_duration;
 
+/* Copies in |a|; NULL when |a| is full (payloads_to_pb: also when |n| is 0). */
 pb_payload *payload_to_pb(arena *a, const tw_payload *p);
-pb_payloads *payloads_to_pb(arena *a, const tw_payload *p, size_t n); /* NULL when n is 0 */
+pb_payloads *payloads_to_pb(arena *a, const tw_payload *p, size_t n);
 /* A view of |pb| (its bytes are borrowed, its encoding copied into |a|). */
 tw_payload payload_from_pb(arena *a, const pb_payload *pb);
 /* Views of every payload; *out NULL when none. 0 or -1 (out of memory). */
 int payloads_from_pb(arena *a, const pb_payloads *pb, tw_payload **out, size_t *n);
 
-/* An application failure (with |source| e.g. "CSDK"). */
+/* A deep copy of |f| into |a|: type, message, non_retryable, the details array, and each
+ * detail's encoding and bytes, so nothing in *|out| points into |f|. For the *_fail calls,
+ * which keep a failure past the call although user code usually builds it, details
+ * included, in its own stack frame. NULL strings stay NULL (failure_to_pb supplies the
+ * defaults); ndetails 0 copies as no details. Returns TW_OK with *|out| set; TW_EINVAL when
+ * |f| is NULL, has ndetails > 0 with details NULL, or a detail with len > 0 and data NULL;
+ * TW_ENOMEM when |a| is full (*|out| NULL on both errors). */
+int failure_copy(arena *a, const tw_failure *f, tw_failure **out);
+
+/* An application failure (with |source| "CSDK"), details included; NULL when |a| is full. */
 pb_failure *failure_to_pb(arena *a, const tw_failure *f);
 /* The most useful view of a failure: an activity failure's cause (the application error),
  * with its type and message. */

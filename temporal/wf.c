@@ -6,11 +6,18 @@
  * WorkflowTaskCompleted, the command events that follow must match `pending` in order; a
  * resolution event (ActivityTaskCompleted, TimerFired, ...) resolves the matching future,
  * which the code sees the next time it runs. Commands still pending at the end are new.
+ * A WorkflowTaskStarted followed by WorkflowTaskFailed or TimedOut was an attempt whose
+ * answer the server refused or never got: the code does not run there (sdk-go's
+ * isNextWorkflowTaskFailed), so it sees what the attempt that completed saw.
+ *
+ * Out of memory: every allocation failure sets wf->oom. The API call returns TW_ENOMEM, no
+ * closing command is made whatever the code returns next, and the task fails (retried).
  */
 #define _GNU_SOURCE
 #include "wf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,14 +67,27 @@ struct tw_wf {
     tw_failure *failure;       /* set by tw_wf_fail */
     const tw_failure *last_failure;
     int closed;                /* completion command made */
-    int oom;
+    int oom;                   /* an allocation failed: the task fails, whatever the code does */
 };
+
+static const char oom_message[] =
+    "out of memory while running the workflow task (the task's memory limit or malloc); "
+    "the task fails and the server retries it";
 
 /* ---- helpers ---- */
 
 static int64_t event_time_ms(const pb_event *ev)
 {
     return ev->event_time ? ev->event_time->seconds * 1000 + ev->event_time->nanos / 1000000 : 0;
+}
+
+/* FNV-1a of a run id: the seed of tw_random(). */
+static uint64_t seed_of(const char *run_id)
+{
+    uint64_t seed = 1469598103934665603ULL;
+    for (const char *p = run_id ? run_id : ""; *p; p++)
+        seed = (seed ^ (unsigned char)*p) * 1099511628211ULL;
+    return seed;
 }
 
 static uint64_t splitmix(uint64_t *s)
@@ -83,9 +103,42 @@ static tw_wf *current_wf(tw_wf *wf)
     return wf && coro_current() == wf->co ? wf : NULL;
 }
 
+/* Allocations for the workflow: a failure sets wf->oom. */
+static void *wf_mem(tw_wf *wf, size_t n)
+{
+    void *p = arena_alloc(wf->a, n);
+    if (!p)
+        wf->oom = 1;
+    return p;
+}
+
+static char *wf_strdup(tw_wf *wf, const char *s)
+{
+    char *d = arena_strdup(wf->a, s);
+    if (s && !d)
+        wf->oom = 1;
+    return d;
+}
+
+static pb_duration *wf_duration(tw_wf *wf, int64_t ms)
+{
+    pb_duration *d = duration_ms(wf->a, ms);
+    if (ms > 0 && !d)
+        wf->oom = 1;
+    return d; /* NULL for 0: unset */
+}
+
+static pb_payloads *wf_payloads(tw_wf *wf, const tw_payload *p, size_t n)
+{
+    pb_payloads *ps = payloads_to_pb(wf->a, p, n);
+    if (n && !ps)
+        wf->oom = 1;
+    return ps;
+}
+
 static void push_cmd(tw_wf *wf, pb_command *pb, future *f)
 {
-    cmd *c = arena_alloc(wf->a, sizeof(*c));
+    cmd *c = wf_mem(wf, sizeof(*c));
     if (!c || !pb) {
         wf->oom = 1;
         return;
@@ -97,7 +150,7 @@ static void push_cmd(tw_wf *wf, pb_command *pb, future *f)
 
 static pb_command *new_command(tw_wf *wf, int type)
 {
-    pb_command *c = arena_alloc(wf->a, sizeof(*c));
+    pb_command *c = wf_mem(wf, sizeof(*c));
     if (!c)
         return NULL;
     PB_INIT(temporal__api__command__v1__command__descriptor, c);
@@ -107,10 +160,12 @@ static pb_command *new_command(tw_wf *wf, int type)
 
 static future *new_future(tw_wf *wf, int kind, const char *id, const char *type)
 {
-    future *f = arena_alloc(wf->a, sizeof(*f));
+    future *f = wf_mem(wf, sizeof(*f));
     if (!f)
         return NULL;
-    *f = (future){.kind = kind, .id = arena_strdup(wf->a, id), .type = type};
+    *f = (future){.kind = kind, .id = wf_strdup(wf, id), .type = wf_strdup(wf, type)};
+    if (wf->oom)
+        return NULL;
     f->next = wf->futures;
     wf->futures = f;
     return f;
@@ -123,64 +178,70 @@ static int start_activity(tw_wf *wf, const char *type, const tw_activity_options
 {
     if (!current_wf(wf))
         return TW_ESTATE;
-    if (!type || !*type || !o || (o->start_to_close_ms <= 0 && o->schedule_to_close_ms <= 0))
+    if (!type || !*type || !o || (o->start_to_close_ms <= 0 && o->schedule_to_close_ms <= 0) ||
+        (nargs && !args))
         return TW_EINVAL; /* the server refuses an activity without either timeout */
-    arena *a = wf->a;
+    if (wf->oom)
+        return TW_ENOMEM;
     char idbuf[24];
     const char *id = o->activity_id;
     if (!id) {
         snprintf(idbuf, sizeof(idbuf), "%d", ++wf->act_seq);
         id = idbuf;
     }
-    Temporal__Api__Command__V1__ScheduleActivityTaskCommandAttributes *at = arena_alloc(a, sizeof(*at));
-    Temporal__Api__Common__V1__ActivityType *atype = arena_alloc(a, sizeof(*atype));
-    pb_task_queue *tq = arena_alloc(a, sizeof(*tq));
+    Temporal__Api__Command__V1__ScheduleActivityTaskCommandAttributes *at = wf_mem(wf, sizeof(*at));
+    Temporal__Api__Common__V1__ActivityType *atype = wf_mem(wf, sizeof(*atype));
+    pb_task_queue *tq = wf_mem(wf, sizeof(*tq));
     pb_command *c = new_command(wf, CMD(SCHEDULE_ACTIVITY_TASK));
-    future *f = new_future(wf, FUT_ACTIVITY, id, arena_strdup(a, type));
-    if (!at || !atype || !tq || !c || !f)
+    future *f = new_future(wf, FUT_ACTIVITY, id, type);
+    if (wf->oom)
         return TW_ENOMEM;
     temporal__api__command__v1__schedule_activity_task_command_attributes__init(at);
     temporal__api__common__v1__activity_type__init(atype);
     PB_INIT(temporal__api__taskqueue__v1__task_queue__descriptor, tq);
     atype->name = (char *)f->type;
-    tq->name = arena_strdup(a, o->task_queue ? o->task_queue : wf->info.task_queue);
+    tq->name = wf_strdup(wf, o->task_queue ? o->task_queue : wf->info.task_queue);
     tq->kind = TQ_KIND_NORMAL;
     at->activity_id = (char *)f->id;
     at->activity_type = atype;
     at->task_queue = tq;
-    at->input = payloads_to_pb(a, args, nargs);
-    at->schedule_to_close_timeout = duration_ms(a, o->schedule_to_close_ms);
-    at->schedule_to_start_timeout = duration_ms(a, o->schedule_to_start_ms);
-    at->start_to_close_timeout = duration_ms(a, o->start_to_close_ms);
-    at->heartbeat_timeout = duration_ms(a, o->heartbeat_ms);
+    at->input = wf_payloads(wf, args, nargs);
+    at->schedule_to_close_timeout = wf_duration(wf, o->schedule_to_close_ms);
+    at->schedule_to_start_timeout = wf_duration(wf, o->schedule_to_start_ms);
+    at->start_to_close_timeout = wf_duration(wf, o->start_to_close_ms);
+    at->heartbeat_timeout = wf_duration(wf, o->heartbeat_ms);
     if (o->retry) {
-        Temporal__Api__Common__V1__RetryPolicy *rp = arena_alloc(a, sizeof(*rp));
+        Temporal__Api__Common__V1__RetryPolicy *rp = wf_mem(wf, sizeof(*rp));
         if (!rp)
             return TW_ENOMEM;
         temporal__api__common__v1__retry_policy__init(rp);
-        rp->initial_interval = duration_ms(a, o->retry->initial_interval_ms);
+        rp->initial_interval = wf_duration(wf, o->retry->initial_interval_ms);
         rp->backoff_coefficient = o->retry->backoff_coefficient;
-        rp->maximum_interval = duration_ms(a, o->retry->maximum_interval_ms);
+        rp->maximum_interval = wf_duration(wf, o->retry->maximum_interval_ms);
         rp->maximum_attempts = o->retry->maximum_attempts;
         size_t n = 0;
         while (o->retry->non_retryable_types && o->retry->non_retryable_types[n])
             n++;
         if (n) {
-            rp->non_retryable_error_types = arena_alloc(a, n * sizeof(char *));
+            rp->non_retryable_error_types = wf_mem(wf, n * sizeof(char *));
             if (!rp->non_retryable_error_types)
                 return TW_ENOMEM;
             for (size_t i = 0; i < n; i++)
-                rp->non_retryable_error_types[i] = arena_strdup(a, o->retry->non_retryable_types[i]);
+                rp->non_retryable_error_types[i] = wf_strdup(wf, o->retry->non_retryable_types[i]);
             rp->n_non_retryable_error_types = n;
         }
         at->retry_policy = rp;
     }
+    if (wf->oom)
+        return TW_ENOMEM;
     c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_SCHEDULE_ACTIVITY_TASK_COMMAND_ATTRIBUTES;
     c->schedule_activity_task_command_attributes = at;
     push_cmd(wf, c, f);
+    if (wf->oom)
+        return TW_ENOMEM;
     if (out)
         *out = (tw_future *)f;
-    return wf->oom ? TW_ENOMEM : TW_OK;
+    return TW_OK;
 }
 
 static int await_future(tw_wf *wf, tw_future *tf, tw_payload *result)
@@ -211,24 +272,37 @@ static int start_timer(tw_wf *wf, int64_t ms, tw_future **out)
 {
     if (!current_wf(wf))
         return TW_ESTATE;
-    if (ms <= 0)
+    if (ms < 0)
         return TW_EINVAL;
+    if (wf->oom)
+        return TW_ENOMEM;
+    if (ms == 0) { /* as in sdk-go: no command, a future that is already ready */
+        future *f = wf_mem(wf, sizeof(*f));
+        if (!f)
+            return TW_ENOMEM;
+        *f = (future){.kind = FUT_TIMER, .done = 1};
+        if (out)
+            *out = (tw_future *)f;
+        return TW_OK;
+    }
     char id[24];
     snprintf(id, sizeof(id), "%d", ++wf->timer_seq);
-    Temporal__Api__Command__V1__StartTimerCommandAttributes *at = arena_alloc(wf->a, sizeof(*at));
+    Temporal__Api__Command__V1__StartTimerCommandAttributes *at = wf_mem(wf, sizeof(*at));
     pb_command *c = new_command(wf, CMD(START_TIMER));
     future *f = new_future(wf, FUT_TIMER, id, NULL);
-    if (!at || !c || !f)
+    if (wf->oom)
         return TW_ENOMEM;
     temporal__api__command__v1__start_timer_command_attributes__init(at);
     at->timer_id = (char *)f->id;
-    at->start_to_fire_timeout = duration_ms(wf->a, ms);
+    at->start_to_fire_timeout = wf_duration(wf, ms);
     c->attributes_case = TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_START_TIMER_COMMAND_ATTRIBUTES;
     c->start_timer_command_attributes = at;
     push_cmd(wf, c, f);
+    if (wf->oom)
+        return TW_ENOMEM;
     if (out)
         *out = (tw_future *)f;
-    return wf->oom ? TW_ENOMEM : TW_OK;
+    return TW_OK;
 }
 
 static int wf_sleep(tw_wf *wf, int64_t ms)
@@ -256,7 +330,16 @@ static int wf_select(tw_wf *wf, tw_future *const *fs, size_t n, size_t *ready)
 static int64_t wf_now(tw_wf *wf) { return wf ? wf->now_ms : 0; }
 static uint64_t wf_random(tw_wf *wf) { return wf ? splitmix(&wf->rng) : 0; }
 static const tw_wf_info *wf_info(tw_wf *wf) { return wf ? &wf->info : NULL; }
-static void *wf_alloc(tw_wf *wf, size_t n) { return wf ? arena_alloc(wf->a, n) : NULL; }
+static void *wf_alloc(tw_wf *wf, size_t n)
+{
+    if (!wf)
+        return NULL;
+    if (n > SIZE_MAX / 2) { /* no arena holds it (and the arena's rounding would wrap) */
+        wf->oom = 1;
+        return NULL;
+    }
+    return wf_mem(wf, n);
+}
 
 static void wf_log(tw_wf *wf, int level, const char *msg)
 {
@@ -267,16 +350,18 @@ static void wf_log(tw_wf *wf, int level, const char *msg)
     log_write(l, "%s: %s", wf->info.workflow_type, msg);
 }
 
+/* Keeps a deep copy: user code builds |f| (details too) in a frame that is gone by the time
+ * the closing command is made. */
 static int wf_fail(tw_wf *wf, const tw_failure *f)
 {
     if (!wf || !f)
         return TW_EINVAL;
-    tw_failure *copy = arena_alloc(wf->a, sizeof(*copy));
-    if (!copy)
-        return TW_ENOMEM;
-    *copy = *f;
-    copy->type = arena_strdup(wf->a, f->type ? f->type : "Error");
-    copy->message = arena_strdup(wf->a, f->message ? f->message : "");
+    tw_failure *copy;
+    int rc = failure_copy(wf->a, f, &copy);
+    if (rc == TW_ENOMEM)
+        wf->oom = 1;
+    if (rc)
+        return rc;
     wf->failure = copy;
     return TW_EFAILED;
 }
@@ -310,42 +395,44 @@ static void coro_main(void *arg)
     wf->returned = 1;
 }
 
-/* Runs the code until it blocks; once it has returned, makes the closing command. */
+/* Runs the code until it blocks; once it has returned, makes the closing command, unless
+ * memory ran out on the way (then whatever the code returned, TW_ENOMEM most likely, is not
+ * the workflow's outcome: the task fails instead). */
 static void run_code(tw_wf *wf)
 {
     if (wf->closed)
         return;
     coro_resume(wf->co);
-    if (!wf->returned || wf->closed)
+    if (!wf->returned || wf->closed || wf->oom)
         return;
     wf->closed = 1;
     if (wf->code == 0) {
         Temporal__Api__Command__V1__CompleteWorkflowExecutionCommandAttributes *at =
-            arena_alloc(wf->a, sizeof(*at));
+            wf_mem(wf, sizeof(*at));
         pb_command *c = new_command(wf, CMD(COMPLETE_WORKFLOW_EXECUTION));
-        if (!at || !c) {
-            wf->oom = 1;
+        if (wf->oom)
             return;
-        }
         temporal__api__command__v1__complete_workflow_execution_command_attributes__init(at);
-        at->result = payloads_to_pb(wf->a, &wf->result, 1);
+        at->result = wf_payloads(wf, &wf->result, 1);
         c->attributes_case =
             TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_COMPLETE_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
         c->complete_workflow_execution_command_attributes = at;
-        push_cmd(wf, c, NULL);
+        if (!wf->oom)
+            push_cmd(wf, c, NULL);
         return;
     }
     tw_failure generic = {.type = "WorkflowError",
                           .message = "the workflow returned an error without tw_wf_fail()"};
-    Temporal__Api__Command__V1__FailWorkflowExecutionCommandAttributes *at =
-        arena_alloc(wf->a, sizeof(*at));
+    Temporal__Api__Command__V1__FailWorkflowExecutionCommandAttributes *at = wf_mem(wf, sizeof(*at));
     pb_command *c = new_command(wf, CMD(FAIL_WORKFLOW_EXECUTION));
-    if (!at || !c) {
+    if (wf->oom)
+        return;
+    temporal__api__command__v1__fail_workflow_execution_command_attributes__init(at);
+    at->failure = failure_to_pb(wf->a, wf->failure ? wf->failure : &generic);
+    if (!at->failure) {
         wf->oom = 1;
         return;
     }
-    temporal__api__command__v1__fail_workflow_execution_command_attributes__init(at);
-    at->failure = failure_to_pb(wf->a, wf->failure ? wf->failure : &generic);
     c->attributes_case =
         TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_FAIL_WORKFLOW_EXECUTION_COMMAND_ATTRIBUTES;
     c->fail_workflow_execution_command_attributes = at;
@@ -379,9 +466,10 @@ static void describe_cmd(const cmd *c, char *out, size_t n)
         snprintf(out, n, "%s", command_name(c->pb->command_type));
 }
 
-static int nondeterminism(arena *a, wf_output *out, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int nondeterminism(arena *a, wf_output *out, const char *fmt, ...)
+/* Fails the task with |cause| and a message (the static out-of-memory one when |a| is full). */
+static void fail_task(arena *a, wf_output *out, int cause, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void fail_task(arena *a, wf_output *out, int cause, const char *fmt, ...)
 {
     char msg[768];
     va_list ap;
@@ -389,9 +477,10 @@ static int nondeterminism(arena *a, wf_output *out, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     out->task_failed = 1;
-    out->cause = WF_CAUSE_NON_DETERMINISTIC;
+    out->cause = cause;
     out->message = arena_strdup(a, msg);
-    return 0;
+    if (!out->message)
+        out->message = oom_message;
 }
 
 /* The command event |ev| against the next pending command. 0 matched, -1 mismatch. */
@@ -434,10 +523,10 @@ static int match(tw_wf *wf, const pb_event *ev, wf_output *out)
         return 0; /* not a command event */
     }
     if (!ok) {
-        nondeterminism(wf->a, out,
-                       "history event %lld has %s but the workflow code made %s: the code "
-                       "changed since this run started (non-deterministic)",
-                       (long long)ev->event_id, want, have);
+        fail_task(wf->a, out, WF_CAUSE_NON_DETERMINISTIC,
+                  "history event %lld has %s but the workflow code made %s: the code "
+                  "changed since this run started (non-deterministic)",
+                  (long long)ev->event_id, want, have);
         return -1;
     }
     if (c->f)
@@ -469,26 +558,169 @@ static void resolve_failed(tw_wf *wf, future *f, const pb_failure *failure, cons
     if (!f)
         return;
     f->done = f->failed = 1;
-    f->failure = failure ? failure_from_pb(wf->a, failure) : NULL;
-    if (!f->failure) {
-        f->failure = arena_alloc(wf->a, sizeof(*f->failure));
-        if (f->failure)
-            *f->failure = (tw_failure){.type = "Error", .message = fallback};
-    }
+    f->failure = failure ? failure_from_pb(wf->a, failure) : wf_mem(wf, sizeof(*f->failure));
+    if (!f->failure)
+        wf->oom = 1;
+    else if (!failure)
+        *f->failure = (tw_failure){.type = "Error", .message = fallback};
 }
 
-/* Is the WorkflowTaskStarted at |i| followed by its completion (else it is the current task)? */
-static int task_completed(const wf_input *in, size_t i)
+/* Did the workflow task attempt started at |i| fail or time out? Only the next event says
+ * (the server writes nothing between an attempt's start and its end). */
+static int attempt_failed(const wf_input *in, size_t i)
 {
-    for (size_t k = i + 1; k < in->nevents; k++) {
-        int t = in->events[k]->event_type;
-        if (t == EV(WORKFLOW_TASK_COMPLETED))
-            return 1;
-        if (t == EV(WORKFLOW_TASK_FAILED) || t == EV(WORKFLOW_TASK_TIMED_OUT) ||
-            t == EV(WORKFLOW_TASK_STARTED))
-            return 1; /* an earlier attempt: its commands, if any, were not recorded */
-    }
+    if (i + 1 >= in->nevents)
+        return 0; /* the current task */
+    int t = in->events[i + 1]->event_type;
+    return t == EV(WORKFLOW_TASK_FAILED) || t == EV(WORKFLOW_TASK_TIMED_OUT);
+}
+
+/* Event ids run 1, 2, 3, ... in a whole history; a hole means a page went missing, and
+ * replaying what is left would decide on a different history. 0, or -1 with |out| failed. */
+static int check_event_ids(arena *a, const wf_input *in, wf_output *out)
+{
+    for (size_t i = 0; i < in->nevents; i++)
+        if (in->events[i]->event_id != (int64_t)i + 1) {
+            fail_task(a, out, WF_CAUSE_UNHANDLED_FAILURE,
+                      "missing history events: expected event id %lld but got %lld "
+                      "(%zu events read)", (long long)i + 1,
+                      (long long)in->events[i]->event_id, in->nevents);
+            return -1;
+        }
     return 0;
+}
+
+/* A command the code made that the history, up to event |before| (0: the end), lacks. */
+static int unmatched_command(tw_wf *wf, wf_output *out, int64_t before)
+{
+    for (cmd *c = wf->pending; c; c = c->next)
+        if (c->must_match) {
+            char have[200], where[48] = "";
+            describe_cmd(c, have, sizeof(have));
+            if (before)
+                snprintf(where, sizeof(where), " before event %lld", (long long)before);
+            fail_task(wf->a, out, WF_CAUSE_NON_DETERMINISTIC,
+                      "the workflow code made %s, which the history does not have%s "
+                      "(non-deterministic)", have, where);
+            return -1;
+        }
+    return 0;
+}
+
+/* Applies one event. 0, or -1 when the task has failed (|out|) or memory ran out. */
+static int apply_event(tw_wf *wf, const wf_input *in, size_t i, wf_output *out)
+{
+    const pb_event *ev = in->events[i];
+    switch (ev->event_type) {
+    case EV(WORKFLOW_EXECUTION_STARTED): {
+        const Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes *at =
+            ev->workflow_execution_started_event_attributes;
+        if (!at)
+            break;
+        if (payloads_from_pb(wf->a, at->input, &wf->args, &wf->nargs))
+            wf->oom = 1;
+        wf->info.attempt = at->attempt ? at->attempt : 1;
+        /* The original run's id, which a reset run keeps: its replay draws the same values. */
+        if (at->original_execution_run_id && *at->original_execution_run_id)
+            wf->rng = seed_of(at->original_execution_run_id);
+        break;
+    }
+    case EV(WORKFLOW_TASK_STARTED):
+        if (attempt_failed(in, i))
+            break; /* the code runs at the attempt that completed, with its time */
+        if (unmatched_command(wf, out, ev->event_id))
+            return -1;
+        wf->now_ms = event_time_ms(ev);
+        wf->replaying = i + 1 < in->nevents;
+        run_code(wf);
+        break;
+    case EV(WORKFLOW_TASK_FAILED): {
+        const Temporal__Api__History__V1__WorkflowTaskFailedEventAttributes *at =
+            ev->workflow_task_failed_event_attributes;
+        /* A reset point: from here on the run draws from its own id, as sdk-go does. */
+        if (at && at->cause == WF_CAUSE(RESET_WORKFLOW) && at->new_run_id && *at->new_run_id)
+            wf->rng = seed_of(at->new_run_id);
+        break;
+    }
+    case EV(WORKFLOW_TASK_COMPLETED):
+        for (cmd *c = wf->pending; c; c = c->next)
+            c->must_match = 1;
+        break;
+    case EV(ACTIVITY_TASK_SCHEDULED):
+    case EV(TIMER_STARTED):
+    case EV(WORKFLOW_EXECUTION_COMPLETED):
+    case EV(WORKFLOW_EXECUTION_FAILED):
+        if (match(wf, ev, out))
+            return -1;
+        break;
+    case EV(ACTIVITY_TASK_COMPLETED): {
+        const Temporal__Api__History__V1__ActivityTaskCompletedEventAttributes *at =
+            ev->activity_task_completed_event_attributes;
+        future *f = at ? find_activity(wf, at->scheduled_event_id) : NULL;
+        if (f) {
+            f->done = 1;
+            if (payloads_from_pb(wf->a, at->result, &f->result, &f->nresult))
+                wf->oom = 1;
+        }
+        break;
+    }
+    case EV(ACTIVITY_TASK_FAILED): {
+        const Temporal__Api__History__V1__ActivityTaskFailedEventAttributes *at =
+            ev->activity_task_failed_event_attributes;
+        if (at)
+            resolve_failed(wf, find_activity(wf, at->scheduled_event_id), at->failure,
+                           "activity failed");
+        break;
+    }
+    case EV(ACTIVITY_TASK_TIMED_OUT): {
+        const Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *at =
+            ev->activity_task_timed_out_event_attributes;
+        if (at)
+            resolve_failed(wf, find_activity(wf, at->scheduled_event_id), at->failure,
+                           "activity timed out");
+        break;
+    }
+    case EV(ACTIVITY_TASK_CANCELED): {
+        const Temporal__Api__History__V1__ActivityTaskCanceledEventAttributes *at =
+            ev->activity_task_canceled_event_attributes;
+        if (at)
+            resolve_failed(wf, find_activity(wf, at->scheduled_event_id), NULL,
+                           "activity canceled");
+        break;
+    }
+    case EV(TIMER_FIRED): {
+        future *f = ev->timer_fired_event_attributes
+                        ? find_timer(wf, ev->timer_fired_event_attributes->timer_id)
+                        : NULL;
+        if (f)
+            f->done = 1;
+        break;
+    }
+    default:
+        break; /* signals, markers, ...: nothing the supported API waits on */
+    }
+    return wf->oom ? -1 : 0;
+}
+
+/* The commands still pending after the last event: the task's answer. */
+static void collect_commands(tw_wf *wf, wf_output *out)
+{
+    if (unmatched_command(wf, out, 0))
+        return;
+    size_t n = 0;
+    for (cmd *c = wf->pending; c; c = c->next)
+        n++;
+    out->commands = n ? wf_mem(wf, n * sizeof(pb_command *)) : NULL;
+    if (wf->oom)
+        return;
+    for (cmd *c = wf->pending; c; c = c->next)
+        out->commands[out->ncommands++] = c->pb;
+}
+
+static void fail_out_of_memory(wf_output *out)
+{
+    *out = (wf_output){.task_failed = 1, .cause = WF_CAUSE_UNHANDLED_FAILURE,
+                       .message = oom_message, .versioning = out->versioning};
 }
 
 int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
@@ -496,20 +728,21 @@ int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
     memset(out, 0, sizeof(*out));
     const reg_workflow *def = reg_find_workflow(reg, in->workflow_type);
     if (!def) {
-        char names[512], msg[768];
+        char names[512];
         reg_workflow_names(reg, names, sizeof(names));
-        snprintf(msg, sizeof(msg), "workflow type \"%s\" is not registered with this worker; "
-                                   "registered: %s", in->workflow_type ? in->workflow_type : "",
-                 names);
-        out->task_failed = 1;
-        out->cause = WF_CAUSE_UNHANDLED_FAILURE;
-        out->message = arena_strdup(a, msg);
-        return out->message ? 0 : -1;
+        fail_task(a, out, WF_CAUSE_UNHANDLED_FAILURE,
+                  "workflow type \"%s\" is not registered with this worker; registered: %s",
+                  in->workflow_type ? in->workflow_type : "", names);
+        return 0;
     }
     out->versioning = def->versioning;
+    if (check_event_ids(a, in, out))
+        return 0;
     tw_wf *wf = arena_alloc(a, sizeof(*wf));
-    if (!wf)
-        return -1;
+    if (!wf) {
+        fail_out_of_memory(out);
+        return 0;
+    }
     memset(wf, 0, sizeof(*wf));
     wf->a = a;
     wf->def = def;
@@ -517,129 +750,18 @@ int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
     wf->info = (tw_wf_info){.workflow_id = in->workflow_id, .run_id = in->run_id,
                             .workflow_type = in->workflow_type, .task_queue = in->task_queue,
                             .attempt = 1};
-    uint64_t seed = 1469598103934665603ULL; /* FNV-1a of the run id seeds tw_random() */
-    for (const char *p = in->run_id ? in->run_id : ""; *p; p++)
-        seed = (seed ^ (unsigned char)*p) * 1099511628211ULL;
-    wf->rng = seed;
-    if (coro_new(&wf->co, 0, coro_main, wf) != 0)
-        return -1;
-
-    int rc = 0;
-    for (size_t i = 0; i < in->nevents && !out->task_failed; i++) {
-        const pb_event *ev = in->events[i];
-        switch (ev->event_type) {
-        case EV(WORKFLOW_EXECUTION_STARTED): {
-            const Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes *at =
-                ev->workflow_execution_started_event_attributes;
-            if (at) {
-                if (payloads_from_pb(a, at->input, &wf->args, &wf->nargs)) {
-                    rc = -1;
-                    goto out;
-                }
-                wf->info.attempt = at->attempt ? at->attempt : 1;
-            }
-            break;
-        }
-        case EV(WORKFLOW_TASK_STARTED): {
-            for (cmd *c = wf->pending; c; c = c->next)
-                if (c->must_match) {
-                    char have[200];
-                    describe_cmd(c, have, sizeof(have));
-                    nondeterminism(a, out, "the workflow code made %s, which the history does "
-                                           "not have before event %lld (non-deterministic)",
-                                   have, (long long)ev->event_id);
-                    goto out;
-                }
-            wf->now_ms = event_time_ms(ev);
-            wf->replaying = task_completed(in, i);
-            run_code(wf);
-            break;
-        }
-        case EV(WORKFLOW_TASK_COMPLETED):
-            for (cmd *c = wf->pending; c; c = c->next)
-                c->must_match = 1;
-            break;
-        case EV(ACTIVITY_TASK_SCHEDULED):
-        case EV(TIMER_STARTED):
-        case EV(WORKFLOW_EXECUTION_COMPLETED):
-        case EV(WORKFLOW_EXECUTION_FAILED):
-            if (match(wf, ev, out))
-                goto out;
-            break;
-        case EV(ACTIVITY_TASK_COMPLETED): {
-            const Temporal__Api__History__V1__ActivityTaskCompletedEventAttributes *at =
-                ev->activity_task_completed_event_attributes;
-            future *f = at ? find_activity(wf, at->scheduled_event_id) : NULL;
-            if (f) {
-                f->done = 1;
-                if (payloads_from_pb(a, at->result, &f->result, &f->nresult)) {
-                    rc = -1;
-                    goto out;
-                }
-            }
-            break;
-        }
-        case EV(ACTIVITY_TASK_FAILED): {
-            const Temporal__Api__History__V1__ActivityTaskFailedEventAttributes *at =
-                ev->activity_task_failed_event_attributes;
-            if (at)
-                resolve_failed(wf, find_activity(wf, at->scheduled_event_id), at->failure,
-                               "activity failed");
-            break;
-        }
-        case EV(ACTIVITY_TASK_TIMED_OUT): {
-            const Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *at =
-                ev->activity_task_timed_out_event_attributes;
-            if (at)
-                resolve_failed(wf, find_activity(wf, at->scheduled_event_id), at->failure,
-                               "activity timed out");
-            break;
-        }
-        case EV(ACTIVITY_TASK_CANCELED): {
-            const Temporal__Api__History__V1__ActivityTaskCanceledEventAttributes *at =
-                ev->activity_task_canceled_event_attributes;
-            if (at)
-                resolve_failed(wf, find_activity(wf, at->scheduled_event_id), NULL,
-                               "activity canceled");
-            break;
-        }
-        case EV(TIMER_FIRED): {
-            future *f = ev->timer_fired_event_attributes
-                            ? find_timer(wf, ev->timer_fired_event_attributes->timer_id)
-                            : NULL;
-            if (f)
-                f->done = 1;
-            break;
-        }
-        default:
-            break; /* signals, markers, ...: nothing the supported API waits on */
-        }
-        if (wf->oom) {
-            rc = -1;
-            goto out;
-        }
+    wf->rng = seed_of(in->run_id); /* until the started event names the original run */
+    if (coro_new(&wf->co, 0, coro_main, wf) != 0) {
+        fail_out_of_memory(out);
+        return 0;
     }
-    if (!out->task_failed) {
-        size_t n = 0;
-        for (cmd *c = wf->pending; c; c = c->next)
-            if (c->must_match) {
-                char have[200];
-                describe_cmd(c, have, sizeof(have));
-                nondeterminism(a, out, "the workflow code made %s, which the history does not "
-                                       "have (non-deterministic)", have);
-                goto out;
-            } else {
-                n++;
-            }
-        out->commands = n ? arena_alloc(a, n * sizeof(pb_command *)) : NULL;
-        if (n && !out->commands) {
-            rc = -1;
-            goto out;
-        }
-        for (cmd *c = wf->pending; c; c = c->next)
-            out->commands[out->ncommands++] = c->pb;
-    }
-out:
+    for (size_t i = 0; i < in->nevents; i++)
+        if (apply_event(wf, in, i, out))
+            break;
+    if (!out->task_failed && !wf->oom)
+        collect_commands(wf, out);
+    if (wf->oom)
+        fail_out_of_memory(out);
     coro_free(wf->co);
-    return rc;
+    return 0;
 }

@@ -8,7 +8,11 @@
  *
  * Supported: activities (execute, start + await, select), timers (sleep, start + await),
  * deterministic time and randomness, completion and failure of the workflow. Events the
- * engine does not act on (signals, markers, ...) are passed over.
+ * engine does not act on (signals, markers, ...) are passed over. As in the official SDKs,
+ * the code never runs at a workflow task attempt that failed or timed out (the next attempt
+ * sees the time of its own start), and tw_random() is seeded by the original execution's run
+ * id (so a reset run replays the same values) and reseeded by the new run id at the reset
+ * point.
  *
  * Memory: everything lives in the caller's arena. Threading: one task per call, on the
  * calling thread; calls on different threads are independent.
@@ -40,10 +44,16 @@ typedef struct wf_output {
     int versioning;        /* the workflow's versioning behaviour (tw_versioning), 0 if unknown */
 } wf_output;
 
-#define WF_CAUSE_UNHANDLED_FAILURE 14 /* WORKFLOW_WORKER_UNHANDLED_FAILURE */
-#define WF_CAUSE_NON_DETERMINISTIC 24 /* NON_DETERMINISTIC_ERROR */
+/* WorkflowTaskFailedCause values, by their generated names. */
+#define WF_CAUSE(name) \
+    TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_##name
+#define WF_CAUSE_UNHANDLED_FAILURE WF_CAUSE(WORKFLOW_WORKER_UNHANDLED_FAILURE)
+#define WF_CAUSE_NON_DETERMINISTIC WF_CAUSE(NON_DETERMINISTIC_ERROR)
 
-/* Runs one workflow task. Returns 0 (see |out|), or -1 when out of memory. */
+/* Runs one workflow task. Returns 0; what to answer is in |out|. Running out of memory
+ * anywhere (the arena's limit, malloc) is a failed task (UNHANDLED_FAILURE), which the server
+ * retries, never a failed workflow; so is a history whose event ids are not 1, 2, 3, ...
+ * (missing history events). */
 int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out);
 
 /* Fills the workflow functions of a tw_api table. */
