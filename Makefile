@@ -54,6 +54,7 @@ TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
 UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro test_wf
 INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_serverless \
                     test_invocations
+INTEGRATION_TESTS += test_wf_semantics
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -197,6 +198,10 @@ $(BUILD)/tests/test_serverless: $(call obj,tests/integration/test_serverless.c $
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
 $(BUILD)/tests/test_worker: $(call obj,tests/integration/test_worker.c $(TEST_SUPPORT_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
+$(BUILD)/tests/test_wf_semantics: $(call obj,tests/integration/test_wf_semantics.c $(TEST_SUPPORT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 

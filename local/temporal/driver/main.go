@@ -1,8 +1,8 @@
 // Command tw-driver is the tests' independent Temporal client, on the official Go SDK
 // (go.temporal.io/sdk, with raw WorkflowService calls from go.temporal.io/api where the SDK has
-// no helper): it starts, signals, queries, awaits and terminates workflows, reads histories and
-// task queues, and sets up Worker Deployments whose versions carry a compute config for
-// serverless workers.
+// no helper): it starts, signals, queries, awaits, resets and terminates workflows, reads
+// histories and task queues, and sets up Worker Deployments whose versions carry a compute
+// config for serverless workers.
 //
 // Usage: tw-driver [global flags] COMMAND [command flags]
 // Every command prints one JSON object on stdout when it succeeds; otherwise a message on
@@ -76,6 +76,7 @@ var commands = []command{
 	{"describe", "status and history length of a workflow", cmdDescribe},
 	{"history", "a workflow's full history as JSON (protojson), on stdout or to --out", cmdHistory},
 	{"terminate", "terminate a workflow", cmdTerminate},
+	{"reset", "reset a workflow to a completed workflow task (a new run replays up to it)", cmdReset},
 	{"describe-task-queue", "pollers and stats of a task queue", cmdDescribeTaskQueue},
 	{"create-deployment", "create a Worker Deployment", cmdCreateDeployment},
 	{"describe-deployment", "describe a Worker Deployment", cmdDescribeDeployment},
@@ -428,6 +429,46 @@ func cmdTerminate(fs *flag.FlagSet) func(context.Context, client.Client) (any, e
 			return nil, err
 		}
 		return map[string]any{"workflow_id": *id, "run_id": *runID, "terminated": true}, nil
+	}
+}
+
+func cmdReset(fs *flag.FlagSet) func(context.Context, client.Client) (any, error) {
+	id := fs.String("id", "", "workflow id (required)")
+	runID := fs.String("run-id", "", "run id (default: the latest run)")
+	eventID := fs.Int64("event-id", 0, "the WorkflowTaskCompleted event to reset to (default: the first one)")
+	reason := fs.String("reason", "tw-driver reset", "reason")
+	return func(ctx context.Context, c client.Client) (any, error) {
+		if *id == "" {
+			return nil, errors.New("--id is required")
+		}
+		target := *eventID
+		if target == 0 {
+			it := c.GetWorkflowHistory(ctx, *id, *runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			for target == 0 && it.HasNext() {
+				e, err := it.Next()
+				if err != nil {
+					return nil, err
+				}
+				if e.EventType == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+					target = e.EventId
+				}
+			}
+			if target == 0 {
+				return nil, fmt.Errorf("workflow %s has no completed workflow task to reset to", *id)
+			}
+		}
+		r, err := c.ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+			Namespace:                 g.namespace,
+			WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: *id, RunId: *runID},
+			Reason:                    *reason,
+			WorkflowTaskFinishEventId: target,
+			RequestId:                 newRequestID(),
+			Identity:                  identity,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"workflow_id": *id, "run_id": r.RunId, "reset_event_id": target}, nil
 	}
 }
 
