@@ -36,7 +36,9 @@ DEP_LIBS = $(CURL_DIR)/lib/libcurl.a $(NGHTTP2_DIR)/lib/libnghttp2.a \
            $(CJSON_DIR)/lib/libcjson.a
 SYS_LIBS = -lpthread -ldl
 
-RUNTIME_SRC = runtime/rt.c runtime/loop.c runtime/log.c
+# log.c starts the crash reporter's per-thread signal stack, so the two always link together.
+LOG_SRC = runtime/log.c runtime/crash.c
+RUNTIME_SRC = runtime/rt.c runtime/loop.c $(LOG_SRC)
 TEMPORAL_SRC = temporal/grpc.c temporal/transport.c temporal/connect.c temporal/config.c temporal/toml.c
 
 # Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
@@ -51,9 +53,9 @@ BOOTSTRAP_SRC = bootstrap.c temporal/function.c temporal/settings.c temporal/wor
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
-UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro test_wf
+UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro test_wf test_log
 INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_serverless \
-                    test_invocations
+                    test_invocations test_crash
 INTEGRATION_TESTS += test_wf_semantics
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -86,7 +88,8 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMPS) $(GEN)/.stamp
 
 # The shipped runtime also runs on glibc 2.26 (provided.al2): see runtime/glibc_compat.c.
 COMPAT_SYMS = __libc_start_main dlopen dlsym dlclose dlerror pthread_create pthread_join \
-              pthread_detach pthread_condattr_setclock stat fstat
+              pthread_detach pthread_condattr_setclock pthread_key_create pthread_setspecific \
+              stat fstat
 COMPAT_LINK = $(addprefix -Wl$(comma)--wrap=,$(COMPAT_SYMS)) -Wl,--no-as-needed \
               -l:libdl.so.2 -l:libpthread.so.0 -Wl,--as-needed
 ifeq ($(SAN),1)
@@ -111,11 +114,15 @@ $(BUILD)/tests/test_rt: $(call obj,tests/unit/test_rt.c $(RUNTIME_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
-$(BUILD)/tests/test_grpc: $(call obj,tests/unit/test_grpc.c $(TEMPORAL_SRC) runtime/log.c) $(PROTO_LIB)
+$(BUILD)/tests/test_log: $(call obj,tests/unit/test_log.c $(LOG_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CJSON_DIR)/lib/libcjson.a $(SYS_LIBS) -lcmocka
+
+$(BUILD)/tests/test_grpc: $(call obj,tests/unit/test_grpc.c $(TEMPORAL_SRC) $(LOG_SRC)) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
-$(BUILD)/tests/test_temporal: $(call obj,tests/integration/test_temporal.c $(TEST_SUPPORT_SRC) $(TEMPORAL_SRC) runtime/log.c) $(PROTO_LIB)
+$(BUILD)/tests/test_temporal: $(call obj,tests/integration/test_temporal.c $(TEST_SUPPORT_SRC) $(TEMPORAL_SRC) $(LOG_SRC)) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
@@ -137,7 +144,7 @@ $(TEMPORAL_BINS) &: local/temporal/go.mod local/temporal/go.sum local/temporal/b
 FIXTURE_LIBS = $(addprefix $(BUILD)/fixtures/,lib_good.so lib_twice.so lib_empty.so \
                lib_noentry.so lib_newabi.so lib_newminor.so lib_noversioning.so \
                lib_changing_v1.so lib_changing_v2.so lib_missing_activity.so \
-               lib_overrun_activity.so)
+               lib_overrun_activity.so lib_crash.so)
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_semantics.so
 FIXTURES = $(FIXTURE_LIBS) $(BUILD)/fixtures/lib_arm64.so $(BUILD)/fixtures/not_elf.so \
            $(BUILD)/fixtures/an_executable $(BUILD)/fixtures/initfini-probe
@@ -171,7 +178,7 @@ $(BUILD)/tests/test_coro: $(call obj,tests/unit/test_coro.c temporal/coro.c)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
 $(BUILD)/tests/test_wf: $(call obj,tests/unit/test_wf.c temporal/wf.c temporal/coro.c temporal/arena.c \
-                        temporal/payload.c registry/reg.c runtime/log.c tests/support/harness.c) \
+                        temporal/payload.c registry/reg.c $(LOG_SRC) tests/support/harness.c) \
                         $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
@@ -188,7 +195,7 @@ $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	    -Iinclude -o $@ $<
 
 WORKER_SRC = temporal/worker.c temporal/wf.c temporal/coro.c temporal/arena.c temporal/payload.c \
-             temporal/settings.c registry/reg.c $(TEMPORAL_SRC) runtime/log.c
+             temporal/settings.c registry/reg.c $(TEMPORAL_SRC) $(LOG_SRC)
 $(BUILD)/tests/test_invocations: $(call obj,tests/integration/test_invocations.c $(TEST_SUPPORT_SRC) $(WORKER_SRC)) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
@@ -198,6 +205,10 @@ $(BUILD)/tests/test_serverless: $(call obj,tests/integration/test_serverless.c $
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
 $(BUILD)/tests/test_worker: $(call obj,tests/integration/test_worker.c $(TEST_SUPPORT_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
+$(BUILD)/tests/test_crash: $(call obj,tests/integration/test_crash.c $(TEST_SUPPORT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 

@@ -36,6 +36,8 @@ OLD(pthread_create, "GLIBC_2.2.5");
 OLD(pthread_join, "GLIBC_2.2.5");
 OLD(pthread_detach, "GLIBC_2.2.5");
 OLD(pthread_condattr_setclock, "GLIBC_2.3.3");
+OLD(pthread_key_create, "GLIBC_2.2.5");
+OLD(pthread_setspecific, "GLIBC_2.2.5");
 OLD(__xstat, "GLIBC_2.2.5");
 OLD(__fxstat, "GLIBC_2.2.5");
 
@@ -51,6 +53,8 @@ int tw_old_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *)
 int tw_old_pthread_join(pthread_t, void **);
 int tw_old_pthread_detach(pthread_t);
 int tw_old_pthread_condattr_setclock(pthread_condattr_t *, clockid_t);
+int tw_old_pthread_key_create(pthread_key_t *, void (*)(void *));
+int tw_old_pthread_setspecific(pthread_key_t, const void *);
 int tw_old___xstat(int, const char *, struct stat *);
 int tw_old___fxstat(int, int, struct stat *);
 
@@ -65,6 +69,8 @@ int __wrap_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *)
 int __wrap_pthread_join(pthread_t, void **);
 int __wrap_pthread_detach(pthread_t);
 int __wrap_pthread_condattr_setclock(pthread_condattr_t *, clockid_t);
+int __wrap_pthread_key_create(pthread_key_t *, void (*)(void *));
+int __wrap_pthread_setspecific(pthread_key_t, const void *);
 int __wrap_stat(const char *, struct stat *);
 int __wrap_fstat(int, struct stat *);
 
@@ -102,6 +108,14 @@ int __wrap_pthread_detach(pthread_t t) { return tw_old_pthread_detach(t); }
 int __wrap_pthread_condattr_setclock(pthread_condattr_t *a, clockid_t c)
 {
     return tw_old_pthread_condattr_setclock(a, c);
+}
+int __wrap_pthread_key_create(pthread_key_t *k, void (*dtor)(void *))
+{
+    return tw_old_pthread_key_create(k, dtor);
+}
+int __wrap_pthread_setspecific(pthread_key_t k, const void *v)
+{
+    return tw_old_pthread_setspecific(k, v);
 }
 /* _STAT_VER is 1 on x86_64 (the kernel's struct stat layout). */
 int __wrap_stat(const char *p, struct stat *b) { return tw_old___xstat(1, p, b); }

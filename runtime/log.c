@@ -4,6 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "log.h"
+#include "crash.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -16,14 +17,50 @@
 
 static const char *const NAMES[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
 static int min_level = LOG_INFO;
-static char request_id[128];
+static char request_id[LOG_REQUEST_ID_MAX + 1];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static __thread const char *task_kind, *task_workflow;
+/* Copies, not pointers: the crash handler reads them, and the task's memory may be gone by
+ * then or when a line is written after the task. */
+static __thread struct {
+    char kind[LOG_KIND_MAX + 1];
+    char type[LOG_NAME_MAX + 1];
+    char workflow_id[LOG_NAME_MAX + 1];
+    char activity_id[LOG_ACTIVITY_ID_MAX + 1];
+} task;
 
-void log_set_task(const char *kind, const char *workflow_id)
+/* Copies |s| (NULL: "") into |dst| of |cap| bytes, cut before a character that does not fit
+ * so that a cut string stays valid UTF-8. dst[cap - 1] is only ever written as NUL. */
+static void copy_field(char *dst, size_t cap, const char *s)
 {
-    task_kind = kind;
-    task_workflow = workflow_id;
+    size_t n = s ? strnlen(s, cap) : 0;
+    if (n == cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) /* s[n]: the first byte left out */
+            n--;
+    }
+    if (n)
+        memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+void log_set_task(const char *kind, const char *type, const char *workflow_id,
+                  const char *activity_id)
+{
+    if (kind)
+        crash_thread_init();
+    copy_field(task.kind, sizeof(task.kind), kind);
+    copy_field(task.type, sizeof(task.type), type);
+    copy_field(task.workflow_id, sizeof(task.workflow_id), workflow_id);
+    copy_field(task.activity_id, sizeof(task.activity_id), activity_id);
+}
+
+void log_context_get(log_context *out)
+{
+    out->request_id = request_id;
+    out->kind = task.kind;
+    out->type = task.type;
+    out->workflow_id = task.workflow_id;
+    out->activity_id = task.activity_id;
 }
 
 void log_init(void)
@@ -64,6 +101,16 @@ static void escape(char *out, size_t cap, size_t *len, const char *s)
     }
 }
 
+/* Appends ,"|name|":"|value|" to |line| unless |value| is empty. */
+static void field(char *line, size_t cap, size_t *len, const char *name, const char *value)
+{
+    if (!value[0])
+        return;
+    *len += (size_t)snprintf(line + *len, cap - *len, ",\"%s\":\"", name);
+    escape(line, cap, len, value);
+    line[(*len)++] = '"';
+}
+
 void log_write(int level, const char *fmt, ...)
 {
     if (!log_enabled(level))
@@ -90,16 +137,10 @@ void log_write(int level, const char *fmt, ...)
         line[len++] = '"';
     }
     pthread_mutex_unlock(&lock);
-    if (task_kind) {
-        len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"taskKind\":\"");
-        escape(line, sizeof(line), &len, task_kind);
-        line[len++] = '"';
-    }
-    if (task_workflow) {
-        len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"workflowId\":\"");
-        escape(line, sizeof(line), &len, task_workflow);
-        line[len++] = '"';
-    }
+    field(line, sizeof(line), &len, "taskKind", task.kind);
+    field(line, sizeof(line), &len, "workflowId", task.workflow_id);
+    field(line, sizeof(line), &len, "taskType", task.type);
+    field(line, sizeof(line), &len, "activityId", task.activity_id);
     len += (size_t)snprintf(line + len, sizeof(line) - len, ",\"message\":\"");
     escape(line, sizeof(line) - 3, &len, msg);
     line[len++] = '"';

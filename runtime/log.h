@@ -3,7 +3,7 @@
  * ({"timestamp","level","requestId","message",...}), filtered by AWS_LAMBDA_LOG_LEVEL.
  * It never formats secrets: callers pass only what may be shown.
  * Threading: log_write may be called from any thread; the request id is per process, the task
- * (kind and workflow id) per thread.
+ * (kind, type, workflow id, activity id) per thread.
  */
 #ifndef TW_LOG_H
 #define TW_LOG_H
@@ -13,9 +13,30 @@ enum { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
 /* Reads AWS_LAMBDA_LOG_LEVEL (TRACE..FATAL, any case; default INFO). */
 void log_init(void);
 void log_set_request_id(const char *request_id); /* NULL clears it; the string is copied */
-/* This thread's task, added to its lines as "taskKind" and "workflowId" (NULL clears them;
- * the strings must outlive the task). */
-void log_set_task(const char *kind, const char *workflow_id);
+/* The longest copies kept (bytes, without the NUL); longer strings are cut. */
+enum { LOG_KIND_MAX = 15, LOG_NAME_MAX = 255, LOG_ACTIVITY_ID_MAX = 127, LOG_REQUEST_ID_MAX = 127 };
+
+/* This thread's task, added to its lines as "taskKind", "workflowId", "taskType" and
+ * "activityId" and named by the crash line (runtime/crash.h). |kind| is "workflow" or
+ * "activity"; |type| the workflow or activity type. The strings are copied (cut at a UTF-8
+ * character boundary: LOG_NAME_MAX bytes for the type and the workflow id), so they need not
+ * outlive the call; a NULL clears its field, and all four NULL end the task. The first task of
+ * a thread also gives it an alternate signal stack (crash_thread_init). */
+void log_set_task(const char *kind, const char *type, const char *workflow_id,
+                  const char *activity_id);
+
+/* What the crash line names: the request id of the process and the calling thread's task.
+ * Pointers into fixed buffers, "" when unset, never NULL. It locks and allocates nothing, so a
+ * signal handler may call it; the request id is read without the lock, so a crash while an
+ * invocation starts may see a mix of two ids, always NUL-terminated. */
+typedef struct log_context {
+    const char *request_id;
+    const char *kind;
+    const char *type;
+    const char *workflow_id;
+    const char *activity_id;
+} log_context;
+void log_context_get(log_context *out);
 int log_enabled(int level);
 void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

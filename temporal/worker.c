@@ -272,9 +272,10 @@ static void *workflow_poller(void *arg)
             pthread_mutex_lock(&w->mu);
             w->wf_running++;
             pthread_mutex_unlock(&w->mu);
-            log_set_task("workflow", t->workflow_execution ? t->workflow_execution->workflow_id : NULL);
+            log_set_task("workflow", t->workflow_type ? t->workflow_type->name : NULL,
+                         t->workflow_execution ? t->workflow_execution->workflow_id : NULL, NULL);
             run_workflow_task(w, a, t);
-            log_set_task(NULL, NULL);
+            log_set_task(NULL, NULL, NULL, NULL);
             pthread_mutex_lock(&w->mu);
             w->wf_running--;
             w->last_busy = mono_ms();
@@ -356,7 +357,8 @@ static void *activity_thread(void *arg)
     char msg[768];
     int rc;
     act_failure = NULL;
-    log_set_task("activity", act->info.workflow_id);
+    log_set_task("activity", act->info.activity_type, act->info.workflow_id,
+                 act->info.activity_id);
     if (!def) {
         char names[512];
         reg_activity_names(w->reg, names, sizeof(names));
@@ -395,7 +397,7 @@ static void *activity_thread(void *arg)
         }
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    log_set_task(NULL, NULL);
+    log_set_task(NULL, NULL, NULL, NULL);
     arena_free(act->a);
     free(act);
     worker_unref(w);
