@@ -47,7 +47,7 @@ GEN = $(BUILD)/gen
 PROTO_LIB = $(BUILD)/libtwproto.a
 GEN_CFLAGS = -std=c11 -O2 -g -ffunction-sections -fdata-sections $(SANFLAGS) -I$(GEN) \
              -I$(PROTOBUFC_DIR)/include
-BOOTSTRAP_SRC = bootstrap.c temporal/function.c temporal/settings.c temporal/worker.c \
+BOOTSTRAP_SRC = bootstrap.c temporal/function.c temporal/settings.c temporal/worker.c temporal/wft.c temporal/act.c \
                 temporal/wf.c temporal/coro.c temporal/arena.c temporal/payload.c \
                 registry/reg.c $(TEMPORAL_SRC) $(RUNTIME_SRC)
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
@@ -194,7 +194,7 @@ $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection \
 	    -Iinclude -o $@ $<
 
-WORKER_SRC = temporal/worker.c temporal/wf.c temporal/coro.c temporal/arena.c temporal/payload.c \
+WORKER_SRC = temporal/worker.c temporal/wft.c temporal/act.c temporal/wf.c temporal/coro.c temporal/arena.c temporal/payload.c \
              temporal/settings.c registry/reg.c $(TEMPORAL_SRC) $(LOG_SRC)
 $(BUILD)/tests/test_invocations: $(call obj,tests/integration/test_invocations.c $(TEST_SUPPORT_SRC) $(WORKER_SRC)) $(PROTO_LIB)
 	@mkdir -p $(dir $@)

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "log.h"
@@ -95,6 +96,12 @@ int rt_main(const rt_handler *h)
         int ok = h->invoke(state, &inv, &res) == 0;
         rc = finish(c, &inv, ok, &res);
         free(res.body);
+        if (res.restart) {
+            /* A thread is stuck in user code and cannot be reclaimed: leave at once, without
+             * destroying what that thread may still be using. */
+            log_write(LOG_FATAL, "ending the runtime after a stuck task; Lambda starts a fresh one");
+            _exit(2);
+        }
         log_set_request_id(NULL);
         if (rc != RT_OK) {
             log_write(LOG_FATAL, "%s", rt_client_errmsg(c));

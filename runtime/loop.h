@@ -21,11 +21,13 @@ void rt_error_set(rt_error *e, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* What an invocation produced: on success |body| (malloc'd, |len| bytes; the loop frees it),
- * on failure |err|. */
+ * on failure |err|. |restart|: the process cannot go on (a thread is stuck in user code); the
+ * loop answers the invocation, then exits so Lambda starts a fresh environment. */
 typedef struct rt_result {
     char *body;
     size_t len;
     rt_error err;
+    int restart;
 } rt_result;
 
 typedef struct rt_handler {

@@ -72,10 +72,14 @@ static int fn_invoke(void *state, const rt_invocation *inv, rt_result *res)
     worker_params p = {.settings = &s->settings, .conn = &s->conn, .reg = s->reg,
                        .request_id = inv->request_id, .function_arn = inv->function_arn,
                        .deadline_ms = inv->deadline_ms};
-    if (worker_run(&p, &res->body, msg, sizeof(msg)) != 0) {
+    worker_result wr;
+    int rc = worker_run(&p, &wr, msg, sizeof(msg));
+    res->restart = wr.restart;
+    if (rc != 0) {
         rt_error_set(&res->err, "Runtime.WorkerError", "%s", msg);
         return -1;
     }
+    res->body = wr.summary;
     res->len = strlen(res->body);
     return 0;
 }

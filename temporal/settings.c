@@ -106,13 +106,16 @@ int tw_settings_load(tw_settings *s, const char *const *env, char *err, size_t e
     s->max_workflow_tasks = 10;
     s->max_activities = 2;
     s->idle_exit_ms = TW_DEFAULT_IDLE_EXIT_MS;
-    int buffer_set = 0, stop_set = 0, idle_set = 0;
+    s->deadlock_timeout_ms = 1000;
+    int buffer_set = 0, stop_set = 0, idle_set = 0, deadlock_set = 0;
     if (get_string(env, "TEMPORAL_TASK_QUEUE", &s->task_queue, err, errlen) ||
         get_string(env, "TEMPORAL_DEPLOYMENT_NAME", &s->deployment_name, err, errlen) ||
         get_string(env, "TEMPORAL_WORKER_BUILD_ID", &s->build_id, err, errlen) ||
         get_duration(env, "TEMPORAL_WORKER_STOP_TIMEOUT", &s->stop_timeout_ms, &stop_set, err, errlen) ||
         get_duration(env, "TEMPORAL_SHUTDOWN_BUFFER", &s->shutdown_buffer_ms, &buffer_set, err, errlen) ||
         get_duration(env, "TEMPORAL_IDLE_EXIT", &s->idle_exit_ms, &idle_set, err, errlen) ||
+        get_duration(env, "TEMPORAL_DEADLOCK_DETECTION_TIMEOUT", &s->deadlock_timeout_ms,
+                     &deadlock_set, err, errlen) ||
         get_int(env, "TEMPORAL_WORKFLOW_TASK_POLLERS", 1, 64, &s->workflow_pollers, err, errlen) ||
         get_int(env, "TEMPORAL_ACTIVITY_TASK_POLLERS", 1, 64, &s->activity_pollers, err, errlen) ||
         get_int(env, "TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS", 1, 1000, &s->max_workflow_tasks, err, errlen) ||
@@ -120,11 +123,13 @@ int tw_settings_load(tw_settings *s, const char *const *env, char *err, size_t e
         goto fail;
     if (!buffer_set)
         s->shutdown_buffer_ms = s->stop_timeout_ms + 2000; /* stop timeout + time for hooks */
-    else if (s->shutdown_buffer_ms < s->stop_timeout_ms) {
-        snprintf(err, errlen, "TEMPORAL_SHUTDOWN_BUFFER (%lld ms) is shorter than "
-                              "TEMPORAL_WORKER_STOP_TIMEOUT (%lld ms): the drain would run past "
-                              "the deadline", (long long)s->shutdown_buffer_ms,
-                 (long long)s->stop_timeout_ms);
+    else if (s->shutdown_buffer_ms < s->stop_timeout_ms + TW_STOP_MARGIN_MS) {
+        snprintf(err, errlen, "TEMPORAL_SHUTDOWN_BUFFER (%lld ms) must be at least "
+                              "TEMPORAL_WORKER_STOP_TIMEOUT (%lld ms) plus %d ms to fail back "
+                              "running activities and answer the invocation before the "
+                              "deadline; raise the buffer or lower the stop timeout",
+                 (long long)s->shutdown_buffer_ms, (long long)s->stop_timeout_ms,
+                 TW_STOP_MARGIN_MS);
         goto fail;
     }
     const char *vb = lookup(env, "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR");

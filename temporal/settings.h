@@ -19,6 +19,9 @@
  *   TEMPORAL_IDLE_EXIT                       end the invocation after this long without a task
  *                                            and with nothing running (2s; 0s: off, work until
  *                                            deadline - buffer as the official helpers do)
+ *   TEMPORAL_DEADLOCK_DETECTION_TIMEOUT      fail the task of workflow code that runs this
+ *                                            long without yielding (1s; 0s: off)
+ * The shutdown buffer must be at least the stop timeout + 1s (TW_STOP_MARGIN_MS).
  * Durations are a number with a unit: ms, s or m ("7s", "500ms").
  */
 #ifndef TW_SETTINGS_H
@@ -39,6 +42,14 @@ typedef struct tw_settings {
     int max_activities;
     int default_versioning; /* 0: none, else tw_versioning (1 pinned, 2 auto_upgrade) */
     int64_t idle_exit_ms;   /* 0: work until deadline - buffer */
+    int64_t deadlock_timeout_ms; /* workflow code running this long without yielding fails its
+                                  * task (TEMPORAL_DEADLOCK_DETECTION_TIMEOUT, 1 s); 0: off */
+
+/* What the shutdown buffer must hold beyond the stop timeout: failing back the activities still
+ * running (all at once) and answering the invocation. The worker's hard deadline is the Lambda
+ * deadline minus TW_ANSWER_MARGIN_MS. */
+#define TW_STOP_MARGIN_MS 1000
+#define TW_ANSWER_MARGIN_MS 250
 
 /* Chosen from bench/idle-exit.sh (README, "Idle exit"): 2 s bills about a ninth of working to
  * the deadline and still covers the usual gaps (an activity's result turning into the next

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "coro.h"
 #include "payload.h"
 #include "runtime/log.h"
@@ -48,6 +49,7 @@ typedef struct cmd {
 } cmd;
 
 struct tw_wf {
+    int64_t *code_since;       /* see wf_input */
     arena *a;
     const reg_workflow *def;
     tw_wf_info info;
@@ -402,7 +404,11 @@ static void run_code(tw_wf *wf)
 {
     if (wf->closed)
         return;
+    if (wf->code_since)
+        __atomic_store_n(wf->code_since, clock_mono_ms(), __ATOMIC_RELEASE);
     coro_resume(wf->co);
+    if (wf->code_since)
+        __atomic_store_n(wf->code_since, 0, __ATOMIC_RELEASE);
     if (!wf->returned || wf->closed || wf->oom)
         return;
     wf->closed = 1;
@@ -746,6 +752,7 @@ int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
     memset(wf, 0, sizeof(*wf));
     wf->a = a;
     wf->def = def;
+    wf->code_since = in->code_since;
     wf->pending_tail = &wf->pending;
     wf->info = (tw_wf_info){.workflow_id = in->workflow_id, .run_id = in->run_id,
                             .workflow_type = in->workflow_type, .task_queue = in->task_queue,

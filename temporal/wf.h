@@ -33,6 +33,9 @@ typedef struct wf_input {
     const char *task_queue;
     pb_event *const *events; /* the full history, in order */
     size_t nevents;
+    int64_t *code_since;     /* NULL, or set (atomically) to the monotonic ms whenever workflow
+                              * code is resumed and to 0 when it yields: the worker's deadlock
+                              * watchdog reads it from another thread */
 } wf_input;
 
 typedef struct wf_output {

@@ -57,7 +57,7 @@ static void twenty_invocations_in_one_process(void **st)
     char addr[64], err[512], lib[4096];
     snprintf(addr, sizeof(addr), "TEMPORAL_ADDRESS=127.0.0.1:%d", srv.port);
     const char *env[] = {addr, "TEMPORAL_TASK_QUEUE=warm", "TEMPORAL_DEPLOYMENT_NAME=warm",
-                         "TEMPORAL_WORKER_BUILD_ID=b1", "TEMPORAL_SHUTDOWN_BUFFER=300ms",
+                         "TEMPORAL_WORKER_BUILD_ID=b1", "TEMPORAL_SHUTDOWN_BUFFER=1200ms",
                          "TEMPORAL_WORKER_STOP_TIMEOUT=200ms", "TEMPORAL_IDLE_EXIT=500ms", NULL};
     tw_settings settings;
     tw_conn_config conn;
@@ -82,9 +82,11 @@ static void twenty_invocations_in_one_process(void **st)
                            .request_id = request,
                            .function_arn = "arn:aws:lambda:us-east-1:000000000000:function:warm",
                            .deadline_ms = wall_ms() + 10000};
-        char *summary = NULL;
-        if (worker_run(&p, &summary, err, sizeof(err)) != 0)
+        worker_result res;
+        if (worker_run(&p, &res, err, sizeof(err)) != 0)
             fail_msg("invocation %d: %s", i, err);
+        assert_int_equal(res.restart, 0);
+        char *summary = res.summary;
         cJSON *o = cJSON_Parse(summary);
         assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "activities")), 1);
         cJSON_Delete(o);

@@ -50,6 +50,12 @@ static void overrides(void **st)
     assert_int_equal(s.activity_pollers, 4);
     assert_int_equal(s.max_activities, 8);
     assert_int_equal(s.default_versioning, 2);
+    assert_true(s.deadlock_timeout_ms == 1000); /* as the official SDKs' deadlock detector */
+    tw_settings_free(&s);
+    const char *tight[] = {REQUIRED, "TEMPORAL_WORKER_STOP_TIMEOUT=1s", "TEMPORAL_SHUTDOWN_BUFFER=2s",
+                           "TEMPORAL_DEADLOCK_DETECTION_TIMEOUT=0s", NULL};
+    assert_int_equal(tw_settings_load(&s, tight, err, sizeof(err)), 0); /* exactly stop + 1 s */
+    assert_true(s.deadlock_timeout_ms == 0);
     tw_settings_free(&s);
 }
 
@@ -59,7 +65,11 @@ static void mistakes_name_the_variable(void **st)
         {"TEMPORAL_WORKFLOW_TASK_POLLERS=0", "TEMPORAL_WORKFLOW_TASK_POLLERS: expected a whole number from 1"},
         {"TEMPORAL_MAX_CONCURRENT_ACTIVITIES=two", "TEMPORAL_MAX_CONCURRENT_ACTIVITIES"},
         {"TEMPORAL_SHUTDOWN_BUFFER=7", "TEMPORAL_SHUTDOWN_BUFFER: expected a duration"},
-        {"TEMPORAL_SHUTDOWN_BUFFER=2s", "shorter than TEMPORAL_WORKER_STOP_TIMEOUT"},
+        {"TEMPORAL_SHUTDOWN_BUFFER=2s", "TEMPORAL_SHUTDOWN_BUFFER (2000 ms) must be at least "
+                                        "TEMPORAL_WORKER_STOP_TIMEOUT (5000 ms) plus 1000 ms"},
+        /* the buffer must also hold the fail-backs and the answer, not just the drain */
+        {"TEMPORAL_SHUTDOWN_BUFFER=5500ms", "TEMPORAL_WORKER_STOP_TIMEOUT (5000 ms) plus 1000 ms"},
+        {"TEMPORAL_DEADLOCK_DETECTION_TIMEOUT=soon", "TEMPORAL_DEADLOCK_DETECTION_TIMEOUT"},
         {"TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR=sometimes", "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -1,0 +1,639 @@
+/*
+ * act: activity tasks. Pollers reserve an activity slot before they poll (so no more than
+ * TEMPORAL_MAX_CONCURRENT_ACTIVITIES run, whatever the number of pollers), each task runs on a
+ * thread of its own, heartbeats are batched by one sender thread, and at the stop whatever
+ * still runs is failed back at once, every fail-back concurrently.
+ *
+ * Ownership of a tw_act (the rule every function here keeps):
+ * - The activity's thread owns the activity's arena |a|: only it allocates from it (arguments,
+ *   user memory, its result and failure). Nothing else writes the arena.
+ * - |token|, |info| (strings in |a|) and |every| are set before the thread starts and never
+ *   change; a holder of a reference may read them.
+ * - The fields marked "under mu" are touched only with w->mu held.
+ * - |refs| counts the activity thread and whoever else holds the activity for a moment (the
+ *   heartbeat sender while it sends). The last act_unref_locked() frees the arena, the token,
+ *   the details and the struct. A fail-back takes copies under mu instead of a reference.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "clock.h"
+#include "payload.h"
+#include "runtime/log.h"
+#include "worker.h"
+#include "worker_int.h"
+
+#define HEARTBEAT_MAX_EVERY_MS 30000
+
+struct tw_act {
+    worker *w;
+    arena *a;
+    ProtobufCBinaryData token; /* malloc'd */
+    tw_act_info info;
+    tw_payload *args;
+    size_t nargs;
+    int64_t every;           /* heartbeat throttle window, ms */
+    /* under mu */
+    int refs;
+    uint8_t *details;        /* the latest heartbeat details (packed Payloads, malloc'd), or NULL */
+    size_t details_len;
+    int pending;             /* |details| newer than what the server has */
+    int sending;             /* the heartbeat sender is sending this one */
+    int64_t last_sent;       /* monotonic ms of the last heartbeat sent, 0: none yet */
+    int cancelled;           /* the server asked to cancel (or forgot the activity) */
+    int finished;            /* its function returned; its thread answers */
+    int abandoned;           /* failed back at the stop: its own answer is dropped */
+    tw_act *next;
+};
+
+static void act_unref_locked(tw_act *act)
+{
+    if (--act->refs)
+        return;
+    arena_free(act->a);
+    free(act->token.data);
+    free(act->details);
+    free(act);
+}
+
+static int64_t ts_ms(const Google__Protobuf__Timestamp *t)
+{
+    return t ? t->seconds * 1000 + t->nanos / 1000000 : 0;
+}
+
+/* Packs |n| payloads into malloc'd bytes (*out NULL and *len 0 for none). 0 or -1. */
+static int pack_payloads(const tw_payload *p, size_t n, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (!n)
+        return 0;
+    arena *scratch = arena_new(TASK_ARENA_LIMIT);
+    pb_payloads *pb = scratch ? payloads_to_pb(scratch, p, n) : NULL;
+    if (!pb) {
+        arena_free(scratch);
+        return -1;
+    }
+    *len = protobuf_c_message_get_packed_size(&pb->base);
+    *out = malloc(*len ? *len : 1);
+    if (*out)
+        protobuf_c_message_pack(&pb->base, *out);
+    arena_free(scratch);
+    return *out ? 0 : -1;
+}
+
+static pb_payloads *unpack_payloads(const uint8_t *b, size_t len)
+{
+    if (!b)
+        return NULL;
+    return temporal__api__common__v1__payloads__unpack(NULL, len, b);
+}
+
+static void free_payloads(pb_payloads *p)
+{
+    if (p)
+        protobuf_c_message_free_unpacked(&p->base, NULL);
+}
+
+/* ---- answering ---- */
+
+static int respond_failed(worker *w, ProtobufCBinaryData token, arena *a, const tw_failure *f,
+                          pb_payloads *details, grpc_status *st)
+{
+    WFS(RespondActivityTaskFailedRequest) req;
+    PB_INIT(WFS_DESC(respond_activity_task_failed_request), &req);
+    req.task_token = token;
+    req.failure = failure_to_pb(a, f);
+    req.last_heartbeat_details = details;
+    req.identity = w->identity;
+    req.namespace_ = (char *)w->ns;
+    req.deployment_options = &w->dep;
+    return worker_call(w, "RespondActivityTaskFailed", &req.base,
+                       &WFS_DESC(respond_activity_task_failed_response), 0, CALL_TIMEOUT_MS, st);
+}
+
+/* The activity thread's answer. A result over the request limit fails the activity instead,
+ * for good (the same result would be too large again), saying how large it was. */
+static void respond_activity(tw_act *act, int rc, tw_payload *result, const tw_failure *failure,
+                             int cancelled)
+{
+    worker *w = act->w;
+    arena *a = act->a;
+    grpc_status st;
+    const char *what;
+    int code;
+    pthread_mutex_lock(&w->mu);
+    pb_payloads *details = unpack_payloads(act->details, act->details_len);
+    pthread_mutex_unlock(&w->mu);
+    if (rc == 0) {
+        WFS(RespondActivityTaskCompletedRequest) req;
+        PB_INIT(WFS_DESC(respond_activity_task_completed_request), &req);
+        req.task_token = act->token;
+        req.result = payloads_to_pb(a, result, 1);
+        req.identity = w->identity;
+        req.namespace_ = (char *)w->ns;
+        req.deployment_options = &w->dep;
+        size_t size = protobuf_c_message_get_packed_size(&req.base);
+        if (size > GRPC_MAX_REQUEST) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "the result of activity %s (%s) is %zu bytes, over the "
+                     "%d-byte (4 MiB) limit of a request to Temporal; it was not delivered",
+                     act->info.activity_type, act->info.activity_id, size, GRPC_MAX_REQUEST);
+            log_error("%s", msg);
+            tw_failure f = {.type = "ResultTooLarge", .message = msg, .non_retryable = 1};
+            what = "RespondActivityTaskFailed";
+            code = respond_failed(w, act->token, a, &f, details, &st);
+            pthread_mutex_lock(&w->mu);
+            w->oversized++;
+            pthread_mutex_unlock(&w->mu);
+        } else {
+            what = "RespondActivityTaskCompleted";
+            code = worker_call(w, what, &req.base,
+                               &WFS_DESC(respond_activity_task_completed_response), 0,
+                               CALL_TIMEOUT_MS, &st);
+        }
+    } else if (cancelled) {
+        WFS(RespondActivityTaskCanceledRequest) req;
+        PB_INIT(WFS_DESC(respond_activity_task_canceled_request), &req);
+        req.task_token = act->token;
+        req.details = details;
+        req.identity = w->identity;
+        req.namespace_ = (char *)w->ns;
+        req.deployment_options = &w->dep;
+        what = "RespondActivityTaskCanceled";
+        code = worker_call(w, what, &req.base, &WFS_DESC(respond_activity_task_canceled_response),
+                           0, CALL_TIMEOUT_MS, &st);
+    } else {
+        what = "RespondActivityTaskFailed";
+        code = respond_failed(w, act->token, a, failure, details, &st);
+    }
+    free_payloads(details);
+    if (code != GRPC_OK)
+        log_error("%s for activity %s: %s: %s", what, act->info.activity_id, grpc_code_name(code),
+                  st.message);
+}
+
+static __thread tw_failure *act_failure; /* set by tw_act_fail on this activity's thread */
+
+static void *activity_thread(void *arg)
+{
+    tw_act *act = arg;
+    worker *w = act->w;
+    const reg_activity *def = reg_find_activity(w->reg, act->info.activity_type);
+    tw_payload result = tw_null();
+    tw_failure failure = {0};
+    char msg[768];
+    int rc;
+    act_failure = NULL;
+    log_set_task("activity", act->info.activity_type, act->info.workflow_id,
+                 act->info.activity_id);
+    if (!def) {
+        char names[512];
+        reg_activity_names(w->reg, names, sizeof(names));
+        snprintf(msg, sizeof(msg), "activity type \"%s\" is not registered with this worker; "
+                                   "registered: %s", act->info.activity_type, names);
+        failure = (tw_failure){.type = "ActivityNotRegistered", .message = msg};
+        rc = -1;
+    } else {
+        rc = def->fn(act, act->args, act->nargs, &result);
+        if (rc != 0)
+            failure = act_failure ? *act_failure
+                                  : (tw_failure){.type = "ActivityError",
+                                                 .message = "the activity returned an error "
+                                                            "without tw_act_fail()"};
+    }
+    pthread_mutex_lock(&w->mu);
+    int abandoned = act->abandoned;
+    int cancelled = act->cancelled;
+    act->finished = 1;
+    pthread_mutex_unlock(&w->mu);
+    if (!abandoned)
+        respond_activity(act, rc, &result, &failure, cancelled && rc != 0);
+    pthread_mutex_lock(&w->mu);
+    if (!abandoned) {
+        if (rc)
+            w->acts_failed++;
+        w->acts_done++;
+        w->free_slots++;
+    }
+    w->last_busy = clock_mono_ms();
+    for (tw_act **pp = &w->acts; *pp; pp = &(*pp)->next)
+        if (*pp == act) {
+            *pp = act->next;
+            break;
+        }
+    act_unref_locked(act);
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    log_set_task(NULL, NULL, NULL, NULL);
+    worker_unref(w);
+    return NULL;
+}
+
+/* Makes the activity's context from its task; it takes |a|. NULL when out of memory (then
+ * |a| is still the caller's). */
+static tw_act *new_activity(worker *w, arena *a, WFS(PollActivityTaskQueueResponse) *t)
+{
+    tw_act *act = calloc(1, sizeof(*act));
+    if (!act)
+        return NULL;
+    act->w = w;
+    act->a = a;
+    act->refs = 1;
+    act->token.len = t->task_token.len;
+    act->token.data = malloc(t->task_token.len ? t->task_token.len : 1);
+    act->info.activity_id = t->activity_id ? t->activity_id : "";
+    act->info.activity_type = t->activity_type && t->activity_type->name ? t->activity_type->name : "";
+    act->info.workflow_id = t->workflow_execution ? t->workflow_execution->workflow_id : "";
+    act->info.run_id = t->workflow_execution ? t->workflow_execution->run_id : "";
+    act->info.task_queue = w->s->task_queue;
+    act->info.attempt = t->attempt;
+    int64_t deadline = w->lambda_deadline;
+    int64_t stc = duration_to_ms(t->start_to_close_timeout);
+    int64_t s2c = duration_to_ms(t->schedule_to_close_timeout);
+    if (stc && ts_ms(t->started_time) && ts_ms(t->started_time) + stc < deadline)
+        deadline = ts_ms(t->started_time) + stc;
+    if (s2c && ts_ms(t->scheduled_time) && ts_ms(t->scheduled_time) + s2c < deadline)
+        deadline = ts_ms(t->scheduled_time) + s2c;
+    act->info.deadline_ms = deadline;
+    /* Heartbeats reach the server at most once per 80% of the heartbeat timeout (and at least
+     * every 30 s); calls in between are batched, never dropped. */
+    int64_t hb = duration_to_ms(t->heartbeat_timeout);
+    act->every = hb ? hb * 8 / 10 : HEARTBEAT_MAX_EVERY_MS;
+    if (act->every > HEARTBEAT_MAX_EVERY_MS)
+        act->every = HEARTBEAT_MAX_EVERY_MS;
+    tw_payload *hbd;
+    size_t nhb;
+    if (!act->token.data || payloads_from_pb(a, t->heartbeat_details, &hbd, &nhb) ||
+        payloads_from_pb(a, t->input, &act->args, &act->nargs) ||
+        pack_payloads(hbd, nhb, &act->details, &act->details_len)) {
+        free(act->token.data);
+        free(act);
+        return NULL;
+    }
+    if (t->task_token.len)
+        memcpy(act->token.data, t->task_token.data, t->task_token.len);
+    act->info.heartbeat_details = hbd;
+    act->info.nheartbeat_details = nhb;
+    return act;
+}
+
+/* Starts |act|'s thread. 0, or -1 (nothing started; the caller still has |act|). */
+static int launch(worker *w, tw_act *act)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    pthread_mutex_lock(&w->mu);
+    w->refs++;
+    w->last_busy = clock_mono_ms();
+    act->next = w->acts;
+    w->acts = act;
+    int failed = pthread_create(&th, &attr, activity_thread, act);
+    if (failed) {
+        w->acts = act->next;
+        w->refs--;
+    }
+    pthread_mutex_unlock(&w->mu);
+    pthread_attr_destroy(&attr);
+    return failed ? -1 : 0;
+}
+
+void *act_poller(void *arg)
+{
+    worker *w = arg;
+    int64_t backoff = 0;
+    for (;;) {
+        pthread_mutex_lock(&w->mu); /* a slot is reserved before polling */
+        while (!w->stopping && w->free_slots <= 0)
+            pthread_cond_wait(&w->cv, &w->mu);
+        int stop = w->stopping;
+        if (!stop)
+            w->free_slots--;
+        pthread_mutex_unlock(&w->mu);
+        if (stop)
+            break;
+        arena *a = arena_new(TASK_ARENA_LIMIT);
+        WFS(PollActivityTaskQueueResponse) *t = NULL;
+        int code = GRPC_RESOURCE_EXHAUSTED;
+        grpc_status st = {.message = "out of memory"};
+        if (a) {
+            WFS(PollActivityTaskQueueRequest) req;
+            PB_INIT(WFS_DESC(poll_activity_task_queue_request), &req);
+            req.namespace_ = (char *)w->ns;
+            req.task_queue = worker_task_queue(a, w->s->task_queue);
+            req.identity = w->identity;
+            req.worker_instance_key = w->instance_key;
+            req.deployment_options = &w->dep;
+            ProtobufCMessage *resp = NULL;
+            code = grpc_unary(w->ch, "PollActivityTaskQueue", GRPC_NAMESPACED | GRPC_LONG_POLL,
+                              &req.base, &WFS_DESC(poll_activity_task_queue_response),
+                              arena_allocator(a), &resp, worker_call_ms(w, POLL_TIMEOUT_MS), &st);
+            t = (void *)resp;
+        }
+        tw_act *act = NULL;
+        if (code == GRPC_OK && t->task_token.len) {
+            act = new_activity(w, a, t);
+            if (!act || launch(w, act) != 0) {
+                tw_failure f = {.type = "WorkerError",
+                                .message = act ? "the worker could not start a thread for the activity"
+                                               : "the worker ran out of memory for the activity"};
+                log_error("activity %s: %s", t->activity_id, f.message);
+                grpc_status fst;
+                respond_failed(w, t->task_token, a, &f, t->heartbeat_details, &fst);
+                if (act) {
+                    act->a = NULL; /* |a| is freed below */
+                    pthread_mutex_lock(&w->mu);
+                    act_unref_locked(act);
+                    pthread_mutex_unlock(&w->mu);
+                }
+                act = NULL;
+            }
+        }
+        if (!act) {
+            arena_free(a);
+            pthread_mutex_lock(&w->mu);
+            w->free_slots++;
+            pthread_cond_broadcast(&w->cv);
+            pthread_mutex_unlock(&w->mu);
+        }
+        worker_poll_outcome(w, "activity poll", code, &st, &backoff);
+    }
+    pthread_mutex_lock(&w->mu);
+    w->pollers_running--;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    worker_unref(w);
+    return NULL;
+}
+
+/* ---- heartbeats ---- */
+
+/* The next activity whose heartbeat is due (taken: sending, a reference, its details copied
+ * into *details), or NULL with *wait_ms how long until one is due (-1: none pending). */
+static tw_act *due_heartbeat(worker *w, uint8_t **details, size_t *len, int64_t *wait_ms)
+{
+    int64_t now = clock_mono_ms();
+    *wait_ms = -1;
+    for (tw_act *act = w->acts; act; act = act->next) {
+        if (!act->pending || act->sending || act->abandoned || act->finished)
+            continue;
+        int64_t due = act->last_sent ? act->last_sent + act->every : now;
+        if (w->stopping)
+            due = now; /* flush at the stop */
+        if (due > now) {
+            if (*wait_ms < 0 || due - now < *wait_ms)
+                *wait_ms = due - now;
+            continue;
+        }
+        *details = act->details_len ? malloc(act->details_len) : NULL;
+        if (act->details_len && !*details)
+            continue;
+        if (act->details_len)
+            memcpy(*details, act->details, act->details_len);
+        *len = act->details_len;
+        act->pending = 0;
+        act->sending = 1;
+        act->last_sent = now;
+        act->refs++;
+        return act;
+    }
+    return NULL;
+}
+
+static void send_heartbeat(worker *w, tw_act *act, const uint8_t *details, size_t len)
+{
+    WFS(RecordActivityTaskHeartbeatRequest) req;
+    PB_INIT(WFS_DESC(record_activity_task_heartbeat_request), &req);
+    req.task_token = act->token;
+    req.details = unpack_payloads(details, len);
+    req.identity = w->identity;
+    req.namespace_ = (char *)w->ns;
+    ProtobufCMessage *resp = NULL;
+    grpc_status st;
+    int code = grpc_unary(w->ch, "RecordActivityTaskHeartbeat", GRPC_NAMESPACED, &req.base,
+                          &WFS_DESC(record_activity_task_heartbeat_response), NULL, &resp,
+                          worker_call_ms(w, CALL_TIMEOUT_MS), &st);
+    free_payloads(req.details);
+    int cancel = 0;
+    if (code == GRPC_OK) {
+        WFS(RecordActivityTaskHeartbeatResponse) *r = (void *)resp;
+        cancel = r->cancel_requested || r->activity_paused || r->activity_reset;
+        protobuf_c_message_free_unpacked(resp, NULL);
+    } else if (code == GRPC_NOT_FOUND) {
+        cancel = 1; /* timed out or gone on the server: nobody waits for this result */
+    } else {
+        log_warn("heartbeat of activity %s: %s: %s", act->info.activity_id, grpc_code_name(code),
+                 st.message);
+    }
+    pthread_mutex_lock(&w->mu);
+    if (cancel)
+        act->cancelled = 1;
+    act->sending = 0;
+    act_unref_locked(act);
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void *act_heartbeat_sender(void *arg)
+{
+    worker *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        uint8_t *details = NULL;
+        size_t len = 0;
+        int64_t wait_ms;
+        tw_act *act = due_heartbeat(w, &details, &len, &wait_ms);
+        if (act) {
+            pthread_mutex_unlock(&w->mu);
+            send_heartbeat(w, act, details, len);
+            free(details);
+            pthread_mutex_lock(&w->mu);
+            continue;
+        }
+        if (!w->hb_running)
+            break;
+        if (wait_ms < 0) {
+            pthread_cond_wait(&w->cv, &w->mu);
+        } else {
+            struct timespec until = clock_mono_after(wait_ms);
+            pthread_cond_timedwait(&w->cv, &w->mu, &until);
+        }
+    }
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    worker_unref(w);
+    return NULL;
+}
+
+/* ---- the stop ---- */
+
+typedef struct failback {
+    worker *w;
+    ProtobufCBinaryData token; /* malloc'd copies, owned by the fail-back */
+    uint8_t *details;
+    size_t details_len;
+    char activity_id[128];
+} failback;
+
+static void *failback_thread(void *arg)
+{
+    failback *fb = arg;
+    worker *w = fb->w;
+    arena *a = arena_new(1024 * 1024);
+    pb_payloads *details = unpack_payloads(fb->details, fb->details_len);
+    tw_failure f = {.type = "WorkerShutdown",
+                    .message = "the Lambda worker is shutting down before its deadline; the "
+                               "activity will be retried"};
+    grpc_status st = {.message = "out of memory"};
+    int code = a ? respond_failed(w, fb->token, a, &f, details, &st) : GRPC_RESOURCE_EXHAUSTED;
+    if (code != GRPC_OK)
+        log_error("failing back activity %s: %s: %s", fb->activity_id, grpc_code_name(code),
+                  st.message);
+    free_payloads(details);
+    arena_free(a);
+    free(fb->token.data);
+    free(fb->details);
+    free(fb);
+    pthread_mutex_lock(&w->mu);
+    w->failbacks_running--;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    worker_unref(w);
+    return NULL;
+}
+
+/* A fail-back of |act| made from copies (under mu), or NULL when out of memory. */
+static failback *failback_of(worker *w, const tw_act *act)
+{
+    failback *fb = calloc(1, sizeof(*fb));
+    if (!fb)
+        return NULL;
+    fb->w = w;
+    fb->token.len = act->token.len;
+    fb->token.data = malloc(act->token.len ? act->token.len : 1);
+    fb->details_len = act->details_len;
+    fb->details = act->details_len ? malloc(act->details_len) : NULL;
+    if (!fb->token.data || (act->details_len && !fb->details)) {
+        free(fb->token.data);
+        free(fb->details);
+        free(fb);
+        return NULL;
+    }
+    memcpy(fb->token.data, act->token.data, act->token.len);
+    if (act->details_len)
+        memcpy(fb->details, act->details, act->details_len);
+    snprintf(fb->activity_id, sizeof(fb->activity_id), "%s", act->info.activity_id);
+    return fb;
+}
+
+int act_abandon_running(worker *w)
+{
+    int n = 0;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&w->mu);
+    for (tw_act *act = w->acts; act; act = act->next) {
+        if (act->abandoned || act->finished)
+            continue;
+        act->abandoned = 1;
+        w->acts_abandoned++;
+        n++;
+        failback *fb = failback_of(w, act);
+        pthread_t th;
+        if (!fb) {
+            log_error("out of memory failing back activity %s", act->info.activity_id);
+            continue;
+        }
+        w->refs++;
+        w->failbacks_running++;
+        if (pthread_create(&th, &attr, failback_thread, fb) != 0) {
+            w->refs--;
+            w->failbacks_running--;
+            log_error("no thread to fail back activity %s", act->info.activity_id);
+            free(fb->token.data);
+            free(fb->details);
+            free(fb);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    pthread_attr_destroy(&attr);
+    return n;
+}
+
+/* ---- the activity API ---- */
+
+static const tw_act_info *act_info(tw_act *act) { return act ? &act->info : NULL; }
+
+/* Keeps |details| as the latest (one copy, replacing the previous) and lets the sender deliver
+ * them: at once when the window allows, else when it ends. Never blocks on the network. */
+static int act_heartbeat(tw_act *act, const tw_payload *details, size_t n)
+{
+    if (!act)
+        return TW_EINVAL;
+    worker *w = act->w;
+    uint8_t *bytes;
+    size_t len;
+    if (pack_payloads(details, n, &bytes, &len) != 0)
+        return TW_ENOMEM;
+    pthread_mutex_lock(&w->mu);
+    int gone = act->abandoned || act->cancelled;
+    if (!gone) {
+        free(act->details);
+        act->details = bytes;
+        act->details_len = len;
+        act->pending = 1;
+        bytes = NULL;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    free(bytes);
+    return gone ? TW_ECANCELED : TW_OK;
+}
+
+static int act_cancelled(tw_act *act)
+{
+    if (!act)
+        return 0;
+    pthread_mutex_lock(&act->w->mu);
+    int c = act->cancelled || act->abandoned;
+    pthread_mutex_unlock(&act->w->mu);
+    return c;
+}
+
+static void *act_alloc(tw_act *act, size_t n) { return act ? arena_alloc(act->a, n) : NULL; }
+
+static void act_log(tw_act *act, int level, const char *msg)
+{
+    int l = level >= TW_LOG_ERROR ? LOG_ERROR : level == TW_LOG_WARN ? LOG_WARN
+          : level == TW_LOG_INFO ? LOG_INFO : LOG_DEBUG;
+    log_write(l, "%s (activity %s): %s", act ? act->info.activity_type : "?",
+              act ? act->info.activity_id : "?", msg);
+}
+
+/* Deep-copies |f| (details included) into the activity's arena, on its own thread. */
+static int act_fail(tw_act *act, const tw_failure *f)
+{
+    if (!act || !f)
+        return TW_EINVAL;
+    tw_failure *copy;
+    if (failure_copy(act->a, f, &copy) != 0)
+        return TW_ENOMEM;
+    act_failure = copy;
+    return TW_EFAILED;
+}
+
+void worker_fill_api(tw_api *api)
+{
+    api->act_info = act_info;
+    api->act_heartbeat = act_heartbeat;
+    api->act_cancelled = act_cancelled;
+    api->act_alloc = act_alloc;
+    api->act_log = act_log;
+    api->act_fail = act_fail;
+}

@@ -1,0 +1,362 @@
+/*
+ * wft: workflow tasks. A workflow poller polls, reads the task's whole history (paging),
+ * replays it through the engine (wf.h) and answers: RespondWorkflowTaskCompleted with the new
+ * commands, RespondWorkflowTaskFailed when the task cannot complete, RespondQueryTaskCompleted
+ * for a legacy query task. Each poller runs the task it got before it polls again.
+ *
+ * The watchdog (wft_watchdog, on the worker's main thread) fails the task of workflow code
+ * that has run longer than the deadlock timeout without yielding, as the official SDKs'
+ * deadlock detector does; that poller's thread stays in the user's code and the worker answers
+ * the invocation without it (worker.c ends the process then).
+ *
+ * Ownership: a task's arena belongs to its poller's thread; the watchdog reads only the copies
+ * kept in the poller's wf_slot under mu.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "clock.h"
+#include "payload.h"
+#include "runtime/log.h"
+#include "wf.h"
+#include "worker_int.h"
+
+#define CAUSE(name) TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_##name
+#define QUERY_FAILED TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_FAILED
+#define QUERIES_UNSUPPORTED "queries are not supported by this worker yet (temporal-lambda-c)"
+
+typedef WFS(PollWorkflowTaskQueueResponse) wf_task;
+
+/* Collects the task's whole history, fetching further pages when there are any. */
+static int full_history(worker *w, arena *a, wf_task *t, pb_event ***events, size_t *n)
+{
+    size_t cap = t->history ? t->history->n_events : 0;
+    pb_event **ev = cap ? arena_alloc(a, cap * sizeof(*ev)) : NULL;
+    if (cap && !ev)
+        return -1;
+    for (size_t i = 0; i < cap; i++)
+        ev[i] = t->history->events[i];
+    size_t count = cap;
+    ProtobufCBinaryData token = t->next_page_token;
+    while (token.len) {
+        WFS(GetWorkflowExecutionHistoryRequest) req;
+        PB_INIT(WFS_DESC(get_workflow_execution_history_request), &req);
+        req.namespace_ = (char *)w->ns;
+        req.execution = t->workflow_execution;
+        req.next_page_token = token;
+        ProtobufCMessage *resp;
+        grpc_status st;
+        if (grpc_unary(w->ch, "GetWorkflowExecutionHistory", GRPC_NAMESPACED, &req.base,
+                       &WFS_DESC(get_workflow_execution_history_response), arena_allocator(a),
+                       &resp, worker_call_ms(w, CALL_TIMEOUT_MS), &st) != GRPC_OK) {
+            log_error("history page for %s: %s: %s", t->workflow_execution->workflow_id,
+                      grpc_code_name(st.code), st.message);
+            return -1;
+        }
+        WFS(GetWorkflowExecutionHistoryResponse) *r = (void *)resp;
+        size_t more = r->history ? r->history->n_events : 0;
+        if (count + more > cap) {
+            size_t ncap = (count + more) * 2;
+            pb_event **bigger = arena_alloc(a, ncap * sizeof(*bigger));
+            if (!bigger)
+                return -1;
+            if (count)
+                memcpy(bigger, ev, count * sizeof(*ev));
+            ev = bigger;
+            cap = ncap;
+        }
+        for (size_t i = 0; i < more; i++)
+            ev[count++] = r->history->events[i];
+        token = r->next_page_token;
+    }
+    *events = ev;
+    *n = count;
+    return 0;
+}
+
+static int respond_task_failed(worker *w, arena *a, ProtobufCBinaryData token, int cause,
+                               const char *type, const char *message)
+{
+    WFS(RespondWorkflowTaskFailedRequest) req;
+    PB_INIT(WFS_DESC(respond_workflow_task_failed_request), &req);
+    tw_failure f = {.type = type, .message = message};
+    req.task_token = token;
+    req.cause = cause;
+    req.failure = failure_to_pb(a, &f);
+    req.identity = w->identity;
+    req.namespace_ = (char *)w->ns;
+    req.deployment_options = &w->dep;
+    grpc_status st;
+    int code = worker_call(w, "RespondWorkflowTaskFailed", &req.base,
+                           &WFS_DESC(respond_workflow_task_failed_response), 0, CALL_TIMEOUT_MS,
+                           &st);
+    if (code != GRPC_OK)
+        log_error("RespondWorkflowTaskFailed: %s: %s", grpc_code_name(code), st.message);
+    return code;
+}
+
+static void fail_workflow_task(worker *w, arena *a, wf_task *t, int cause, const char *message)
+{
+    log_error("workflow task of %s failed: %s", t->workflow_execution->workflow_id, message);
+    if (t->attempt > 1 && cause != CAUSE(GRPC_MESSAGE_TOO_LARGE))
+        return; /* as sdk-go: report once, then let later attempts time out quietly */
+    respond_task_failed(w, a, t->task_token, cause,
+                        cause == WF_CAUSE_NON_DETERMINISTIC ? "NonDeterminismError"
+                        : cause == CAUSE(GRPC_MESSAGE_TOO_LARGE) ? "GrpcMessageTooLarge"
+                                                                 : "WorkflowTaskError",
+                        message);
+}
+
+/* A legacy query task is answered with RespondQueryTaskCompleted, never as a workflow task.
+ * Until the engine runs queries, the answer is a failure saying so. */
+static void refuse_legacy_query(worker *w, arena *a, wf_task *t)
+{
+    WFS(RespondQueryTaskCompletedRequest) req;
+    PB_INIT(WFS_DESC(respond_query_task_completed_request), &req);
+    tw_failure f = {.type = "QueryNotSupported", .message = QUERIES_UNSUPPORTED};
+    req.task_token = t->task_token;
+    req.completed_type = QUERY_FAILED;
+    req.error_message = QUERIES_UNSUPPORTED;
+    req.failure = failure_to_pb(a, &f);
+    req.namespace_ = (char *)w->ns;
+    grpc_status st;
+    int code = worker_call(w, "RespondQueryTaskCompleted", &req.base,
+                           &WFS_DESC(respond_query_task_completed_response), 0, CALL_TIMEOUT_MS,
+                           &st);
+    if (code != GRPC_OK)
+        log_error("RespondQueryTaskCompleted for %s: %s: %s", t->workflow_execution->workflow_id,
+                  grpc_code_name(code), st.message);
+    log_warn("query %s on %s refused: %s", t->query->query_type ? t->query->query_type : "?",
+             t->workflow_execution->workflow_id, QUERIES_UNSUPPORTED);
+    pthread_mutex_lock(&w->mu);
+    w->queries_refused++;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Failed answers for the queries that came with a workflow task. 0, or -1 out of memory. */
+static int refuse_task_queries(worker *w, arena *a, wf_task *t,
+                               WFS(RespondWorkflowTaskCompletedRequest) *req)
+{
+    typedef WFS(RespondWorkflowTaskCompletedRequest__QueryResultsEntry) entry;
+    if (!t->n_queries)
+        return 0;
+    req->query_results = arena_alloc(a, t->n_queries * sizeof(entry *));
+    if (!req->query_results)
+        return -1;
+    tw_failure f = {.type = "QueryNotSupported", .message = QUERIES_UNSUPPORTED};
+    for (size_t i = 0; i < t->n_queries; i++) {
+        entry *e = arena_alloc(a, sizeof(*e));
+        Temporal__Api__Query__V1__WorkflowQueryResult *r = arena_alloc(a, sizeof(*r));
+        if (!e || !r)
+            return -1;
+        PB_INIT(WFS_DESC(respond_workflow_task_completed_request__query_results_entry), e);
+        temporal__api__query__v1__workflow_query_result__init(r);
+        r->result_type = QUERY_FAILED;
+        r->error_message = QUERIES_UNSUPPORTED;
+        r->failure = failure_to_pb(a, &f);
+        e->key = t->queries[i]->key;
+        e->value = r;
+        req->query_results[req->n_query_results++] = e;
+    }
+    pthread_mutex_lock(&w->mu);
+    w->queries_refused += (int)t->n_queries;
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+/* Did the watchdog fail this task already (its code did not yield)? */
+static int slot_stuck(worker *w, wf_slot *slot)
+{
+    pthread_mutex_lock(&w->mu);
+    int s = slot->stuck;
+    pthread_mutex_unlock(&w->mu);
+    return s;
+}
+
+/* Runs one task; 0 when it completed, -1 when it failed. */
+static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
+{
+    pb_event **events;
+    size_t n;
+    wf_output out;
+    if (full_history(w, a, t, &events, &n) != 0) {
+        fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, "could not read the history");
+        return -1;
+    }
+    wf_input in = {.workflow_type = t->workflow_type ? t->workflow_type->name : "",
+                   .workflow_id = t->workflow_execution->workflow_id,
+                   .run_id = t->workflow_execution->run_id,
+                   .task_queue = w->s->task_queue,
+                   .events = events,
+                   .nevents = n,
+                   .code_since = &slot->code_since};
+    int rc = wf_run(w->reg, a, &in, &out);
+    if (slot_stuck(w, slot))
+        return -1; /* already failed by the watchdog; the server refuses any other answer */
+    if (rc != 0) {
+        fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, "out of memory in the worker");
+        return -1;
+    }
+    if (out.task_failed) {
+        fail_workflow_task(w, a, t, out.cause, out.message);
+        return -1;
+    }
+    WFS(RespondWorkflowTaskCompletedRequest) req;
+    PB_INIT(WFS_DESC(respond_workflow_task_completed_request), &req);
+    req.task_token = t->task_token;
+    req.commands = out.commands;
+    req.n_commands = out.ncommands;
+    req.identity = w->identity;
+    req.namespace_ = (char *)w->ns;
+    req.deployment_options = &w->dep;
+    req.versioning_behavior = out.versioning ? out.versioning : w->s->default_versioning;
+    if (refuse_task_queries(w, a, t, &req) != 0) {
+        fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, "out of memory in the worker");
+        return -1;
+    }
+    size_t size = protobuf_c_message_get_packed_size(&req.base);
+    if (size > GRPC_MAX_REQUEST) {
+        /* As the official SDKs: the server terminates the workflow on this cause, naming it,
+         * instead of the task timing out again and again. */
+        char msg[300];
+        snprintf(msg, sizeof(msg), "the workflow task's completion (%zu commands) is %zu bytes, "
+                 "over the %d-byte (4 MiB) limit of a request to Temporal",
+                 out.ncommands, size, GRPC_MAX_REQUEST);
+        fail_workflow_task(w, a, t, CAUSE(GRPC_MESSAGE_TOO_LARGE), msg);
+        pthread_mutex_lock(&w->mu);
+        w->oversized++;
+        pthread_mutex_unlock(&w->mu);
+        return -1;
+    }
+    grpc_status st;
+    if (worker_call(w, "RespondWorkflowTaskCompleted", &req.base,
+                    &WFS_DESC(respond_workflow_task_completed_response), 0, CALL_TIMEOUT_MS, &st)) {
+        log_error("RespondWorkflowTaskCompleted for %s: %s: %s", in.workflow_id,
+                  grpc_code_name(st.code), st.message);
+        return -1;
+    }
+    return 0;
+}
+
+static void slot_begin(worker *w, wf_slot *slot, const wf_task *t)
+{
+    pthread_mutex_lock(&w->mu);
+    w->wf_running++;
+    slot->busy = 1;
+    slot->stuck = 0;
+    snprintf(slot->type, sizeof(slot->type), "%s",
+             t->workflow_type && t->workflow_type->name ? t->workflow_type->name : "?");
+    snprintf(slot->id, sizeof(slot->id), "%s",
+             t->workflow_execution && t->workflow_execution->workflow_id
+                 ? t->workflow_execution->workflow_id : "?");
+    slot->token = malloc(t->task_token.len);
+    slot->token_len = slot->token ? t->task_token.len : 0;
+    if (slot->token)
+        memcpy(slot->token, t->task_token.data, t->task_token.len);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void slot_end(worker *w, wf_slot *slot, int failed)
+{
+    pthread_mutex_lock(&w->mu);
+    w->wf_running--;
+    w->wf_tasks++;
+    if (failed && !slot->stuck)
+        w->wf_failed++;
+    slot->busy = 0;
+    free(slot->token);
+    slot->token = NULL;
+    slot->token_len = 0;
+    w->last_busy = clock_mono_ms();
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void *wft_poller(void *arg)
+{
+    worker *w = arg;
+    pthread_mutex_lock(&w->mu);
+    wf_slot *slot = &w->slots[w->nslots++];
+    pthread_mutex_unlock(&w->mu);
+    int64_t backoff = 0;
+    while (!worker_stopping(w)) {
+        arena *a = arena_new(TASK_ARENA_LIMIT);
+        if (!a)
+            break;
+        WFS(PollWorkflowTaskQueueRequest) req;
+        PB_INIT(WFS_DESC(poll_workflow_task_queue_request), &req);
+        req.namespace_ = (char *)w->ns;
+        req.task_queue = worker_task_queue(a, w->s->task_queue);
+        req.identity = w->identity;
+        req.worker_instance_key = w->instance_key;
+        req.deployment_options = &w->dep;
+        ProtobufCMessage *resp = NULL;
+        grpc_status st;
+        int code = grpc_unary(w->ch, "PollWorkflowTaskQueue", GRPC_NAMESPACED | GRPC_LONG_POLL,
+                              &req.base, &WFS_DESC(poll_workflow_task_queue_response),
+                              arena_allocator(a), &resp, worker_call_ms(w, POLL_TIMEOUT_MS), &st);
+        wf_task *t = (void *)resp;
+        if (code == GRPC_OK && t->task_token.len && !t->workflow_execution) {
+            log_error("workflow task without an execution: dropped");
+        } else if (code == GRPC_OK && t->task_token.len && t->query) {
+            log_set_task("query", t->query->query_type, t->workflow_execution->workflow_id, NULL);
+            refuse_legacy_query(w, a, t);
+            log_set_task(NULL, NULL, NULL, NULL);
+        } else if (code == GRPC_OK && t->task_token.len) {
+            slot_begin(w, slot, t);
+            log_set_task("workflow", slot->type, t->workflow_execution->workflow_id, NULL);
+            int failed = run_workflow_task(w, slot, a, t);
+            log_set_task(NULL, NULL, NULL, NULL);
+            slot_end(w, slot, failed);
+        }
+        worker_poll_outcome(w, "workflow poll", code, &st, &backoff);
+        arena_free(a);
+    }
+    pthread_mutex_lock(&w->mu);
+    w->pollers_running--;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    worker_unref(w);
+    return NULL;
+}
+
+void wft_watchdog(worker *w)
+{
+    int64_t limit = w->s->deadlock_timeout_ms;
+    if (limit <= 0)
+        return;
+    for (int i = 0;; i++) {
+        pthread_mutex_lock(&w->mu);
+        if (i >= w->nslots) {
+            pthread_mutex_unlock(&w->mu);
+            return;
+        }
+        wf_slot *slot = &w->slots[i];
+        int64_t since = __atomic_load_n(&slot->code_since, __ATOMIC_ACQUIRE);
+        if (!slot->busy || slot->stuck || !since || clock_mono_ms() - since < limit) {
+            pthread_mutex_unlock(&w->mu);
+            continue;
+        }
+        slot->stuck = 1;
+        w->wf_stuck++;
+        char msg[600];
+        snprintf(msg, sizeof(msg), "potential deadlock: the code of workflow %s (id %s) ran for "
+                 "more than %lld ms without yielding (an endless loop or a blocking call in "
+                 "workflow code?); its task is failed and this Lambda environment will be "
+                 "replaced once the invocation ends", slot->type, slot->id, (long long)limit);
+        ProtobufCBinaryData token = {slot->token_len, NULL};
+        token.data = slot->token_len ? malloc(slot->token_len) : NULL;
+        if (token.data)
+            memcpy(token.data, slot->token, slot->token_len);
+        pthread_mutex_unlock(&w->mu);
+        log_error("%s", msg);
+        arena *a = arena_new(1024 * 1024);
+        if (a && token.data)
+            respond_task_failed(w, a, token, WF_CAUSE_UNHANDLED_FAILURE, "PotentialDeadlock", msg);
+        arena_free(a);
+        free(token.data);
+    }
+}

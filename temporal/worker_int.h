@@ -1,0 +1,108 @@
+/*
+ * worker_int: what the worker's own files share (worker.c: lifecycle and the stop; wft.c:
+ * workflow tasks; act.c: activities and heartbeats). Nothing outside temporal/worker*.c,
+ * wft.c and act.c includes this.
+ *
+ * Ownership: worker_run() makes the worker with one reference; every thread it starts
+ * (pollers, the heartbeat sender, activity threads, fail-backs) takes one more and drops it
+ * when it ends, and the last one frees the worker and its channel. A thread stuck in user code
+ * therefore keeps the worker alive; the invocation is answered without it.
+ *
+ * Time: |hard_ms| (monotonic) is the Lambda deadline minus the answer margin. Every call to
+ * Temporal gets worker_call_ms(w, its timeout) = min(timeout, hard - now), so no call runs
+ * past it, whatever the network does.
+ *
+ * Threading: the fields under "under mu" are read and written only with |mu| held; the rest
+ * is set before the first thread starts and never changed.
+ */
+#ifndef TW_WORKER_INT_H
+#define TW_WORKER_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "grpc.h"
+#include "proto.h"
+#include "registry/reg.h"
+#include "settings.h"
+
+#define CALL_TIMEOUT_MS 10000
+#define POLL_TIMEOUT_MS 70000
+#define TASK_ARENA_LIMIT (256u * 1024 * 1024)
+#define WORKER_MAX_WF_POLLERS 128
+
+typedef struct worker worker;
+
+/* One workflow poller's task, watched for workflow code that does not yield. */
+typedef struct wf_slot {
+    int64_t code_since;    /* monotonic ms the code was last resumed, 0 while it is not running
+                            * (written by the poller's thread with atomics, read by the watchdog) */
+    int busy;              /* under mu: a task is being run */
+    int stuck;             /* under mu: the watchdog failed this task (code did not yield) */
+    char type[128], id[256]; /* under mu: the task's workflow type and id */
+    uint8_t *token;        /* under mu: malloc'd copy of the task token */
+    size_t token_len;
+} wf_slot;
+
+struct worker {
+    const tw_settings *s;
+    const tw_registry *reg;
+    const char *ns;
+    const char *address;
+    char identity[512];
+    char instance_key[40];   /* this invocation's worker: polls and ShutdownWorker carry it */
+    grpc_channel *ch;
+    pb_deployment_options dep;
+    int64_t hard_ms;         /* monotonic: nothing of this invocation runs past it */
+    int64_t lambda_deadline; /* Unix ms */
+    int poll_complete_on_shutdown; /* the server answers open polls when told we stop */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;       /* broadcast on every change below */
+    /* under mu */
+    int refs;
+    int stopping;
+    int pollers_running;
+    int free_slots;          /* activity slots: taken before a poll, given back after */
+    struct tw_act *acts;     /* running activities */
+    int failbacks_running;
+    int hb_running;          /* the heartbeat sender runs */
+    int nslots;
+    wf_slot slots[WORKER_MAX_WF_POLLERS];
+    int wf_running;          /* workflow tasks being run */
+    int64_t last_busy;       /* monotonic ms when a task last arrived or ended */
+    int wf_tasks, wf_failed, wf_stuck, acts_done, acts_failed, acts_abandoned, oversized,
+        queries_refused;
+    int polls_ok, poll_errors;
+    char poll_error[300];    /* the last poll error, for the invocation's error */
+};
+
+/* min(|want|, time left before the hard deadline); <= 0 when none is left. */
+int worker_call_ms(worker *w, int64_t want);
+/* A unary call whose answer is only checked for success, bounded by worker_call_ms(). */
+int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
+                const ProtobufCMessageDescriptor *desc, int flags, int timeout_ms,
+                grpc_status *st);
+int worker_stopping(worker *w);
+void worker_ref(worker *w);
+void worker_unref(worker *w);
+/* Records a poll's outcome; after an error, waits (backing off, up to 5 s) unless the worker
+ * stops meanwhile. |backoff| is the caller's state, 0 at first. */
+void worker_poll_outcome(worker *w, const char *what, int code, const grpc_status *st,
+                         int64_t *backoff);
+pb_task_queue *worker_task_queue(arena *a, const char *name);
+
+/* wft.c: the workflow poller thread (|arg| is the worker; slot index chosen inside). */
+void *wft_poller(void *arg);
+/* wft.c: fails the tasks of workflow code that has not yielded for the deadlock timeout.
+ * Called by the worker's main thread. */
+void wft_watchdog(worker *w);
+
+/* act.c */
+void *act_poller(void *arg);
+void *act_heartbeat_sender(void *arg);
+/* Fails back every activity still running (retryable, with its latest heartbeat details), all
+ * at once; returns how many. Their answers are dropped when they end. */
+int act_abandon_running(worker *w);
+
+#endif
