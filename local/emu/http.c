@@ -1,7 +1,21 @@
 /*
- * http: request parsing and answering for the emulator's two servers. A connection owns an
- * input buffer (bounded by the head limit plus the largest body accepted) and an output
- * buffer; the event loop in main.c decides when to read and write.
+ * http: request parsing and answering for the emulator's two servers. A connection owns a
+ * bounded input buffer (bytes not yet parsed), the current request (its head and its body, each
+ * owned and bounded) and an output buffer; the event loop in main.c decides when to read and
+ * write. Each request is parsed incrementally: the head once it is complete, then the body as it
+ * arrives (Content-Length or chunked), so a body may come in any number of reads after its head.
+ * A request is dispatched only once whole; Connection: close takes effect after its answer.
+ * Pipelined requests wait in the input buffer while the one before them is held.
+ *
+ * Why a parser of our own rather than an embedded server library (libmicrohttpd, libevent's
+ * evhttp): the emulator holds requests open for long (a runtime's `next`, a synchronous invoke)
+ * and must learn when the peer of a held request goes away (an invoking client that gave up,
+ * a runtime that died). libmicrohttpd's way of holding a request, MHD_suspend_connection, stops
+ * watching the socket: its manual says disconnects are not detected while suspended, and its
+ * daemon may not be stopped with suspended connections. evhttp would move the whole emulator
+ * (signals, child logs, timers, one listener per environment) onto libevent's loop. Both mean
+ * rewriting the emulator around the library for a development tool; HTTP/1.1 framing on
+ * loopback is small enough to do here with checks (RFC 9112: refuse what is ambiguous).
  */
 #define _GNU_SOURCE
 #include "http.h"
@@ -11,7 +25,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+/* Input not yet parsed: a whole head plus one read; body bytes move on to the body at once. */
+#define IN_CAP (HTTP_MAX_HEAD + 16384)
+#define CHUNK_LINE_MAX 1024
+
+enum parse_state {
+    P_HEAD,           /* waiting for a complete head */
+    P_BODY_LENGTH,    /* Content-Length body: |left| bytes to come */
+    P_CHUNK_SIZE,     /* chunked: a chunk-size line */
+    P_CHUNK_DATA,     /* chunked: |left| data bytes of the current chunk */
+    P_CHUNK_DATA_END, /* chunked: the CRLF after a chunk's data */
+    P_TRAILER,        /* chunked: trailer lines up to an empty one */
+};
 
 struct http_conn {
     int fd;
@@ -19,15 +47,23 @@ struct http_conn {
     http_handler handler;
     void *ud;
     void *tag;
-    char *in;
-    size_t in_len, in_cap;
+    char *in;              /* IN_CAP bytes once anything was read */
+    size_t in_len;
     char *out;
     size_t out_len, out_off, out_cap;
-    http_req req;
-    char *req_copy; /* the current request's head and body, owned */
-    size_t consumed; /* bytes of |in| taken by the current request */
+    enum parse_state state;
+    http_req req;          /* the current request; its strings point into |head| */
+    char *head;            /* owned, until the next request's head replaces it */
+    char *body;            /* owned, NUL-terminated once the request is whole */
+    size_t body_len, body_cap;
+    size_t left;           /* P_BODY_LENGTH, P_CHUNK_DATA: bytes still to come */
+    size_t trailer_len;
+    int req_close;         /* the current request ends the connection once answered */
+    int http10;            /* ... and came as HTTP/1.0 (no interim answers) */
     int held;
-    int close_after;
+    int resume;            /* answered after a hold with input waiting: parse on */
+    int close_after;       /* no request after the current one; close once it is answered */
+    int eof;               /* the peer ended its side */
     int broken;
 };
 
@@ -48,7 +84,9 @@ static const char *reason(int status)
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
+    case 505: return "HTTP Version Not Supported";
     }
     return "Status";
 }
@@ -69,11 +107,18 @@ void http_conn_free(http_conn *c)
 {
     if (!c)
         return;
+    /* Bytes the peer sent that were never read make close() send a reset, which can destroy
+     * the answer before the peer reads it (a refused request with its body behind it). End our
+     * side first and drop what is already there. */
+    char sink[4096];
+    shutdown(c->fd, SHUT_WR);
+    for (int i = 0; i < 256 && recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+        ;
     close(c->fd);
     free(c->in);
     free(c->out);
-    free(c->req_copy);
-    free(c->req.body);
+    free(c->head);
+    free(c->body);
     free(c);
 }
 
@@ -83,6 +128,11 @@ void http_conn_set_tag(http_conn *c, void *tag) { c->tag = tag; }
 int http_is_held(const http_conn *c) { return c->held; }
 void http_hold(http_conn *c) { c->held = 1; }
 int http_conn_wants_write(const http_conn *c) { return c->out_off < c->out_len; }
+
+int http_conn_wants_read(const http_conn *c)
+{
+    return !c->eof && !c->broken && c->in_len < IN_CAP;
+}
 
 static int out_append(http_conn *c, const char *p, size_t n)
 {
@@ -111,6 +161,14 @@ const char *http_get_header(const http_req *r, const char *name)
     return NULL;
 }
 
+static int hex_digit(char h)
+{
+    if (h >= '0' && h <= '9')
+        return h - '0';
+    h = (char)(h | 32);
+    return h >= 'a' && h <= 'f' ? h - 'a' + 10 : -1;
+}
+
 int http_url_decode(char *s)
 {
     char *w = s;
@@ -119,10 +177,7 @@ int http_url_decode(char *s)
             *w++ = *p;
             continue;
         }
-        int hi, lo;
-        char h = p[1], l = h ? p[2] : 0;
-        hi = h >= '0' && h <= '9' ? h - '0' : (h | 32) >= 'a' && (h | 32) <= 'f' ? (h | 32) - 'a' + 10 : -1;
-        lo = l >= '0' && l <= '9' ? l - '0' : (l | 32) >= 'a' && (l | 32) <= 'f' ? (l | 32) - 'a' + 10 : -1;
+        int hi = hex_digit(p[1]), lo = hi >= 0 ? hex_digit(p[2]) : -1;
         if (hi < 0 || lo < 0)
             return -1;
         *w++ = (char)(hi * 16 + lo);
@@ -132,247 +187,447 @@ int http_url_decode(char *s)
     return 0;
 }
 
-/* Answers a request that could not be parsed and closes after the answer. */
-static void refuse(http_conn *c, int status, const char *msg)
+/* Answers a request that cannot be served as sent; the connection ends after the answer (what
+ * follows on it cannot be framed reliably). Returns 0: the caller stops parsing. */
+static int refuse(http_conn *c, int status, const char *msg)
 {
     char body[256];
     snprintf(body, sizeof(body), "{\"message\":\"%s\"}", msg);
     c->close_after = 1;
     c->held = 0;
+    c->state = P_HEAD;
     http_respond_json(c, status, NULL, body);
-}
-
-/* Decodes a chunked body starting at |p| (|n| bytes available). Returns bytes consumed, 0 when
- * incomplete, -1 when malformed or too large. The decoded body goes to |*out|. */
-static long dechunk(const char *p, size_t n, size_t max, char **out, size_t *outlen)
-{
-    size_t off = 0, len = 0;
-    char *body = NULL;
-    for (;;) {
-        const char *eol = memmem(p + off, n - off, "\r\n", 2);
-        if (!eol)
-            goto incomplete;
-        char *end;
-        errno = 0;
-        unsigned long sz = strtoul(p + off, &end, 16);
-        if (end == p + off || errno || (*end != '\r' && *end != ';') || sz > max || len + sz > max)
-            goto bad;
-        off = (size_t)(eol - p) + 2;
-        if (sz == 0) { /* trailers, then an empty line */
-            for (;;) {
-                const char *e2 = memmem(p + off, n - off, "\r\n", 2);
-                if (!e2)
-                    goto incomplete;
-                size_t l = (size_t)(e2 - (p + off));
-                off += l + 2;
-                if (l == 0)
-                    break;
-            }
-            char *b = realloc(body, len + 1);
-            if (!b)
-                goto bad;
-            b[len] = '\0';
-            *out = b;
-            *outlen = len;
-            return (long)off;
-        }
-        if (n - off < sz + 2)
-            goto incomplete;
-        char *b = realloc(body, len + sz + 1);
-        if (!b)
-            goto bad;
-        body = b;
-        memcpy(body + len, p + off, sz);
-        len += sz;
-        off += sz;
-        if (memcmp(p + off, "\r\n", 2) != 0)
-            goto bad;
-        off += 2;
-    }
-incomplete:
-    free(body);
     return 0;
-bad:
-    free(body);
-    return -1;
 }
 
-/* Tries to parse one complete request from the input. 1: dispatched, 0: need more, -1: done. */
-static int parse_one(http_conn *c)
+static void consume(http_conn *c, size_t n)
 {
-    char *end = c->in_len ? memmem(c->in, c->in_len, "\r\n\r\n", 4) : NULL;
-    if (!end) {
-        if (c->in_len > HTTP_MAX_HEAD) {
-            refuse(c, 431, "request head too large");
-            return -1;
-        }
+    memmove(c->in, c->in + n, c->in_len - n);
+    c->in_len -= n;
+}
+
+/* Length of the head at the start of the input (through its empty line), 0 when incomplete.
+ * Lines end in CRLF or, tolerated as RFC 9112 allows, a bare LF. */
+static size_t head_length(const char *p, size_t n)
+{
+    for (const char *nl = p; (nl = memchr(nl, '\n', n - (size_t)(nl - p))); nl++) {
+        size_t at = (size_t)(nl - p) + 1;
+        if (at < n && p[at] == '\n')
+            return at + 1;
+        if (at + 1 < n && p[at] == '\r' && p[at + 1] == '\n')
+            return at + 2;
+    }
+    return 0;
+}
+
+static int is_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+static int is_token(const char *s)
+{
+    if (!*s)
         return 0;
+    for (; *s; s++)
+        if (!is_tchar((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* Whether comma-separated list |list| holds |token| (case-insensitive). */
+static int list_has(const char *list, const char *token)
+{
+    size_t tl = strlen(token);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0)
+            return 1;
+        p = e;
     }
-    size_t head_len = (size_t)(end - c->in) + 4;
-    const char *cl = NULL, *te = NULL, *expect = NULL;
-    /* Scan the head for the framing headers before copying anything. */
-    char *head = strndup(c->in, head_len);
-    if (!head)
-        return -1;
-    http_req r = {0};
-    char *save = NULL;
-    char *line = strtok_r(head, "\r\n", &save);
-    if (!line) {
-        free(head);
-        refuse(c, 400, "empty request line");
-        return -1;
+    return 0;
+}
+
+/* Splits c->head (NUL-terminated, |len| bytes) into c->req. Returns 0, or an HTTP status with
+ * *why set when the head is malformed. */
+static int split_head(http_conn *c, size_t len, const char **why)
+{
+    http_req *r = &c->req;
+    char *p = c->head, *end = c->head + len;
+    if (memchr(c->head, '\0', len)) {
+        *why = "NUL byte in the request head";
+        return 400;
     }
-    char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (!sp1 || !sp2 || strncmp(sp2 + 1, "HTTP/1.", 7) != 0) {
-        free(head);
-        refuse(c, 400, "malformed request line");
-        return -1;
-    }
-    *sp1 = *sp2 = '\0';
-    r.method = line;
-    r.target = sp1 + 1;
-    if (strcmp(sp2 + 1, "HTTP/1.0") == 0)
-        c->close_after = 1;
-    while ((line = strtok_r(NULL, "\r\n", &save))) {
-        char *colon = strchr(line, ':');
-        if (!colon || colon == line) {
-            free(head);
-            refuse(c, 400, "malformed header");
-            return -1;
+    for (int line_no = 0; p < end; line_no++) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;
+        *nl = '\0';
+        if (nl > p && nl[-1] == '\r')
+            nl[-1] = '\0';
+        char *line = p;
+        p = nl + 1;
+        if (strchr(line, '\r')) {
+            *why = "bare CR in the request head";
+            return 400;
         }
-        if (r.nheaders == HTTP_MAX_HEADERS) {
-            free(head);
-            refuse(c, 431, "too many headers");
-            return -1;
+        if (!*line)
+            break; /* the empty line that ends the head */
+        if (line_no == 0) {
+            char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+            if (!sp1 || !sp2 || sp2 == sp1 + 1 || strchr(sp2 + 1, ' ')) {
+                *why = "malformed request line";
+                return 400;
+            }
+            *sp1 = *sp2 = '\0';
+            const char *v = sp2 + 1;
+            if (!is_token(line) || strncmp(v, "HTTP/", 5) != 0 || strlen(v) != 8 ||
+                v[6] != '.' || v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9') {
+                *why = "malformed request line";
+                return 400;
+            }
+            if (v[5] != '1') {
+                *why = "only HTTP/1.x is served";
+                return 505;
+            }
+            r->method = line;
+            r->target = sp1 + 1;
+            c->http10 = v[7] == '0';
+            c->req_close = c->http10; /* HTTP/1.0: one request per connection */
+            continue;
+        }
+        if (*line == ' ' || *line == '\t') {
+            *why = "obsolete line folding in a header";
+            return 400;
+        }
+        char *colon = strchr(line, ':');
+        if (!colon) {
+            *why = "malformed header";
+            return 400;
         }
         *colon = '\0';
+        if (!is_token(line)) {
+            *why = "malformed header name";
+            return 400;
+        }
+        if (r->nheaders == HTTP_MAX_HEADERS) {
+            *why = "too many headers";
+            return 431;
+        }
         char *v = colon + 1;
         while (*v == ' ' || *v == '\t')
             v++;
         size_t vl = strlen(v);
         while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
             v[--vl] = '\0';
-        r.headers[r.nheaders++] = (http_header){line, v};
+        r->headers[r->nheaders++] = (http_header){line, v};
     }
-    cl = http_get_header(&r, "Content-Length");
-    te = http_get_header(&r, "Transfer-Encoding");
-    expect = http_get_header(&r, "Expect");
-    const char *conn = http_get_header(&r, "Connection");
-    if (conn && strcasecmp(conn, "close") == 0)
-        c->close_after = 1;
+    if (!r->method) {
+        *why = "empty request";
+        return 400;
+    }
+    return 0;
+}
 
-    char *body = NULL;
-    size_t body_len = 0, total;
-    if (te && strcasecmp(te, "chunked") == 0) {
-        long used = dechunk(c->in + head_len, c->in_len - head_len, c->max_body, &body, &body_len);
-        if (used < 0) {
-            free(head);
-            refuse(c, 413, "malformed or oversized chunked body");
-            return -1;
+/* Reads the framing headers of the split head and sets the body state. Returns 0, or an HTTP
+ * status with *why set. */
+static int framing(http_conn *c, const char **why)
+{
+    const http_req *r = &c->req;
+    const char *te = NULL, *cl = NULL;
+    int nte = 0;
+    for (int i = 0; i < r->nheaders; i++) {
+        const char *name = r->headers[i].name, *v = r->headers[i].value;
+        if (strcasecmp(name, "Connection") == 0 && list_has(v, "close"))
+            c->req_close = 1;
+        if (strcasecmp(name, "Transfer-Encoding") == 0) {
+            te = v;
+            nte++;
         }
-        if (used == 0) {
-            if (expect && strcasecmp(expect, "100-continue") == 0 && c->in_len == head_len)
-                out_append(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-            free(head);
-            return 0;
-        }
-        total = head_len + (size_t)used;
-    } else {
-        unsigned long long n = 0;
-        if (cl) {
-            char *e;
-            errno = 0;
-            n = strtoull(cl, &e, 10);
-            if (*cl < '0' || *cl > '9' || *e || errno) {
-                free(head);
-                refuse(c, 400, "malformed Content-Length");
-                return -1;
+        if (strcasecmp(name, "Content-Length") == 0) {
+            if (!*v || strspn(v, "0123456789") != strlen(v) || strlen(v) > 18) {
+                *why = "malformed Content-Length";
+                return 400;
             }
+            if (cl && strtoull(cl, NULL, 10) != strtoull(v, NULL, 10)) {
+                *why = "conflicting Content-Length headers";
+                return 400;
+            }
+            cl = v;
         }
-        if (n > c->max_body) {
-            free(head);
-            refuse(c, 413, "request body too large");
-            return -1;
-        }
-        if (c->in_len - head_len < n) {
-            if (expect && strcasecmp(expect, "100-continue") == 0 && c->in_len == head_len)
-                out_append(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-            free(head);
-            return 0;
-        }
-        body = malloc(n + 1);
-        if (!body) {
-            free(head);
-            return -1;
-        }
-        memcpy(body, c->in + head_len, n);
-        body[n] = '\0';
-        body_len = n;
-        total = head_len + n;
     }
-    /* The request keeps pointers into |head|; both are owned until the next request. */
-    free(c->req_copy);
-    c->req_copy = head;
-    free(c->req.body);
-    r.body = body;
-    r.body_len = body_len;
-    c->req = r;
-    c->consumed = total;
-    c->held = 0;
-    c->handler(c, &c->req, c->ud);
+    if (te && cl) { /* the classic request-smuggling shape: refuse rather than pick one */
+        *why = "both Transfer-Encoding and Content-Length";
+        return 400;
+    }
+    if (te) {
+        if (nte != 1 || strcasecmp(te, "chunked") != 0) {
+            *why = "only the chunked transfer coding is supported";
+            return 501;
+        }
+        c->state = P_CHUNK_SIZE;
+        return 0;
+    }
+    unsigned long long n = cl ? strtoull(cl, NULL, 10) : 0;
+    if (n > c->max_body) {
+        *why = "request body too large";
+        return 413;
+    }
+    c->left = (size_t)n;
+    c->state = n ? P_BODY_LENGTH : P_HEAD;
+    return 0;
+}
+
+static int body_reserve(http_conn *c, size_t more)
+{
+    size_t need = c->body_len + more + 1;
+    if (need <= c->body_cap)
+        return 0;
+    size_t cap = c->body_cap ? c->body_cap : 1024;
+    while (cap < need)
+        cap *= 2;
+    if (cap > c->max_body + 1 && need <= c->max_body + 1)
+        cap = c->max_body + 1;
+    char *b = realloc(c->body, cap);
+    if (!b) {
+        c->broken = 1;
+        return -1;
+    }
+    c->body = b;
+    c->body_cap = cap;
+    return 0;
+}
+
+/* Moves up to c->left body bytes from the input into the body. */
+static void take_body(http_conn *c)
+{
+    size_t n = c->in_len < c->left ? c->in_len : c->left;
+    memcpy(c->body + c->body_len, c->in, n);
+    c->body_len += n;
+    c->left -= n;
+    consume(c, n);
+}
+
+/* Parses a complete head at the start of the input: 1 when parsed (the body state is set),
+ * 0 when more input is needed or the request was refused. */
+static int parse_head(http_conn *c)
+{
+    if (!c->in_len)
+        return 0;
+    size_t skip = 0; /* empty lines before a request line are ignored (RFC 9112 2.2) */
+    while (skip < c->in_len && (c->in[skip] == '\r' || c->in[skip] == '\n'))
+        skip++;
+    consume(c, skip);
+    size_t len = head_length(c->in, c->in_len);
+    if (!len)
+        return c->in_len > HTTP_MAX_HEAD ? refuse(c, 431, "request head too large") : 0;
+    if (len > HTTP_MAX_HEAD)
+        return refuse(c, 431, "request head too large");
+    /* The previous request is done with: its head and body go now. */
+    free(c->head);
+    free(c->body);
+    c->body = NULL;
+    c->body_len = c->body_cap = 0;
+    c->trailer_len = 0;
+    memset(&c->req, 0, sizeof(c->req));
+    c->head = malloc(len + 1);
+    if (!c->head) {
+        c->broken = 1;
+        return 0;
+    }
+    memcpy(c->head, c->in, len);
+    c->head[len] = '\0';
+    consume(c, len);
+    const char *why = NULL;
+    int status = split_head(c, len, &why);
+    if (!status)
+        status = framing(c, &why);
+    if (status)
+        return refuse(c, status, why);
+    if (c->state == P_BODY_LENGTH && body_reserve(c, c->left) != 0)
+        return 0;
+    const char *expect = http_get_header(&c->req, "Expect");
+    if (c->state != P_HEAD && expect && strcasecmp(expect, "100-continue") == 0 && !c->http10 &&
+        c->in_len == 0)
+        out_append(c, "HTTP/1.1 100 Continue\r\n\r\n", 25); /* once: the head is parsed once */
     return 1;
 }
 
-/* Drops the consumed request from the input and parses on while nothing is held. */
-static int pump(http_conn *c)
+/* One chunk-size line: 1 parsed, 0 incomplete or refused. */
+static int parse_chunk_size(http_conn *c)
 {
-    while (!c->held && !c->broken) {
-        if (c->consumed) {
-            memmove(c->in, c->in + c->consumed, c->in_len - c->consumed);
-            c->in_len -= c->consumed;
-            c->consumed = 0;
-        }
-        if (c->close_after)
-            return 0;
-        int rc = parse_one(c);
-        if (rc <= 0)
-            return rc;
+    char *nl = memchr(c->in, '\n', c->in_len);
+    if (!nl)
+        return c->in_len > CHUNK_LINE_MAX ? refuse(c, 400, "malformed chunked body") : 0;
+    size_t linelen = (size_t)(nl - c->in) + 1, size = 0;
+    const char *p = c->in;
+    int digits = 0;
+    for (int d; (d = hex_digit(*p)) >= 0; p++, digits++) {
+        if (size > (c->max_body >> 4))
+            return refuse(c, 413, "request body too large");
+        size = size * 16 + (size_t)d;
     }
-    return c->broken ? -1 : 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!digits || (*p != ';' && *p != '\r' && *p != '\n') ||
+        (*p == '\r' && p + 1 != nl))
+        return refuse(c, 400, "malformed chunked body");
+    if (size > c->max_body - c->body_len)
+        return refuse(c, 413, "request body too large");
+    consume(c, linelen);
+    if (size == 0) {
+        c->state = P_TRAILER;
+        return 1;
+    }
+    if (body_reserve(c, size) != 0)
+        return 0;
+    c->left = size;
+    c->state = P_CHUNK_DATA;
+    return 1;
+}
+
+/* Trailer lines (read and dropped) up to the empty line: 1 when the body is complete. */
+static int parse_trailer(http_conn *c)
+{
+    for (;;) {
+        char *nl = memchr(c->in, '\n', c->in_len);
+        if (!nl)
+            return c->trailer_len + c->in_len > HTTP_MAX_HEAD
+                       ? refuse(c, 431, "trailer too large") : 0;
+        size_t linelen = (size_t)(nl - c->in) + 1;
+        int empty = linelen == 1 || (linelen == 2 && c->in[0] == '\r');
+        c->trailer_len += linelen;
+        consume(c, linelen);
+        if (c->trailer_len > HTTP_MAX_HEAD)
+            return refuse(c, 431, "trailer too large");
+        if (empty)
+            return 1;
+    }
+}
+
+/* Dispatches the whole request to the handler. */
+static void dispatch(http_conn *c)
+{
+    if (!c->body && body_reserve(c, 0) != 0)
+        return;
+    c->body[c->body_len] = '\0';
+    c->req.body = c->body;
+    c->req.body_len = c->body_len;
+    c->state = P_HEAD;
+    c->close_after = c->req_close;
+    c->held = 0;
+    c->handler(c, &c->req, c->ud);
+}
+
+/* Advances the parse with the input at hand. 1: a request was dispatched; 0: more input is
+ * needed, or the request was refused (an answer is queued and the connection will end). */
+static int advance(http_conn *c)
+{
+    for (;;) {
+        if (c->broken || c->close_after)
+            return 0;
+        switch (c->state) {
+        case P_HEAD:
+            if (!parse_head(c))
+                return 0;
+            if (c->state == P_HEAD) {
+                dispatch(c);
+                return 1;
+            }
+            break;
+        case P_BODY_LENGTH:
+            take_body(c);
+            if (c->left)
+                return 0;
+            dispatch(c);
+            return 1;
+        case P_CHUNK_SIZE:
+            if (!parse_chunk_size(c))
+                return 0;
+            break;
+        case P_CHUNK_DATA:
+            take_body(c);
+            if (c->left)
+                return 0;
+            c->state = P_CHUNK_DATA_END;
+            break;
+        case P_CHUNK_DATA_END:
+            if (c->in_len >= 1 && c->in[0] == '\n') {
+                consume(c, 1);
+            } else if (c->in_len < 2) {
+                return 0;
+            } else if (c->in[0] == '\r' && c->in[1] == '\n') {
+                consume(c, 2);
+            } else {
+                return refuse(c, 400, "malformed chunked body");
+            }
+            c->state = P_CHUNK_SIZE;
+            break;
+        case P_TRAILER:
+            if (!parse_trailer(c))
+                return 0;
+            dispatch(c);
+            return 1;
+        }
+    }
+}
+
+/* Parses and dispatches buffered requests while none is held. */
+static void pump(http_conn *c)
+{
+    while (!c->held && advance(c) > 0)
+        ;
 }
 
 int http_conn_on_readable(http_conn *c)
 {
-    size_t limit = HTTP_MAX_HEAD + c->max_body + 64 * 1024;
-    for (;;) {
-        if (c->in_cap - c->in_len < 16384) {
-            size_t cap = c->in_cap ? c->in_cap * 2 : 16384;
-            if (cap > limit)
-                cap = limit;
-            if (cap <= c->in_len) {
-                /* Full: nothing more is read until the held request is answered. */
-                return c->held ? 0 : (refuse(c, 413, "request too large"), 0);
-            }
-            char *d = realloc(c->in, cap);
-            if (!d)
-                return -1;
-            c->in = d;
-            c->in_cap = cap;
-        }
-        ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+    while (http_conn_wants_read(c)) {
+        if (!c->in && !(c->in = malloc(IN_CAP)))
+            return -1;
+        ssize_t n = read(c->fd, c->in + c->in_len, IN_CAP - c->in_len);
         if (n > 0) {
             c->in_len += (size_t)n;
+            if (!c->held)
+                pump(c);
             continue;
         }
-        if (n == 0)
-            return -1; /* peer closed: a held request can no longer be answered */
+        if (n == 0) {
+            c->eof = 1;
+            break;
+        }
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             break;
         return -1;
     }
-    return c->held ? 0 : pump(c);
+    if (c->broken)
+        return -1;
+    if (c->eof) {
+        /* The peer ended its side. A held request can no longer be answered (the caller left);
+         * a request cut short never will be. Answers already queued still go out. */
+        if (c->held || c->state != P_HEAD || !http_conn_wants_write(c))
+            return -1;
+        c->close_after = 1;
+    }
+    return 0;
+}
+
+int http_conn_resume(http_conn *c)
+{
+    if (c->resume && !c->held) {
+        c->resume = 0;
+        pump(c);
+    }
+    return c->broken ? -1 : 0;
 }
 
 int http_conn_on_writable(http_conn *c)
@@ -407,10 +662,9 @@ void http_respond(http_conn *c, int status, const char *headers, const char *bod
     out_append(c, "\r\n", 2);
     if (len)
         out_append(c, body, len);
-    int was_held = c->held;
+    if (c->held && !c->close_after && c->in_len)
+        c->resume = 1; /* the peer sent its next request meanwhile: main.c parses it */
     c->held = 0;
-    if (was_held)
-        pump(c); /* the peer may have sent its next request meanwhile */
 }
 
 void http_respond_json(http_conn *c, int status, const char *extra_headers, const char *json)

@@ -1,8 +1,10 @@
 /*
  * http: the small HTTP/1.1 server side the emulator needs: non-blocking connections, requests
- * parsed with checks (Content-Length or chunked bodies, bounded sizes), keep-alive, a request
- * that can be held open until its answer is known (a Runtime API `next`, a synchronous invoke).
- * No TLS, no HTTP/2: both APIs are plain HTTP/1.1 on loopback.
+ * parsed incrementally with checks (Content-Length or chunked bodies arriving in any number of
+ * reads, bounded sizes, ambiguous framing refused), keep-alive and pipelining, Connection: close
+ * honoured after the answer, and a request that can be held open until its answer is known (a
+ * Runtime API `next`, a synchronous invoke). No TLS, no HTTP/2: both APIs are plain HTTP/1.1 on
+ * loopback. Single-threaded: every call comes from main.c's loop or a handler it runs.
  */
 #ifndef EMU_HTTP_H
 #define EMU_HTTP_H
@@ -34,8 +36,15 @@ typedef void (*http_handler)(http_conn *c, http_req *req, void *ud);
 
 http_conn *http_conn_new(int fd, size_t max_body, http_handler h, void *ud);
 /* Reads what is there and dispatches complete requests. Returns -1 when the connection is
- * finished (closed by the peer or broken); the caller then frees it. */
+ * finished (closed by the peer while a request is held or incomplete, or broken); the caller
+ * then frees it. */
 int http_conn_on_readable(http_conn *c);
+/* Whether to poll for input: false once the peer ended its side, or while the input buffer is
+ * full behind a held request (TCP then holds the peer back). */
+int http_conn_wants_read(const http_conn *c);
+/* Parses requests that arrived while the previous one was held, once it was answered. Called
+ * by the loop after handlers ran (never from inside one, so handlers do not nest). -1: broken. */
+int http_conn_resume(http_conn *c);
 int http_conn_on_writable(http_conn *c);
 int http_conn_wants_write(const http_conn *c);
 int http_conn_fd(const http_conn *c);
@@ -47,7 +56,7 @@ void http_conn_set_tag(http_conn *c, void *tag);
 void http_hold(http_conn *c);
 int http_is_held(const http_conn *c);
 /* Queues an answer; |headers| is a block of "Name: value\r\n" lines (may be NULL). Releases a
- * held request and resumes parsing what the peer sent next. */
+ * held request; what the peer sent next is parsed at the next http_conn_resume(). */
 void http_respond(http_conn *c, int status, const char *headers, const char *body, size_t len);
 /* Convenience: JSON answer with an AWS error type header. */
 void http_respond_json(http_conn *c, int status, const char *extra_headers, const char *json);

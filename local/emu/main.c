@@ -234,7 +234,8 @@ static int run(emu *e)
         size_t conn_base = n;
         for (size_t i = 0; i < nconns; i++)
             pfds[n++] = (struct pollfd){http_conn_fd(conns[i].conn),
-                                        (short)(POLLIN | (http_conn_wants_write(conns[i].conn) ? POLLOUT : 0)), 0};
+                                        (short)((http_conn_wants_read(conns[i].conn) ? POLLIN : 0) |
+                                                (http_conn_wants_write(conns[i].conn) ? POLLOUT : 0)), 0};
         if (poll(pfds, n, timeout) < 0 && errno != EINTR)
             break;
 
@@ -268,8 +269,10 @@ static int run(emu *e)
                 continue;
             http_conn *c = conns[j].conn;
             int rc = 0;
-            if (p->revents & (POLLIN | POLLHUP | POLLERR))
+            if (p->revents & POLLIN)
                 rc = http_conn_on_readable(c);
+            else if (p->revents & (POLLHUP | POLLERR))
+                rc = -1; /* not reading (input full, or the peer ended its side): gone */
             if (rc == 0 && http_conn_wants_write(c))
                 rc = http_conn_on_writable(c);
             if (rc < 0) {
@@ -280,10 +283,14 @@ static int run(emu *e)
                     drop_conn(e, j);
             }
         }
-        /* Answers queued by work on other connections (an invoke answered by a runtime's
-         * response) go out now rather than after the next poll. */
+        /* Requests that waited behind an answered one are parsed now (handlers only ever add
+         * connections, so the walk by index holds), and answers queued by work on other
+         * connections (an invoke answered by a runtime's response) go out now rather than
+         * after the next poll. */
         for (size_t j = 0; j < nconns;) {
-            if (http_conn_wants_write(conns[j].conn) && http_conn_on_writable(conns[j].conn) < 0)
+            http_conn *c = conns[j].conn;
+            if (http_conn_resume(c) < 0 ||
+                (http_conn_wants_write(c) && http_conn_on_writable(c) < 0))
                 drop_conn(e, j);
             else
                 j++;
