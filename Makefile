@@ -55,8 +55,10 @@ TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
 UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro test_wf test_log
 INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_serverless \
-                    test_invocations test_crash
+                    test_invocations test_stallproxy test_crash
 INTEGRATION_TESTS += test_wf_semantics
+# The stalling TCP proxy for tests that need a misbehaving network (tests/support/stallproxy.h).
+STALLPROXY_SRC = tests/support/stallproxy.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -129,6 +131,10 @@ $(BUILD)/tests/test_temporal: $(call obj,tests/integration/test_temporal.c $(TES
 $(BUILD)/tests/test_emulator: $(call obj,tests/integration/test_emulator.c $(TEST_SUPPORT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
+$(BUILD)/tests/test_stallproxy: $(call obj,tests/integration/test_stallproxy.c $(STALLPROXY_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYS_LIBS) -lcmocka
 
 $(BUILD)/tests/test_linkage: $(call obj,tests/integration/test_linkage.c $(TEST_SUPPORT_SRC))
 	@mkdir -p $(dir $@)
