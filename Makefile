@@ -57,6 +57,7 @@ UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro test
 INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_serverless \
                     test_invocations test_stallproxy test_crash
 INTEGRATION_TESTS += test_wf_semantics
+INTEGRATION_TESTS += test_contract
 # The stalling TCP proxy for tests that need a misbehaving network (tests/support/stallproxy.h).
 STALLPROXY_SRC = tests/support/stallproxy.c
 
@@ -152,6 +153,7 @@ FIXTURE_LIBS = $(addprefix $(BUILD)/fixtures/,lib_good.so lib_twice.so lib_empty
                lib_changing_v1.so lib_changing_v2.so lib_missing_activity.so \
                lib_overrun_activity.so lib_crash.so)
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_semantics.so
+FIXTURE_LIBS += $(BUILD)/fixtures/lib_contract.so
 FIXTURES = $(FIXTURE_LIBS) $(BUILD)/fixtures/lib_arm64.so $(BUILD)/fixtures/not_elf.so \
            $(BUILD)/fixtures/an_executable $(BUILD)/fixtures/initfini-probe
 $(BUILD)/fixtures/%.so: tests/fixtures/%.c include/tw.h
@@ -214,11 +216,15 @@ $(BUILD)/tests/test_worker: $(call obj,tests/integration/test_worker.c $(TEST_SU
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
-$(BUILD)/tests/test_crash: $(call obj,tests/integration/test_crash.c $(TEST_SUPPORT_SRC))
+$(BUILD)/tests/test_wf_semantics: $(call obj,tests/integration/test_wf_semantics.c $(TEST_SUPPORT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
-$(BUILD)/tests/test_wf_semantics: $(call obj,tests/integration/test_wf_semantics.c $(TEST_SUPPORT_SRC))
+$(BUILD)/tests/test_contract: $(call obj,tests/integration/test_contract.c $(TEST_SUPPORT_SRC) $(STALLPROXY_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
+$(BUILD)/tests/test_crash: $(call obj,tests/integration/test_crash.c $(TEST_SUPPORT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 

@@ -1,0 +1,541 @@
+/*
+ * The worker keeps its promises under stress: build/bootstrap under the emulator against the
+ * real Temporal server (directly, or through a proxy that stalls or vanishes), with the
+ * workflows of tests/fixtures/lib_contract.c, checked through the Go SDK driver and the
+ * emulator's START/END/REPORT lines.
+ *   - never past the deadline: stalls and a vanished server during the stop; workflow code
+ *     that never yields (failed as a potential deadlock, invocation answered, process ended);
+ *   - activities: heartbeats every 0.6 x the heartbeat timeout keep the activity alive; no more
+ *     activities run than slots with more pollers than slots; failure details given from the
+ *     stack arrive intact; activities running at the stop are failed back with their latest
+ *     heartbeat details;
+ *   - mistakes are errors: a wrong namespace, a closed port, TLS against plaintext, too little
+ *     time; results over the request limit fail visibly; a legacy query gets an answer.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "tests/support/harness.h"
+#include "tests/support/stallproxy.h"
+#include "tests/support/tserver.h"
+
+#define LIB "fixtures/lib_contract.so"
+
+static tserver srv;
+
+static cJSON *driver_json(const char *const *args)
+{
+    char *why;
+    cJSON *o = driver_json_of(&srv, args, &why);
+    if (!o)
+        fail_msg("%s", why);
+    return o;
+}
+
+static void driver_ok(const char *const *args) { cJSON_Delete(driver_json(args)); }
+
+static int group_setup(void **st) { return tserver_start(&srv, 0, NULL, NULL); }
+
+static int group_teardown(void **st)
+{
+    tserver_stop(&srv, 0, 0);
+    return 0;
+}
+
+typedef struct fn {
+    emu_proc emu;
+    char queue[64];
+    char deployment[64];
+} fn;
+
+/* A current deployment version for a fresh queue. */
+static void deploy(fn *f)
+{
+    static int seq;
+    snprintf(f->queue, sizeof(f->queue), "ctq-%d-%d", (int)getpid(), ++seq);
+    snprintf(f->deployment, sizeof(f->deployment), "cdep-%d-%d", (int)getpid(), seq);
+    const char *create[] = {"create-deployment", "--deployment", f->deployment, NULL};
+    driver_ok(create);
+    const char *version[] = {"create-version", "--deployment", f->deployment, "--build-id", "b1", NULL};
+    driver_ok(version);
+    const char *current[] = {"set-current", "--deployment", f->deployment, "--build-id", "b1", NULL};
+    driver_ok(current);
+}
+
+/* Starts the emulator with build/bootstrap and the contract library for |f|'s version,
+ * talking to 127.0.0.1:|port| (0: the server), with |env| ("K=V", NULL-terminated) after the
+ * defaults (a later value of a variable wins). */
+static void run(fn *f, int timeout_s, int port, const char *const *env)
+{
+    char lib[4096], addr[64], tq[96], dep[96], timeout[16];
+    if (!realpath(harness_built(LIB), lib))
+        fail_msg("no %s", LIB);
+    snprintf(addr, sizeof(addr), "TEMPORAL_ADDRESS=127.0.0.1:%d", port ? port : srv.port);
+    snprintf(tq, sizeof(tq), "TEMPORAL_TASK_QUEUE=%s", f->queue);
+    snprintf(dep, sizeof(dep), "TEMPORAL_DEPLOYMENT_NAME=%s", f->deployment);
+    snprintf(timeout, sizeof(timeout), "%d", timeout_s);
+    const char *defaults[] = {addr, tq, dep, "TEMPORAL_WORKER_BUILD_ID=b1",
+                              "TEMPORAL_SHUTDOWN_BUFFER=2s", "TEMPORAL_WORKER_STOP_TIMEOUT=1s", NULL};
+    const char *args[64] = {"--handler", lib, "--timeout", timeout};
+    int n = 4;
+    for (int i = 0; defaults[i]; i++) {
+        int overridden = 0;
+        for (int k = 0; env && env[k]; k++)
+            if (strncmp(env[k], defaults[i], strcspn(defaults[i], "=") + 1) == 0)
+                overridden = 1;
+        if (!overridden) {
+            args[n++] = "-e";
+            args[n++] = defaults[i];
+        }
+    }
+    for (int i = 0; env && env[i]; i++) {
+        args[n++] = "-e";
+        args[n++] = env[i];
+    }
+    args[n] = NULL;
+    assert_int_equal(emu_start(&f->emu, harness_built("bootstrap"), args), 0);
+}
+
+/* Invokes and returns the answer's body (malloc'd); *error is the function error header or
+ * NULL (malloc'd). */
+static char *invoke_raw(fn *f, char **error)
+{
+    http_answer a;
+    assert_int_equal(emu_invoke(&f->emu, NULL, NULL, "{}", NULL, &a), 0);
+    *error = http_answer_header(&a, "X-Amz-Function-Error");
+    char *body = strdup(a.body ? a.body : "");
+    http_answer_free(&a);
+    return body;
+}
+
+static cJSON *invoke(fn *f)
+{
+    char *err;
+    char *body = invoke_raw(f, &err);
+    if (err) {
+        char *out = emu_output(&f->emu);
+        fail_msg("invocation failed: %s\n%s", body, out);
+    }
+    cJSON *o = cJSON_Parse(body);
+    if (!o)
+        fail_msg("summary is not JSON: %s", body);
+    free(body);
+    return o;
+}
+
+static int num(const cJSON *o, const char *name)
+{
+    return (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, name));
+}
+
+static void start(const fn *f, const char *type, const char *id)
+{
+    const char *args[] = {"start", "--id", id, "--type", type, "--task-queue", f->queue,
+                          "--input", "null", NULL};
+    driver_ok(args);
+}
+
+static cJSON *await_result(const char *id)
+{
+    const char *args[] = {"--timeout", "30s", "await", "--id", id, NULL};
+    return driver_json(args);
+}
+
+static char *history_of(const char *id)
+{
+    char *out = NULL;
+    const char *h[] = {"history", "--id", id, NULL};
+    assert_int_equal(driver_run(&srv, &out, h), 0);
+    return out;
+}
+
+static const char *status_of(const cJSON *o)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(o, "status"));
+}
+
+static void unique(char *id, size_t n, const char *what)
+{
+    static int seq;
+    snprintf(id, n, "%s-%d-%d", what, (int)getpid(), ++seq);
+}
+
+/* No invocation in the emulator's output ran into the function timeout. */
+static void assert_no_timeout(const fn *f)
+{
+    char *out = emu_output(&f->emu);
+    if (strstr(out, "timed out after") || strstr(out, "Status: timeout"))
+        fail_msg("an invocation reached the function timeout:\n%s", out);
+    free(out);
+}
+
+/* ---- never past the deadline ---- */
+
+typedef struct bg_invoke {
+    fn *f;
+    pthread_t th;
+    char *body;
+    char *error;
+} bg_invoke;
+
+static void *bg_invoke_run(void *arg)
+{
+    bg_invoke *b = arg;
+    http_answer a;
+    if (emu_invoke(&b->f->emu, NULL, NULL, "{}", NULL, &a) == 0) {
+        b->error = http_answer_header(&a, "X-Amz-Function-Error");
+        b->body = strdup(a.body ? a.body : "");
+        http_answer_free(&a);
+    }
+    return NULL;
+}
+
+static void bg_start(bg_invoke *b, fn *f)
+{
+    memset(b, 0, sizeof(*b));
+    b->f = f;
+    assert_int_equal(pthread_create(&b->th, NULL, bg_invoke_run, b), 0);
+}
+
+static void bg_join(bg_invoke *b)
+{
+    pthread_join(b->th, NULL);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* Connections to Temporal stall for 2-6 s at random while activities run into the stop: every
+ * invocation still answers before the function timeout. */
+static void random_stalls_never_reach_the_timeout(void **st)
+{
+    stallproxy *px;
+    stallproxy_options o = {.target_port = srv.port, .seed = 7, .mode = STALLPROXY_PASS};
+    assert_int_equal(stallproxy_start(&px, &o), 0);
+    fn f;
+    deploy(&f);
+    /* Default buffer and stop timeout (7 s and 5 s) in a 10 s function, as users run it. */
+    const char *env[] = {"TEMPORAL_SHUTDOWN_BUFFER=7s", "TEMPORAL_WORKER_STOP_TIMEOUT=5s", NULL};
+    run(&f, 10, stallproxy_port(px), env);
+    char id[64];
+    unique(id, sizeof(id), "stalls");
+    start(&f, "SlowWork", id);
+    stallproxy_set_mode(px, STALLPROXY_RANDOM_STALL);
+    for (int i = 0; i < 4; i++) {
+        char *err;
+        free(invoke_raw(&f, &err)); /* an error is allowed (the network is bad); a timeout not */
+        free(err);
+    }
+    stallproxy_set_mode(px, STALLPROXY_PASS);
+    assert_int_equal(emu_wait_output(&f.emu, "REPORT RequestId", 4, 5000), 0);
+    assert_no_timeout(&f);
+    const char *term[] = {"terminate", "--id", id, NULL};
+    driver_ok(term);
+    assert_int_equal(emu_stop(&f.emu), 0);
+    stallproxy_stop(px);
+}
+
+/* The server stalls for good, or vanishes, right when the stop begins (activities running,
+ * ShutdownWorker and the fail-backs outstanding): the invocation still answers in time. */
+static void stop_against_a_stalled_or_vanished_server(void **st)
+{
+    stallproxy_mode modes[] = {STALLPROXY_STALL, STALLPROXY_VANISH};
+    for (int m = 0; m < 2; m++) {
+        stallproxy *px;
+        stallproxy_options o = {.target_port = srv.port, .mode = STALLPROXY_PASS};
+        assert_int_equal(stallproxy_start(&px, &o), 0);
+        fn f;
+        deploy(&f);
+        /* 6 s timeout, 3 s buffer, 2 s stop timeout: 3 s of work, then the stop. */
+        const char *env[] = {"TEMPORAL_SHUTDOWN_BUFFER=3s", "TEMPORAL_WORKER_STOP_TIMEOUT=2s",
+                             "TEMPORAL_IDLE_EXIT=0s", NULL};
+        run(&f, 6, stallproxy_port(px), env);
+        char id[64];
+        unique(id, sizeof(id), "vanish");
+        start(&f, "SlowWork", id);
+        bg_invoke b;
+        bg_start(&b, &f);
+        sleep_ms(2500); /* both activities are running */
+        stallproxy_set_mode(px, modes[m]);
+        bg_join(&b);
+        assert_non_null(b.body);
+        assert_no_timeout(&f);
+        free(b.body);
+        free(b.error);
+        stallproxy_set_mode(px, STALLPROXY_PASS);
+        const char *term[] = {"terminate", "--id", id, NULL};
+        driver_ok(term);
+        assert_int_equal(emu_stop(&f.emu), 0);
+        stallproxy_stop(px);
+    }
+}
+
+/* Workflow code that never yields: its task is failed naming the workflow, the invocation is
+ * answered before the deadline, and the process ends so Lambda starts a fresh one. */
+static void code_that_never_yields_is_a_deadlock(void **st)
+{
+    fn f;
+    deploy(&f);
+    run(&f, 8, 0, NULL);
+    char id[64];
+    unique(id, sizeof(id), "spin");
+    start(&f, "Spin", id);
+    cJSON *summary = invoke(&f);
+    /* each attempt of the task is failed the same way (the retry lands on another poller) */
+    assert_true(num(summary, "workflow_tasks_deadlocked") >= 1);
+    cJSON_Delete(summary);
+    assert_int_equal(emu_wait_output(&f.emu, "ending the runtime after a stuck task", 1, 5000), 0);
+    assert_no_timeout(&f);
+    char *hist = history_of(id);
+    assert_non_null(strstr(hist, "potential deadlock: the code of workflow Spin (id "));
+    assert_non_null(strstr(hist, id));
+    free(hist);
+    const char *term[] = {"terminate", "--id", id, NULL};
+    driver_ok(term);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* ---- activities ---- */
+
+/* Heartbeats every 1.2 s against a 2 s heartbeat timeout reach the server in time: the
+ * activity is not timed out (the throttle defers, it does not drop). */
+static void heartbeats_at_six_tenths_of_the_timeout(void **st)
+{
+    fn f;
+    deploy(&f);
+    run(&f, 20, 0, NULL);
+    char id[64];
+    unique(id, sizeof(id), "cadence");
+    start(&f, "HeartbeatCadence", id);
+    cJSON_Delete(invoke(&f));
+    cJSON *done = await_result(id);
+    if (strcmp(status_of(done), "COMPLETED") != 0)
+        fail_msg("%s", cJSON_PrintUnformatted(done));
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* Four activity pollers, one slot: one activity at a time. */
+static void more_pollers_than_slots(void **st)
+{
+    fn f;
+    deploy(&f);
+    const char *env[] = {"TEMPORAL_ACTIVITY_TASK_POLLERS=4", "TEMPORAL_MAX_CONCURRENT_ACTIVITIES=1",
+                         NULL};
+    run(&f, 15, 0, env);
+    char id[64];
+    unique(id, sizeof(id), "slots");
+    start(&f, "FanOut", id);
+    cJSON_Delete(invoke(&f));
+    cJSON *done = await_result(id);
+    assert_string_equal(status_of(done), "COMPLETED");
+    assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(done, "result")), 1);
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* tw_act_fail with details in a stack array the activity then overwrites: the workflow gets
+ * them intact. */
+static void failure_details_from_the_stack(void **st)
+{
+    fn f;
+    deploy(&f);
+    run(&f, 8, 0, NULL);
+    char id[64];
+    unique(id, sizeof(id), "details");
+    start(&f, "DetailsBack", id);
+    cJSON_Delete(invoke(&f));
+    cJSON *done = await_result(id);
+    assert_string_equal(status_of(done), "COMPLETED");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "detail-42");
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* ---- mistakes are errors ---- */
+
+static void expect_worker_error(fn *f, const char *const *needles)
+{
+    char *err;
+    char *body = invoke_raw(f, &err);
+    if (!err || !strstr(body, "Runtime.WorkerError"))
+        fail_msg("expected Runtime.WorkerError, got %s", body);
+    for (int i = 0; needles[i]; i++)
+        if (!strstr(body, needles[i]))
+            fail_msg("\"%s\" not in %s", needles[i], body);
+    free(body);
+    free(err);
+    assert_no_timeout(f);
+}
+
+static void wrong_namespace_fails_the_invocation(void **st)
+{
+    fn f;
+    deploy(&f);
+    const char *env[] = {"TEMPORAL_NAMESPACE=no-such-namespace", NULL};
+    run(&f, 8, 0, env);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", srv.port);
+    const char *needles[] = {"no-such-namespace", addr, "NOT_FOUND", NULL};
+    expect_worker_error(&f, needles);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+static void closed_port_fails_the_invocation(void **st)
+{
+    fn f;
+    deploy(&f);
+    int port = free_port();
+    run(&f, 5, port, NULL);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+    const char *needles[] = {addr, "UNAVAILABLE", "TEMPORAL_ADDRESS", NULL};
+    expect_worker_error(&f, needles);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+static void unresolvable_host_fails_the_invocation(void **st)
+{
+    fn f;
+    deploy(&f);
+    const char *env[] = {"TEMPORAL_ADDRESS=no-such-host.invalid:7233", NULL};
+    run(&f, 5, 0, env);
+    const char *needles[] = {"no-such-host.invalid:7233", "TEMPORAL_ADDRESS", NULL};
+    expect_worker_error(&f, needles);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+static void tls_against_plaintext_fails_the_invocation(void **st)
+{
+    fn f;
+    deploy(&f);
+    const char *env[] = {"TEMPORAL_TLS=true", NULL};
+    run(&f, 5, 0, env);
+    const char *needles[] = {"default", "TLS", NULL};
+    expect_worker_error(&f, needles);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+static void too_little_time_is_an_error(void **st)
+{
+    fn f;
+    deploy(&f);
+    run(&f, 3, 0, NULL); /* 3 s - 2 s buffer: 1 s, too little to poll */
+    const char *needles[] = {"too little to poll", "TEMPORAL_SHUTDOWN_BUFFER", NULL};
+    expect_worker_error(&f, needles);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* An activity result over 4 MiB fails the activity for good, naming the size and the limit;
+ * a workflow completion over it makes the server end the workflow, saying why. */
+static void results_over_the_request_limit_fail_visibly(void **st)
+{
+    fn f;
+    deploy(&f);
+    run(&f, 10, 0, NULL);
+    char act[64], wf[64];
+    unique(act, sizeof(act), "bigact");
+    unique(wf, sizeof(wf), "bigwf");
+    start(&f, "BigActivity", act);
+    start(&f, "BigCompletion", wf);
+    cJSON *summary = invoke(&f);
+    assert_int_equal(num(summary, "too_large"), 2);
+    cJSON_Delete(summary);
+    cJSON *d1 = await_result(act);
+    assert_string_equal(status_of(d1), "FAILED");
+    cJSON *failure = cJSON_GetObjectItem(d1, "failure");
+    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItem(failure, "message"));
+    const char *is = msg ? strstr(msg, " is ") : NULL;
+    long size = is ? strtol(is + 4, NULL, 10) : 0;
+    if (size <= 5L * 1024 * 1024 || !strstr(msg, "bytes") || !strstr(msg, "(4 MiB) limit"))
+        fail_msg("the failure should name the size and the limit: %s", cJSON_PrintUnformatted(d1));
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(failure, "type")), "ResultTooLarge");
+    cJSON_Delete(d1);
+    /* As with the official SDKs, the server ends the workflow on the task failure's cause; the
+     * function's log names the size and the limit. */
+    cJSON *d2 = await_result(wf);
+    assert_string_equal(status_of(d2), "TERMINATED");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d2, "reason")), "GrpcMessageTooLarge");
+    cJSON_Delete(d2);
+    char *out = emu_output(&f.emu);
+    assert_non_null(strstr(out, "the workflow task's completion (1 commands) is 524"));
+    assert_non_null(strstr(out, "bytes, over the 4194304-byte (4 MiB) limit"));
+    free(out);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* A query on a workflow with no cached worker comes as a legacy query task: answered (with a
+ * failure saying queries are not supported yet), not left to time out. */
+static void legacy_query_is_answered(void **st)
+{
+    fn f;
+    deploy(&f);
+    const char *env[] = {"TEMPORAL_IDLE_EXIT=0s", NULL};
+    run(&f, 8, 0, env);
+    char id[64];
+    unique(id, sizeof(id), "query");
+    start(&f, "WaitAWhile", id);
+    bg_invoke b;
+    bg_start(&b, &f);
+    sleep_ms(1500); /* the first task ran; the workflow waits on its timer */
+    char *out = NULL, errpath[] = "/tmp/tw-query-XXXXXX";
+    int efd = mkstemp(errpath), saved = dup(2);
+    dup2(efd, 2); /* the driver says why a query failed on its stderr */
+    const char *q[] = {"--timeout", "4s", "query", "--id", id, "--name", "state", NULL};
+    int rc = driver_run(&srv, &out, q);
+    dup2(saved, 2);
+    close(saved);
+    close(efd);
+    char *why = read_all(errpath, NULL);
+    unlink(errpath);
+    if (rc == 0)
+        fail_msg("the query succeeded: %s", out);
+    if (!strstr(why, "queries are not supported"))
+        fail_msg("query answer: %s", why);
+    free(why);
+    free(out);
+    bg_join(&b);
+    assert_null(b.error);
+    cJSON *summary = cJSON_Parse(b.body);
+    assert_int_equal(num(summary, "queries_refused"), 1);
+    cJSON_Delete(summary);
+    free(b.body);
+    const char *term[] = {"terminate", "--id", id, NULL};
+    driver_ok(term);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(code_that_never_yields_is_a_deadlock),
+        cmocka_unit_test(heartbeats_at_six_tenths_of_the_timeout),
+        cmocka_unit_test(more_pollers_than_slots),
+        cmocka_unit_test(failure_details_from_the_stack),
+        cmocka_unit_test(wrong_namespace_fails_the_invocation),
+        cmocka_unit_test(closed_port_fails_the_invocation),
+        cmocka_unit_test(unresolvable_host_fails_the_invocation),
+        cmocka_unit_test(tls_against_plaintext_fails_the_invocation),
+        cmocka_unit_test(too_little_time_is_an_error),
+        cmocka_unit_test(results_over_the_request_limit_fail_visibly),
+        cmocka_unit_test(legacy_query_is_answered),
+        cmocka_unit_test(stop_against_a_stalled_or_vanished_server),
+        cmocka_unit_test(random_stalls_never_reach_the_timeout),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
