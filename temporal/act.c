@@ -100,6 +100,12 @@ static void free_payloads(pb_payloads *p)
 
 /* ---- answering ---- */
 
+/* How an activity the stop interrupts (or never started) is given back: retryable. */
+static const tw_failure shutdown_failure = {
+    .type = "WorkerShutdown",
+    .message = "the Lambda worker is shutting down before its deadline; the activity will be "
+               "retried"};
+
 static int respond_failed(worker *w, ProtobufCBinaryData token, arena *a, const tw_failure *f,
                           pb_payloads *details, grpc_status *st)
 {
@@ -336,7 +342,11 @@ void *act_poller(void *arg)
             t = (void *)resp;
         }
         tw_act *act = NULL;
-        if (code == GRPC_OK && t->task_token.len) {
+        if (code == GRPC_OK && t->task_token.len && worker_stopping(w)) {
+            /* Handed over just as the stop began: not started, given back to be retried. */
+            grpc_status fst;
+            respond_failed(w, t->task_token, a, &shutdown_failure, t->heartbeat_details, &fst);
+        } else if (code == GRPC_OK && t->task_token.len) {
             act = new_activity(w, a, t);
             if (!act || launch(w, act) != 0) {
                 tw_failure f = {.type = "WorkerError",
@@ -486,11 +496,9 @@ static void *failback_thread(void *arg)
     worker *w = fb->w;
     arena *a = arena_new(1024 * 1024);
     pb_payloads *details = unpack_payloads(fb->details, fb->details_len);
-    tw_failure f = {.type = "WorkerShutdown",
-                    .message = "the Lambda worker is shutting down before its deadline; the "
-                               "activity will be retried"};
     grpc_status st = {.message = "out of memory"};
-    int code = a ? respond_failed(w, fb->token, a, &f, details, &st) : GRPC_RESOURCE_EXHAUSTED;
+    int code = a ? respond_failed(w, fb->token, a, &shutdown_failure, details, &st)
+                 : GRPC_RESOURCE_EXHAUSTED;
     if (code != GRPC_OK)
         log_error("failing back activity %s: %s: %s", fb->activity_id, grpc_code_name(code),
                   st.message);
@@ -564,6 +572,14 @@ int act_abandon_running(worker *w)
     pthread_mutex_unlock(&w->mu);
     pthread_attr_destroy(&attr);
     return n;
+}
+
+int act_answering(const worker *w)
+{
+    for (const tw_act *act = w->acts; act; act = act->next)
+        if (act->finished && !act->abandoned)
+            return 1;
+    return 0;
 }
 
 /* ---- the activity API ---- */

@@ -238,9 +238,11 @@ static int wait_until(worker *w, int (*done)(const worker *), int64_t until)
 
 static int drained(const worker *w) { return w->pollers_running == 0 && w->acts == NULL; }
 static int failbacks_done(const worker *w) { return w->failbacks_running == 0 && w->hb_running == 0; }
+/* Pollers, fail-backs and the heartbeat sender have ended, and no activity is still sending
+ * its own answer (those left running were failed back; their answers are dropped). */
 static int all_done(const worker *w)
 {
-    return w->pollers_running == 0 && w->failbacks_running == 0 && w->hb_running == 0;
+    return !act_answering(w) && w->pollers_running == 0 && w->failbacks_running == 0 && w->hb_running == 0;
 }
 
 static void shutdown_worker(worker *w)

@@ -104,5 +104,7 @@ void *act_heartbeat_sender(void *arg);
 /* Fails back every activity still running (retryable, with its latest heartbeat details), all
  * at once; returns how many. Their answers are dropped when they end. */
 int act_abandon_running(worker *w);
+/* Is an activity that finished still sending its own answer? Called with mu held. */
+int act_answering(const worker *w);
 
 #endif
