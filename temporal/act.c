@@ -290,23 +290,15 @@ static tw_act *new_activity(worker *w, arena *a, WFS(PollActivityTaskQueueRespon
 /* Starts |act|'s thread. 0, or -1 (nothing started; the caller still has |act|). */
 static int launch(worker *w, tw_act *act)
 {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t th;
     pthread_mutex_lock(&w->mu);
-    w->refs++;
     w->last_busy = clock_mono_ms();
     act->next = w->acts;
     w->acts = act;
-    int failed = pthread_create(&th, &attr, activity_thread, act);
-    if (failed) {
+    int failed = worker_spawn_locked(w, activity_thread, act, NULL);
+    if (failed)
         w->acts = act->next;
-        w->refs--;
-    }
     pthread_mutex_unlock(&w->mu);
-    pthread_attr_destroy(&attr);
-    return failed ? -1 : 0;
+    return failed;
 }
 
 void *act_poller(void *arg)
@@ -542,9 +534,6 @@ static failback *failback_of(worker *w, const tw_act *act)
 int act_abandon_running(worker *w)
 {
     int n = 0;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_mutex_lock(&w->mu);
     for (tw_act *act = w->acts; act; act = act->next) {
         if (act->abandoned || act->finished)
@@ -553,24 +542,16 @@ int act_abandon_running(worker *w)
         w->acts_abandoned++;
         n++;
         failback *fb = failback_of(w, act);
-        pthread_t th;
-        if (!fb) {
-            log_error("out of memory failing back activity %s", act->info.activity_id);
-            continue;
-        }
-        w->refs++;
-        w->failbacks_running++;
-        if (pthread_create(&th, &attr, failback_thread, fb) != 0) {
-            w->refs--;
-            w->failbacks_running--;
-            log_error("no thread to fail back activity %s", act->info.activity_id);
-            free(fb->token.data);
-            free(fb->details);
-            free(fb);
+        if (!fb || worker_spawn_locked(w, failback_thread, fb, &w->failbacks_running) != 0) {
+            log_error("no memory or thread to fail back activity %s", act->info.activity_id);
+            if (fb) {
+                free(fb->token.data);
+                free(fb->details);
+                free(fb);
+            }
         }
     }
     pthread_mutex_unlock(&w->mu);
-    pthread_attr_destroy(&attr);
     return n;
 }
 

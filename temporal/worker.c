@@ -165,23 +165,31 @@ static int check_namespace(worker *w, int64_t work_ms, char *err, size_t errlen)
     return 0;
 }
 
-static int start_thread(worker *w, void *(*fn)(void *), int *counter)
+int worker_spawn_locked(worker *w, void *(*fn)(void *), void *arg, int *counter)
 {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t th;
-    pthread_mutex_lock(&w->mu);
     w->refs++;
-    (*counter)++;
-    int rc = pthread_create(&th, &attr, fn, w);
+    if (counter)
+        (*counter)++;
+    int rc = pthread_create(&th, &attr, fn, arg);
     if (rc) {
         w->refs--;
-        (*counter)--;
+        if (counter)
+            (*counter)--;
     }
-    pthread_mutex_unlock(&w->mu);
     pthread_attr_destroy(&attr);
     return rc ? -1 : 0;
+}
+
+static int start_thread(worker *w, void *(*fn)(void *), int *counter)
+{
+    pthread_mutex_lock(&w->mu);
+    int rc = worker_spawn_locked(w, fn, w, counter);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
 }
 
 static worker *worker_new(const worker_params *p, int64_t now_mono)

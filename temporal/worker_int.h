@@ -85,6 +85,10 @@ int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
                 grpc_status *st);
 int worker_stopping(worker *w);
 void worker_ref(worker *w);
+/* Starts |fn|(|arg|) on a detached thread that holds a reference to |w| (it must end with
+ * worker_unref) and counts in *|counter| (may be NULL). Called with mu held. 0, or -1 when no
+ * thread could be made (nothing changed). */
+int worker_spawn_locked(worker *w, void *(*fn)(void *), void *arg, int *counter);
 void worker_unref(worker *w);
 /* Records a poll's outcome; after an error, waits (backing off, up to 5 s) unless the worker
  * stops meanwhile. |backoff| is the caller's state, 0 at first. */
