@@ -482,6 +482,8 @@ static void bootstrap_init_errors_name_the_problem(void **st)
 {
     char abs_good[4096];
     assert_non_null(realpath(harness_built("fixtures/lib_good.so"), abs_good));
+    char abs_noversioning[4096];
+    assert_non_null(realpath(harness_built("fixtures/lib_noversioning.so"), abs_noversioning));
     struct {
         const char *handler;
         const char *env[8];
@@ -496,6 +498,10 @@ static void bootstrap_init_errors_name_the_problem(void **st)
          {"TEMPORAL_WORKER_STOP_TIMEOUT", "7s or 500ms"}},
         {abs_good, {WORKER_ENV, "TEMPORAL_API_KEY=sk-very-secret", "TEMPORAL_TLS_SERVER_CA_CERT_PATH=/nope.pem"},
          "Runtime.ConfigError", {"TEMPORAL_TLS_SERVER_CA_CERT_PATH", "/nope.pem"}},
+        {abs_good, {WORKER_ENV, "TEMPORAL_WORKER_STOP_TIMEOUT=5s", "TEMPORAL_SHUTDOWN_BUFFER=5500ms"},
+         "Runtime.ConfigError", {"TEMPORAL_SHUTDOWN_BUFFER (5500 ms)", "TEMPORAL_WORKER_STOP_TIMEOUT (5000 ms)"}},
+        {abs_noversioning, {WORKER_ENV}, "Runtime.InvalidHandler",
+         {"TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR"}},
         {"libmissing.so", {WORKER_ENV}, "Runtime.NoSuchHandler", {"_HANDLER", "libmissing.so"}},
         {"handler.so", {WORKER_ENV}, "Runtime.InvalidHandler", {"not an ELF file"}},
     };
