@@ -43,7 +43,9 @@ struct tw_act {
     int pending;             /* |details| newer than what the server has */
     int sending;             /* the heartbeat sender is sending this one */
     int64_t last_sent;       /* monotonic ms of the last heartbeat sent, 0: none yet */
-    int cancelled;           /* the server asked to cancel (or forgot the activity) */
+    int cancel_requested;    /* the server asked to cancel: answered as cancelled */
+    int gone;                /* paused, reset or forgotten by the server: the code should stop,
+                              * its answer is a failure (the server refuses a cancel answer) */
     int finished;            /* its function returned; its thread answers */
     int abandoned;           /* failed back at the stop: its own answer is dropped */
     tw_act *next;
@@ -121,6 +123,20 @@ static int respond_failed(worker *w, ProtobufCBinaryData token, arena *a, const 
                        &WFS_DESC(respond_activity_task_failed_response), 0, CALL_TIMEOUT_MS, st);
 }
 
+static int respond_cancelled(worker *w, ProtobufCBinaryData token, pb_payloads *details,
+                             grpc_status *st)
+{
+    WFS(RespondActivityTaskCanceledRequest) req;
+    PB_INIT(WFS_DESC(respond_activity_task_canceled_request), &req);
+    req.task_token = token;
+    req.details = details;
+    req.identity = w->identity;
+    req.namespace_ = (char *)w->ns;
+    req.deployment_options = &w->dep;
+    return worker_call(w, "RespondActivityTaskCanceled", &req.base,
+                       &WFS_DESC(respond_activity_task_canceled_response), 0, CALL_TIMEOUT_MS, st);
+}
+
 /* The activity thread's answer. A result over the request limit fails the activity instead,
  * for good (the same result would be too large again), saying how large it was. */
 static void respond_activity(tw_act *act, int rc, tw_payload *result, const tw_failure *failure,
@@ -162,16 +178,8 @@ static void respond_activity(tw_act *act, int rc, tw_payload *result, const tw_f
                                CALL_TIMEOUT_MS, &st);
         }
     } else if (cancelled) {
-        WFS(RespondActivityTaskCanceledRequest) req;
-        PB_INIT(WFS_DESC(respond_activity_task_canceled_request), &req);
-        req.task_token = act->token;
-        req.details = details;
-        req.identity = w->identity;
-        req.namespace_ = (char *)w->ns;
-        req.deployment_options = &w->dep;
         what = "RespondActivityTaskCanceled";
-        code = worker_call(w, what, &req.base, &WFS_DESC(respond_activity_task_canceled_response),
-                           0, CALL_TIMEOUT_MS, &st);
+        code = respond_cancelled(w, act->token, details, &st);
     } else {
         what = "RespondActivityTaskFailed";
         code = respond_failed(w, act->token, a, failure, details, &st);
@@ -213,7 +221,7 @@ static void *activity_thread(void *arg)
     }
     pthread_mutex_lock(&w->mu);
     int abandoned = act->abandoned;
-    int cancelled = act->cancelled;
+    int cancelled = act->cancel_requested;
     act->finished = 1;
     pthread_mutex_unlock(&w->mu);
     if (!abandoned)
@@ -257,7 +265,7 @@ static tw_act *new_activity(worker *w, arena *a, WFS(PollActivityTaskQueueRespon
     act->info.run_id = t->workflow_execution ? t->workflow_execution->run_id : "";
     act->info.task_queue = w->s->task_queue;
     act->info.attempt = t->attempt;
-    int64_t deadline = w->lambda_deadline;
+    int64_t deadline = w->drain_deadline; /* an answer after the drain is not delivered */
     int64_t stc = duration_to_ms(t->start_to_close_timeout);
     int64_t s2c = duration_to_ms(t->schedule_to_close_timeout);
     if (stc && ts_ms(t->started_time) && ts_ms(t->started_time) + stc < deadline)
@@ -385,8 +393,6 @@ static tw_act *due_heartbeat(worker *w, uint8_t **details, size_t *len, int64_t 
         if (!act->pending || act->sending || act->abandoned || act->finished)
             continue;
         int64_t due = act->last_sent ? act->last_sent + act->every : now;
-        if (w->stopping)
-            due = now; /* flush at the stop */
         if (due > now) {
             if (*wait_ms < 0 || due - now < *wait_ms)
                 *wait_ms = due - now;
@@ -407,12 +413,23 @@ static tw_act *due_heartbeat(worker *w, uint8_t **details, size_t *len, int64_t 
     return NULL;
 }
 
-static void send_heartbeat(worker *w, tw_act *act, const uint8_t *details, size_t len)
+/* One heartbeat in flight: its own thread, so a slow answer for one activity never delays
+ * another's. Holds a reference to the activity and its copy of the details. */
+typedef struct hb_send {
+    tw_act *act;
+    uint8_t *details;
+    size_t len;
+} hb_send;
+
+static void *heartbeat_thread(void *arg)
 {
+    hb_send *hs = arg;
+    tw_act *act = hs->act;
+    worker *w = act->w;
     WFS(RecordActivityTaskHeartbeatRequest) req;
     PB_INIT(WFS_DESC(record_activity_task_heartbeat_request), &req);
     req.task_token = act->token;
-    req.details = unpack_payloads(details, len);
+    req.details = unpack_payloads(hs->details, hs->len);
     req.identity = w->identity;
     req.namespace_ = (char *)w->ns;
     ProtobufCMessage *resp = NULL;
@@ -421,44 +438,55 @@ static void send_heartbeat(worker *w, tw_act *act, const uint8_t *details, size_
                           &WFS_DESC(record_activity_task_heartbeat_response), NULL, &resp,
                           worker_call_ms(w, CALL_TIMEOUT_MS), &st);
     free_payloads(req.details);
-    int cancel = 0;
+    free(hs->details);
+    free(hs);
+    int cancel = 0, gone = 0;
     if (code == GRPC_OK) {
         WFS(RecordActivityTaskHeartbeatResponse) *r = (void *)resp;
-        cancel = r->cancel_requested || r->activity_paused || r->activity_reset;
+        cancel = r->cancel_requested;
+        gone = r->activity_paused || r->activity_reset;
         protobuf_c_message_free_unpacked(resp, NULL);
     } else if (code == GRPC_NOT_FOUND) {
-        cancel = 1; /* timed out or gone on the server: nobody waits for this result */
+        gone = 1; /* timed out or gone on the server: nobody waits for this result */
     } else {
         log_warn("heartbeat of activity %s: %s: %s", act->info.activity_id, grpc_code_name(code),
                  st.message);
     }
     pthread_mutex_lock(&w->mu);
-    if (cancel)
-        act->cancelled = 1;
+    act->cancel_requested |= cancel;
+    act->gone |= gone;
     act->sending = 0;
     act_unref_locked(act);
+    w->hb_threads--;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    worker_unref(w);
+    return NULL;
 }
 
 void *act_heartbeat_sender(void *arg)
 {
     worker *w = arg;
     pthread_mutex_lock(&w->mu);
-    for (;;) {
-        uint8_t *details = NULL;
-        size_t len = 0;
-        int64_t wait_ms;
-        tw_act *act = due_heartbeat(w, &details, &len, &wait_ms);
-        if (act) {
-            pthread_mutex_unlock(&w->mu);
-            send_heartbeat(w, act, details, len);
-            free(details);
-            pthread_mutex_lock(&w->mu);
-            continue;
+    while (!w->hb_stop) {
+        hb_send *hs = calloc(1, sizeof(*hs));
+        int64_t wait_ms = -1;
+        if (hs)
+            hs->act = due_heartbeat(w, &hs->details, &hs->len, &wait_ms);
+        if (hs && hs->act) {
+            if (worker_spawn_locked(w, heartbeat_thread, hs, &w->hb_threads) != 0) {
+                hs->act->sending = 0; /* no thread now: it stays due, try again soon */
+                hs->act->pending = 1;
+                act_unref_locked(hs->act);
+                free(hs->details);
+                free(hs);
+                wait_ms = 100;
+            } else {
+                continue;
+            }
+        } else {
+            free(hs);
         }
-        if (!w->hb_running)
-            break;
         if (wait_ms < 0) {
             pthread_cond_wait(&w->cv, &w->mu);
         } else {
@@ -466,6 +494,7 @@ void *act_heartbeat_sender(void *arg)
             pthread_cond_timedwait(&w->cv, &w->mu, &until);
         }
     }
+    w->hb_threads--;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     worker_unref(w);
@@ -479,8 +508,10 @@ typedef struct failback {
     ProtobufCBinaryData token; /* malloc'd copies, owned by the fail-back */
     uint8_t *details;
     size_t details_len;
+    int cancel_requested;      /* answer as cancelled: the server asked for it */
     char activity_id[128];
 } failback;
+
 
 static void *failback_thread(void *arg)
 {
@@ -489,8 +520,9 @@ static void *failback_thread(void *arg)
     arena *a = arena_new(1024 * 1024);
     pb_payloads *details = unpack_payloads(fb->details, fb->details_len);
     grpc_status st = {.message = "out of memory"};
-    int code = a ? respond_failed(w, fb->token, a, &shutdown_failure, details, &st)
-                 : GRPC_RESOURCE_EXHAUSTED;
+    int code = fb->cancel_requested ? respond_cancelled(w, fb->token, details, &st)
+               : a ? respond_failed(w, fb->token, a, &shutdown_failure, details, &st)
+                   : GRPC_RESOURCE_EXHAUSTED;
     if (code != GRPC_OK)
         log_error("failing back activity %s: %s: %s", fb->activity_id, grpc_code_name(code),
                   st.message);
@@ -500,7 +532,7 @@ static void *failback_thread(void *arg)
     free(fb->details);
     free(fb);
     pthread_mutex_lock(&w->mu);
-    w->failbacks_running--;
+    w->answers_running--;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     worker_unref(w);
@@ -527,6 +559,7 @@ static failback *failback_of(worker *w, const tw_act *act)
     memcpy(fb->token.data, act->token.data, act->token.len);
     if (act->details_len)
         memcpy(fb->details, act->details, act->details_len);
+    fb->cancel_requested = act->cancel_requested;
     snprintf(fb->activity_id, sizeof(fb->activity_id), "%s", act->info.activity_id);
     return fb;
 }
@@ -538,18 +571,20 @@ int act_abandon_running(worker *w)
     for (tw_act *act = w->acts; act; act = act->next) {
         if (act->abandoned || act->finished)
             continue;
-        act->abandoned = 1;
-        w->acts_abandoned++;
-        n++;
         failback *fb = failback_of(w, act);
-        if (!fb || worker_spawn_locked(w, failback_thread, fb, &w->failbacks_running) != 0) {
+        if (!fb || worker_spawn_locked(w, failback_thread, fb, &w->answers_running) != 0) {
+            /* Not abandoned then: if it ends in time, its own answer still goes out. */
             log_error("no memory or thread to fail back activity %s", act->info.activity_id);
             if (fb) {
                 free(fb->token.data);
                 free(fb->details);
                 free(fb);
             }
+            continue;
         }
+        act->abandoned = 1;
+        w->acts_abandoned++;
+        n++;
     }
     pthread_mutex_unlock(&w->mu);
     return n;
@@ -579,7 +614,7 @@ static int act_heartbeat(tw_act *act, const tw_payload *details, size_t n)
     if (pack_payloads(details, n, &bytes, &len) != 0)
         return TW_ENOMEM;
     pthread_mutex_lock(&w->mu);
-    int gone = act->abandoned || act->cancelled;
+    int gone = act->abandoned || act->cancel_requested || act->gone;
     if (!gone) {
         free(act->details);
         act->details = bytes;
@@ -598,7 +633,7 @@ static int act_cancelled(tw_act *act)
     if (!act)
         return 0;
     pthread_mutex_lock(&act->w->mu);
-    int c = act->cancelled || act->abandoned;
+    int c = act->cancel_requested || act->gone || act->abandoned;
     pthread_mutex_unlock(&act->w->mu);
     return c;
 }

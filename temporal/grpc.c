@@ -85,6 +85,7 @@ struct grpc_channel {
     int stopping;
     int cancel_polls;   /* request, under mu */
     unsigned poll_gen;  /* bumped by every grpc_cancel_polls() */
+    int polls_closed;   /* under mu: set by grpc_cancel_polls(), for good */
     int connections;
 
     /* loop-owned */
@@ -489,8 +490,14 @@ static void conn_fail(grpc_channel *ch, h2conn *conn, const char *why)
     }
 }
 
+/* A new connection; the name lookup gets no longer than the connect timeout, nor past the
+ * earliest deadline of the calls waiting for it. */
 static h2conn *conn_new(grpc_channel *ch, char *err, size_t errlen)
 {
+    int64_t now = now_ms(), resolve_ms = ch->connect_timeout_ms;
+    for (call *c = ch->calls; c; c = c->next)
+        if (!c->conn && c->deadline - now < resolve_ms)
+            resolve_ms = c->deadline - now;
     h2conn *conn = calloc(1, sizeof(*conn));
     if (!conn) {
         snprintf(err, errlen, "out of memory");
@@ -498,7 +505,8 @@ static h2conn *conn_new(grpc_channel *ch, char *err, size_t errlen)
     }
     conn->ch = ch;
     err[0] = '\0';
-    if (tp_connect(&conn->tp, ch->host, ch->port, ch->tls, err, errlen) != TP_OK) {
+    if (tp_connect(&conn->tp, ch->host, ch->port, ch->tls, (int)(resolve_ms > 0 ? resolve_ms : 1),
+                   err, errlen) != TP_OK) {
         free(conn);
         return NULL;
     }
@@ -947,6 +955,7 @@ void grpc_cancel_polls(grpc_channel *ch)
 {
     pthread_mutex_lock(&ch->mu);
     ch->cancel_polls = 1;
+    ch->polls_closed = 1;
     ch->poll_gen++;
     pthread_cond_broadcast(&ch->cv);
     pthread_mutex_unlock(&ch->mu);
@@ -957,9 +966,10 @@ void grpc_cancel_polls(grpc_channel *ch)
 static void run_once(grpc_channel *ch, call *c)
 {
     pthread_mutex_lock(&ch->mu);
-    if (ch->stopping) {
+    if (ch->stopping || ((c->flags & GRPC_LONG_POLL) && ch->polls_closed)) {
         c->code = GRPC_CANCELLED;
-        snprintf(c->message, sizeof(c->message), "channel closed");
+        snprintf(c->message, sizeof(c->message), ch->stopping ? "channel closed"
+                                                 : "poll cancelled: the worker is stopping");
         pthread_mutex_unlock(&ch->mu);
         return;
     }

@@ -90,7 +90,9 @@ int grpc_unary_raw(grpc_channel *ch, const char *method, int flags, const uint8_
                    size_t len, int timeout_ms, uint8_t **resp, size_t *resp_len,
                    grpc_status *st);
 
-/* Ends every open or waiting GRPC_LONG_POLL call with CANCELLED (the worker stops polling). */
+/* Ends every open or waiting GRPC_LONG_POLL call with CANCELLED, and closes the channel to
+ * polls for good: a GRPC_LONG_POLL call made afterwards ends at once with CANCELLED (the
+ * worker stops polling; a poll that raced the stop must not stay open). */
 void grpc_cancel_polls(grpc_channel *ch);
 
 /* Connections made so far (for tests of reconnection). */

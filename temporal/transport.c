@@ -10,10 +10,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mbedtls/ctr_drbg.h>
@@ -230,17 +232,109 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
     return MBEDTLS_ERR_NET_RECV_FAILED;
 }
 
-int tp_connect(tp_conn **out, const char *host, int port, tp_tls *tls, char *err, size_t errlen)
+/* A name lookup on a thread of its own. Two owners (the lookup thread and the caller); the
+ * last to let go frees it, so a caller that stops waiting leaves nothing behind. */
+typedef struct lookup {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int owners;             /* under mu */
+    int done, rc;           /* under mu */
+    struct addrinfo *res;   /* under mu */
+    char host[256], port[16];
+} lookup;
+
+static void lookup_release(lookup *l)
 {
+    pthread_mutex_lock(&l->mu);
+    int left = --l->owners;
+    pthread_mutex_unlock(&l->mu);
+    if (left)
+        return;
+    if (l->res)
+        freeaddrinfo(l->res);
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    free(l);
+}
+
+static void *lookup_thread(void *arg)
+{
+    lookup *l = arg;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int rc = getaddrinfo(l->host, l->port, &hints, &res);
+    pthread_mutex_lock(&l->mu);
+    l->rc = rc;
+    l->res = res;
+    l->done = 1;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    lookup_release(l);
+    return NULL;
+}
+
+/* getaddrinfo() bounded by |ms|. 0 with *res (the caller frees it), or -1 with |err|. */
+static int resolve(const char *host, const char *port, int ms, struct addrinfo **res, char *err,
+                   size_t errlen)
+{
+    *res = NULL;
+    lookup *l = calloc(1, sizeof(*l));
+    if (!l || strlen(host) >= sizeof(l->host)) {
+        free(l);
+        snprintf(err, errlen, "resolve %.200s: %s", host, l ? "name too long" : "out of memory");
+        return -1;
+    }
+    snprintf(l->host, sizeof(l->host), "%s", host);
+    snprintf(l->port, sizeof(l->port), "%s", port);
+    l->owners = 2;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    int started = pthread_create(&th, &attr, lookup_thread, l) == 0;
+    pthread_attr_destroy(&attr);
+    if (!started)
+        lookup_thread(l); /* no thread: look it up here, unbounded, rather than not at all */
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&l->mu);
+    while (!l->done)
+        if (pthread_cond_timedwait(&l->cv, &l->mu, &until) == ETIMEDOUT)
+            break;
+    int done = l->done, rc = l->rc;
+    if (done && rc == 0) {
+        *res = l->res; /* the caller's now */
+        l->res = NULL;
+    }
+    pthread_mutex_unlock(&l->mu);
+    lookup_release(l);
+    if (!done)
+        snprintf(err, errlen, "resolve %.200s: no answer within %d ms", host, ms);
+    else if (rc)
+        snprintf(err, errlen, "resolve %.200s: %s", host, gai_strerror(rc));
+    return done && rc == 0 ? 0 : -1;
+}
+
+int tp_connect(tp_conn **out, const char *host, int port, tp_tls *tls, int resolve_ms, char *err,
+               size_t errlen)
+{
+    struct addrinfo *res = NULL;
     char portstr[16];
     *out = NULL;
     snprintf(portstr, sizeof(portstr), "%d", port);
-    int rc = getaddrinfo(host, portstr, &hints, &res);
-    if (rc) {
-        snprintf(err, errlen, "resolve %s: %s", host, gai_strerror(rc));
+    if (resolve(host, portstr, resolve_ms > 0 ? resolve_ms : 1, &res, err, errlen) != 0)
         return TP_ERR;
-    }
     int fd = -1;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);

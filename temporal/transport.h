@@ -37,8 +37,11 @@ void tp_tls_free(tp_tls *t);
 typedef struct tp_conn tp_conn;
 
 /* Starts connecting to |host|:|port|; |tls| NULL means plaintext. Poll tp_fd() for tp_wants()
- * and call tp_handshake() until it returns TP_OK. */
-int tp_connect(tp_conn **out, const char *host, int port, tp_tls *tls, char *err, size_t errlen);
+ * and call tp_handshake() until it returns TP_OK. Resolving the name takes at most
+ * |resolve_ms| (a slow DNS must not hold the caller, the network thread, past its calls'
+ * deadlines); the lookup goes on in a thread of its own and is dropped when late. */
+int tp_connect(tp_conn **out, const char *host, int port, tp_tls *tls, int resolve_ms, char *err,
+               size_t errlen);
 int tp_handshake(tp_conn *c);
 int tp_fd(const tp_conn *c);
 short tp_wants(const tp_conn *c); /* POLLIN and/or POLLOUT */

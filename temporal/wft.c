@@ -247,6 +247,7 @@ static void slot_begin(worker *w, wf_slot *slot, const wf_task *t)
     w->wf_running++;
     slot->busy = 1;
     slot->stuck = 0;
+    slot->attempt = t->attempt;
     snprintf(slot->type, sizeof(slot->type), "%s",
              t->workflow_type && t->workflow_type->name ? t->workflow_type->name : "?");
     snprintf(slot->id, sizeof(slot->id), "%s",
@@ -256,13 +257,17 @@ static void slot_begin(worker *w, wf_slot *slot, const wf_task *t)
     slot->token_len = slot->token ? t->task_token.len : 0;
     if (slot->token)
         memcpy(slot->token, t->task_token.data, t->task_token.len);
+    pthread_cond_broadcast(&w->cv); /* the main thread watches running workflow code */
     pthread_mutex_unlock(&w->mu);
 }
 
 static void slot_end(worker *w, wf_slot *slot, int failed)
 {
     pthread_mutex_lock(&w->mu);
-    w->wf_running--;
+    if (slot->stuck)
+        w->stuck_pollers--; /* the code came back after all */
+    else
+        w->wf_running--;
     w->wf_tasks++;
     if (failed && !slot->stuck)
         w->wf_failed++;
@@ -323,40 +328,74 @@ void *wft_poller(void *arg)
     return NULL;
 }
 
+/* The watchdog's report of one stuck task, sent on a thread of its own so the main thread
+ * never waits on the network for it. Owns its copies. */
+typedef struct deadlock_report {
+    worker *w;
+    ProtobufCBinaryData token;
+    char msg[600];
+} deadlock_report;
+
+static void *report_thread(void *arg)
+{
+    deadlock_report *r = arg;
+    worker *w = r->w;
+    arena *a = arena_new(1024 * 1024);
+    if (a)
+        respond_task_failed(w, a, r->token, WF_CAUSE_UNHANDLED_FAILURE, "PotentialDeadlock",
+                            r->msg);
+    arena_free(a);
+    free(r->token.data);
+    free(r);
+    pthread_mutex_lock(&w->mu);
+    w->answers_running--;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    worker_unref(w);
+    return NULL;
+}
+
+/* With mu held: marks |slot| stuck and, on the task's first attempt (as the official SDKs
+ * report a failing task once), sends the failure naming the workflow. */
+static void report_stuck(worker *w, wf_slot *slot, int64_t limit)
+{
+    slot->stuck = 1;
+    w->wf_stuck++;
+    w->wf_running--;      /* not running work: it must not hold the idle exit or the drain */
+    w->stuck_pollers++;
+    deadlock_report *r = calloc(1, sizeof(*r));
+    if (r) {
+        r->w = w;
+        snprintf(r->msg, sizeof(r->msg), "potential deadlock: the code of workflow %s (id %s) "
+                 "ran for more than %lld ms without yielding (an endless loop or a blocking call "
+                 "in workflow code?); its task is failed and this Lambda environment will be "
+                 "replaced once the invocation ends", slot->type, slot->id, (long long)limit);
+        log_error("%s", r->msg);
+        r->token.len = slot->token_len;
+        r->token.data = slot->token_len ? malloc(slot->token_len) : NULL;
+        if (r->token.data)
+            memcpy(r->token.data, slot->token, slot->token_len);
+    }
+    if (!r || !r->token.data || slot->attempt > 1 ||
+        worker_spawn_locked(w, report_thread, r, &w->answers_running) != 0) {
+        if (r)
+            free(r->token.data);
+        free(r);
+    }
+    pthread_cond_broadcast(&w->cv);
+}
+
 void wft_watchdog(worker *w)
 {
     int64_t limit = w->s->deadlock_timeout_ms;
     if (limit <= 0)
         return;
-    for (int i = 0;; i++) {
-        pthread_mutex_lock(&w->mu);
-        if (i >= w->nslots) {
-            pthread_mutex_unlock(&w->mu);
-            return;
-        }
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < w->nslots; i++) {
         wf_slot *slot = &w->slots[i];
         int64_t since = __atomic_load_n(&slot->code_since, __ATOMIC_ACQUIRE);
-        if (!slot->busy || slot->stuck || !since || clock_mono_ms() - since < limit) {
-            pthread_mutex_unlock(&w->mu);
-            continue;
-        }
-        slot->stuck = 1;
-        w->wf_stuck++;
-        char msg[600];
-        snprintf(msg, sizeof(msg), "potential deadlock: the code of workflow %s (id %s) ran for "
-                 "more than %lld ms without yielding (an endless loop or a blocking call in "
-                 "workflow code?); its task is failed and this Lambda environment will be "
-                 "replaced once the invocation ends", slot->type, slot->id, (long long)limit);
-        ProtobufCBinaryData token = {slot->token_len, NULL};
-        token.data = slot->token_len ? malloc(slot->token_len) : NULL;
-        if (token.data)
-            memcpy(token.data, slot->token, slot->token_len);
-        pthread_mutex_unlock(&w->mu);
-        log_error("%s", msg);
-        arena *a = arena_new(1024 * 1024);
-        if (a && token.data)
-            respond_task_failed(w, a, token, WF_CAUSE_UNHANDLED_FAILURE, "PotentialDeadlock", msg);
-        arena_free(a);
-        free(token.data);
+        if (slot->busy && !slot->stuck && since && clock_mono_ms() - since >= limit)
+            report_stuck(w, slot, limit);
     }
+    pthread_mutex_unlock(&w->mu);
 }

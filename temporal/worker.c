@@ -39,7 +39,7 @@ int worker_call_ms(worker *w, int64_t want)
 {
     int64_t left = w->hard_ms - clock_mono_ms();
     int64_t ms = want < left ? want : left;
-    return ms > 0 ? (int)ms : 0;
+    return ms > 0 ? (int)ms : 1;
 }
 
 int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
@@ -47,7 +47,7 @@ int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
                 grpc_status *st)
 {
     int ms = worker_call_ms(w, timeout_ms);
-    if (ms <= 0) {
+    if (w->hard_ms - clock_mono_ms() <= 0) {
         memset(st, 0, sizeof(*st));
         st->code = GRPC_DEADLINE_EXCEEDED;
         snprintf(st->message, sizeof(st->message), "no time left before the Lambda deadline");
@@ -205,6 +205,7 @@ static worker *worker_new(const worker_params *p, int64_t now_mono)
     w->refs = 1;
     w->free_slots = s->max_activities;
     w->lambda_deadline = p->deadline_ms;
+    w->drain_deadline = p->deadline_ms - s->shutdown_buffer_ms + s->stop_timeout_ms;
     w->hard_ms = now_mono + (p->deadline_ms - clock_wall_ms()) - TW_ANSWER_MARGIN_MS;
     snprintf(w->identity, sizeof(w->identity), "%s@%s", p->request_id, p->function_arn);
     snprintf(w->instance_key, sizeof(w->instance_key), "%s", p->request_id); /* unique per invocation */
@@ -244,16 +245,20 @@ static int wait_until(worker *w, int (*done)(const worker *), int64_t until)
     }
 }
 
-static int drained(const worker *w) { return w->pollers_running == 0 && w->acts == NULL; }
-static int failbacks_done(const worker *w) { return w->failbacks_running == 0 && w->hb_running == 0; }
+/* Pollers that are not stuck in workflow code have ended, and no activity runs. */
+static int drained(const worker *w)
+{
+    return w->pollers_running == w->stuck_pollers && w->acts == NULL;
+}
 /* Pollers, fail-backs and the heartbeat sender have ended, and no activity is still sending
  * its own answer (those left running were failed back; their answers are dropped). */
 static int all_done(const worker *w)
 {
-    return !act_answering(w) && w->pollers_running == 0 && w->failbacks_running == 0 && w->hb_running == 0;
+    return !act_answering(w) && w->pollers_running == w->stuck_pollers &&
+           w->answers_running == 0 && w->hb_threads == 0;
 }
 
-static void shutdown_worker(worker *w)
+static int shutdown_worker(worker *w)
 {
     WFS(ShutdownWorkerRequest) req;
     PB_INIT(WFS_DESC(shutdown_worker_request), &req);
@@ -267,6 +272,7 @@ static void shutdown_worker(worker *w)
                            GRPC_NO_RETRY, SHUTDOWN_WORKER_MS, &st);
     if (code != GRPC_OK && code != GRPC_UNIMPLEMENTED)
         log_warn("ShutdownWorker: %s: %s", grpc_code_name(code), st.message);
+    return code;
 }
 
 /* Works until the stop time, or until idle for the idle-exit window. Returns 1 when idle. */
@@ -314,8 +320,11 @@ static int stop(worker *w, int64_t stop_start)
     int64_t latest = w->hard_ms - (TW_STOP_MARGIN_MS - TW_ANSWER_MARGIN_MS);
     if (drain_end > latest)
         drain_end = latest;
-    shutdown_worker(w);
+    /* A server that completes polls on shutdown answers them empty once told; otherwise they
+     * are cancelled first, so no task goes to a poll that is about to be dropped. */
     if (!w->poll_complete_on_shutdown)
+        grpc_cancel_polls(w->ch);
+    if (shutdown_worker(w) != GRPC_OK)
         grpc_cancel_polls(w->ch);
     wait_until(w, drained, drain_end);
     grpc_cancel_polls(w->ch);
@@ -324,19 +333,20 @@ static int stop(worker *w, int64_t stop_start)
         log_warn("%d activities still running at the stop were failed back to be retried",
                  abandoned);
     pthread_mutex_lock(&w->mu);
-    w->hb_running = 0; /* the sender flushes what is pending, then ends */
+    w->hb_stop = 1; /* running activities took their latest details into their fail-backs */
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    wait_until(w, failbacks_done, w->hard_ms);
-    if (wait_until(w, all_done, w->hard_ms))
-        return 0;
+    wait_until(w, all_done, w->hard_ms);
     pthread_mutex_lock(&w->mu);
-    int stuck = w->pollers_running;
+    int stuck = w->stuck_pollers;
+    for (int i = 0; i < w->nslots; i++) /* code running at the deadline (watchdog off or late) */
+        if (w->slots[i].busy && !w->slots[i].stuck &&
+            __atomic_load_n(&w->slots[i].code_since, __ATOMIC_ACQUIRE))
+            stuck++;
     pthread_mutex_unlock(&w->mu);
     if (stuck)
-        log_error("%d workflow pollers did not return by the deadline (workflow code that does "
-                  "not yield): answering the invocation without them; this process will end",
-                  stuck);
+        log_error("%d workflow pollers are inside workflow code that does not yield: answering "
+                  "the invocation without them; this process will end", stuck);
     return stuck > 0;
 }
 
@@ -389,21 +399,21 @@ int worker_run(const worker_params *p, worker_result *res, char *err, size_t err
     if (nwf > WORKER_MAX_WF_POLLERS)
         nwf = WORKER_MAX_WF_POLLERS;
     int started = 0;
-    pthread_mutex_lock(&w->mu);
-    w->hb_running = 1; /* the flag the sender ends on; set before it can look */
-    pthread_mutex_unlock(&w->mu);
-    int hb_threads = 0;
-    if (start_thread(w, act_heartbeat_sender, &hb_threads) != 0) {
-        pthread_mutex_lock(&w->mu);
-        w->hb_running = 0;
-        pthread_mutex_unlock(&w->mu);
-    }
+    if (start_thread(w, act_heartbeat_sender, &w->hb_threads) != 0)
+        log_error("no thread for the heartbeat sender: heartbeats will not reach the server");
     for (int i = 0; i < nwf; i++)
         started += start_thread(w, wft_poller, &w->pollers_running) == 0;
     for (int i = 0; i < s->activity_pollers; i++)
         started += start_thread(w, act_poller, &w->pollers_running) == 0;
-    if (!started || !hb_threads)
-        log_error("could not start the worker's threads");
+    if (!started) {
+        snprintf(err, errlen, "could not start any poller thread");
+        pthread_mutex_lock(&w->mu);
+        w->stopping = w->hb_stop = 1;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        worker_unref(w);
+        return -1;
+    }
     log_info("worker %s polling %s as %s/%s for %lld ms", w->identity, s->task_queue,
              s->deployment_name, s->build_id, (long long)work_ms);
 

@@ -38,7 +38,8 @@ typedef struct wf_slot {
     int64_t code_since;    /* monotonic ms the code was last resumed, 0 while it is not running
                             * (written by the poller's thread with atomics, read by the watchdog) */
     int busy;              /* under mu: a task is being run */
-    int stuck;             /* under mu: the watchdog failed this task (code did not yield) */
+    int stuck;             /* under mu: the watchdog found this task's code not yielding */
+    int attempt;           /* under mu: the task's attempt (the watchdog reports attempt 1) */
     char type[128], id[256]; /* under mu: the task's workflow type and id */
     uint8_t *token;        /* under mu: malloc'd copy of the task token */
     size_t token_len;
@@ -55,6 +56,7 @@ struct worker {
     pb_deployment_options dep;
     int64_t hard_ms;         /* monotonic: nothing of this invocation runs past it */
     int64_t lambda_deadline; /* Unix ms */
+    int64_t drain_deadline;  /* Unix ms: the end of the drain, the activities' deadline */
     int poll_complete_on_shutdown; /* the server answers open polls when told we stop */
 
     pthread_mutex_t mu;
@@ -65,11 +67,13 @@ struct worker {
     int pollers_running;
     int free_slots;          /* activity slots: taken before a poll, given back after */
     struct tw_act *acts;     /* running activities */
-    int failbacks_running;
-    int hb_running;          /* the heartbeat sender runs */
+    int answers_running;     /* fail-backs and watchdog reports being sent */
+    int hb_stop;             /* the heartbeat sender is to end */
+    int hb_threads;          /* the heartbeat sender and the sends it started, running */
+    int stuck_pollers;       /* workflow pollers inside code the watchdog found not yielding */
     int nslots;
     wf_slot slots[WORKER_MAX_WF_POLLERS];
-    int wf_running;          /* workflow tasks being run */
+    int wf_running;          /* workflow tasks being run (not counting stuck ones) */
     int64_t last_busy;       /* monotonic ms when a task last arrived or ended */
     int wf_tasks, wf_failed, wf_stuck, acts_done, acts_failed, acts_abandoned, oversized,
         queries_refused;
@@ -77,7 +81,8 @@ struct worker {
     char poll_error[300];    /* the last poll error, for the invocation's error */
 };
 
-/* min(|want|, time left before the hard deadline); <= 0 when none is left. */
+/* min(|want|, time left before the hard deadline), at least 1 (a call then fails at once with
+ * DEADLINE_EXCEEDED; grpc takes 0 as its default). */
 int worker_call_ms(worker *w, int64_t want);
 /* A unary call whose answer is only checked for success, bounded by worker_call_ms(). */
 int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
