@@ -38,6 +38,8 @@ arena *arena_new(size_t limit)
 
 void *arena_alloc(arena *a, size_t n)
 {
+    if (n > a->limit)
+        return NULL; /* also keeps the rounding below from wrapping around */
     n = (n + 15) & ~(size_t)15;
     if (n == 0)
         n = 16;

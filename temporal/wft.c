@@ -103,11 +103,14 @@ static void fail_workflow_task(worker *w, arena *a, wf_task *t, int cause, const
     log_error("workflow task of %s failed: %s", t->workflow_execution->workflow_id, message);
     if (t->attempt > 1 && cause != CAUSE(GRPC_MESSAGE_TOO_LARGE))
         return; /* as sdk-go: report once, then let later attempts time out quietly */
-    respond_task_failed(w, a, t->task_token, cause,
+    /* Its own arena: the task's may be the one that ran out, and the message must get through. */
+    arena *fa = arena_new(1024 * 1024);
+    respond_task_failed(w, fa ? fa : a, t->task_token, cause,
                         cause == WF_CAUSE_NON_DETERMINISTIC ? "NonDeterminismError"
                         : cause == CAUSE(GRPC_MESSAGE_TOO_LARGE) ? "GrpcMessageTooLarge"
                                                                  : "WorkflowTaskError",
                         message);
+    arena_free(fa);
 }
 
 /* A legacy query task is answered with RespondQueryTaskCompleted, never as a workflow task.

@@ -664,6 +664,19 @@ static void random_is_reseeded_at_a_reset_point(void **st)
     reg_free(reg);
 }
 
+/* A size near SIZE_MAX must not wrap around to a small allocation (tw_wf_alloc/tw_act_alloc
+ * pass user sizes straight through). */
+static void arena_refuses_sizes_past_its_limit(void **st)
+{
+    arena *a = arena_new(1024 * 1024);
+    assert_non_null(a);
+    assert_null(arena_alloc(a, (size_t)-1));
+    assert_null(arena_alloc(a, (size_t)-8));
+    assert_null(arena_alloc(a, 2 * 1024 * 1024));
+    assert_non_null(arena_alloc(a, 100));
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -681,6 +694,7 @@ int main(void)
         cmocka_unit_test(missing_events_fail_the_task),
         cmocka_unit_test(random_is_seeded_by_the_original_run),
         cmocka_unit_test(random_is_reseeded_at_a_reset_point),
+        cmocka_unit_test(arena_refuses_sizes_past_its_limit),
     };
     return cmocka_run_group_tests_name("replay", tests, NULL, NULL);
 }
