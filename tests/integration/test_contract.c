@@ -9,8 +9,9 @@
  *     activities run than slots with more pollers than slots; failure details given from the
  *     stack arrive intact; activities running at the stop are failed back with their latest
  *     heartbeat details;
- *   - mistakes are errors: a wrong namespace, a closed port, TLS against plaintext, too little
- *     time; results over the request limit fail visibly; a legacy query gets an answer.
+ *   - mistakes are errors: a wrong namespace, an API key the server rejects, a closed port, TLS
+ *     against plaintext, too little time; results over the request limit fail visibly; a legacy
+ *     query gets an answer.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -35,16 +36,23 @@
 
 static tserver srv;
 
-static cJSON *driver_json(const char *const *args)
+static cJSON *driver_json_on(const tserver *s, const char *const *args)
 {
     char *why;
-    cJSON *o = driver_json_of(&srv, args, &why);
+    cJSON *o = driver_json_of(s, args, &why);
     if (!o)
         fail_msg("%s", why);
     return o;
 }
 
-static void driver_ok(const char *const *args) { cJSON_Delete(driver_json(args)); }
+static cJSON *driver_json(const char *const *args) { return driver_json_on(&srv, args); }
+
+static void driver_ok_on(const tserver *s, const char *const *args)
+{
+    cJSON_Delete(driver_json_on(s, args));
+}
+
+static void driver_ok(const char *const *args) { driver_ok_on(&srv, args); }
 
 static int group_setup(void **st) { return tserver_start(&srv, 0, NULL, NULL); }
 
@@ -60,19 +68,21 @@ typedef struct fn {
     char deployment[64];
 } fn;
 
-/* A current deployment version for a fresh queue. */
-static void deploy(fn *f)
+/* A current deployment version for a fresh queue, on server |s|. */
+static void deploy_on(const tserver *s, fn *f)
 {
     static int seq;
     snprintf(f->queue, sizeof(f->queue), "ctq-%d-%d", (int)getpid(), ++seq);
     snprintf(f->deployment, sizeof(f->deployment), "cdep-%d-%d", (int)getpid(), seq);
     const char *create[] = {"create-deployment", "--deployment", f->deployment, NULL};
-    driver_ok(create);
+    driver_ok_on(s, create);
     const char *version[] = {"create-version", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(version);
+    driver_ok_on(s, version);
     const char *current[] = {"set-current", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(current);
+    driver_ok_on(s, current);
 }
+
+static void deploy(fn *f) { deploy_on(&srv, f); }
 
 /* Starts the emulator with build/bootstrap and the contract library for |f|'s version,
  * talking to 127.0.0.1:|port| (0: the server), with |env| ("K=V", NULL-terminated) after the
@@ -396,6 +406,64 @@ static void wrong_namespace_fails_the_invocation(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+/* The emulator's output (bootstrap's log and answers) and |log| never show |secret|. */
+static void assert_not_shown(const fn *f, const char *log, const char *secret)
+{
+    char *out = emu_output(&f->emu);
+    if (strstr(out, secret))
+        fail_msg("the API key appears in the emulator's output:\n%s", out);
+    free(out);
+    char *text = read_all(log, NULL);
+    if (strstr(text, secret))
+        fail_msg("the API key appears in %s", log);
+    free(text);
+}
+
+/* A server that checks API keys (--api-key) refuses the worker's DescribeNamespace: the
+ * invocation fails naming the code, the namespace, the address and TEMPORAL_API_KEY, and the
+ * key is never printed. With the right key the same server runs a workflow to completion. */
+static void rejected_api_key_fails_the_invocation(void **st)
+{
+    static const char right[] = "tw-right-key-5d1c";
+    tserver ks = {0};
+    const char *flags[] = {"--api-key", right, NULL};
+    assert_int_equal(tserver_start(&ks, 0, NULL, flags), 0);
+    char addr[64], ns[32];
+    snprintf(addr, sizeof(addr), "127.0.0.1:%d", ks.port);
+    snprintf(ns, sizeof(ns), "namespace \\\"default\\\""); /* as in the JSON body */
+
+    fn f;
+    deploy_on(&ks, &f); /* the driver sends no authorization header: let through */
+    const char *wrong[] = {"TEMPORAL_API_KEY=tw-wrong-key-9e7a", "TEMPORAL_TLS=false", NULL};
+    run(&f, 8, ks.port, wrong);
+    const char *needles[] = {"PERMISSION_DENIED", "Request unauthorized", ns, addr,
+                             "TEMPORAL_API_KEY", NULL};
+    expect_worker_error(&f, needles);
+    assert_not_shown(&f, ks.log, "tw-wrong-key-9e7a");
+    assert_int_equal(emu_stop(&f.emu), 0);
+
+    fn g;
+    deploy_on(&ks, &g);
+    char key_env[64];
+    snprintf(key_env, sizeof(key_env), "TEMPORAL_API_KEY=%s", right);
+    const char *good[] = {key_env, "TEMPORAL_TLS=false", NULL};
+    run(&g, 8, ks.port, good);
+    char id[64];
+    unique(id, sizeof(id), "apikey");
+    const char *start_args[] = {"start", "--id", id, "--type", "DetailsBack", "--task-queue",
+                                g.queue, "--input", "null", NULL};
+    driver_ok_on(&ks, start_args);
+    cJSON_Delete(invoke(&g));
+    const char *await_args[] = {"--timeout", "30s", "await", "--id", id, NULL};
+    cJSON *done = driver_json_on(&ks, await_args);
+    assert_string_equal(status_of(done), "COMPLETED");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "detail-42");
+    cJSON_Delete(done);
+    assert_not_shown(&g, ks.log, right);
+    assert_int_equal(emu_stop(&g.emu), 0);
+    tserver_stop(&ks, 0, 0);
+}
+
 static void closed_port_fails_the_invocation(void **st)
 {
     fn f;
@@ -528,6 +596,7 @@ int main(void)
         cmocka_unit_test(more_pollers_than_slots),
         cmocka_unit_test(failure_details_from_the_stack),
         cmocka_unit_test(wrong_namespace_fails_the_invocation),
+        cmocka_unit_test(rejected_api_key_fails_the_invocation),
         cmocka_unit_test(closed_port_fails_the_invocation),
         cmocka_unit_test(unresolvable_host_fails_the_invocation),
         cmocka_unit_test(tls_against_plaintext_fails_the_invocation),

@@ -4,7 +4,8 @@
 // registered at start (retention 24 h), static membership, every listener on 127.0.0.1, no UI,
 // no metrics listener, no pprof. On top of that: optional TLS or mTLS on the frontend, and the
 // dynamic config serverless workers need (Worker Controller on, compute provider aws-lambda,
-// scaling algorithm no-sync, no IAM role required).
+// scaling algorithm no-sync, no IAM role required), and an optional API key check on the
+// frontend (--api-key; see apiKeyClaimMapper).
 //
 // It prints "temporal-server: listening on 127.0.0.1:PORT" on stdout once the frontend answers
 // GetSystemInfo and DescribeNamespace for every namespace, logs to stderr, and stops on
@@ -19,6 +20,7 @@ import (
 	"bytes"
 	"context"
 	crand "crypto/rand"
+	"crypto/subtle"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -36,6 +38,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 	wciclient "go.temporal.io/auto-scaled-workers/wci/client"
+	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
@@ -76,6 +79,7 @@ type options struct {
 	exitWithParent  bool
 	printDynConfig  bool
 	startupDeadline time.Duration
+	apiKey          string
 }
 
 func main() {
@@ -98,6 +102,9 @@ func main() {
 	flag.BoolVar(&o.exitWithParent, "exit-with-parent", false, "get SIGTERM when the parent process dies")
 	flag.BoolVar(&o.printDynConfig, "print-dynamic-config", false, "print the dynamic config as JSON and exit")
 	flag.DurationVar(&o.startupDeadline, "startup-timeout", 90*time.Second, "give up when not up by then")
+	flag.StringVar(&o.apiKey, "api-key", "", "refuse (PermissionDenied) frontend calls whose authorization "+
+		"header is not \"Bearer KEY\"; calls without the header (the server's own system workers, "+
+		"the driver) pass")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fail(fmt.Sprintf("unexpected argument %q", flag.Arg(0)))
@@ -110,6 +117,9 @@ func main() {
 	}
 	if (o.clientCA != "" || o.tlsCA != "") && o.tlsCert == "" {
 		fail("--client-ca and --tls-ca need --tls-cert and --tls-key")
+	}
+	if strings.ContainsAny(o.apiKey, " \t\r\n") {
+		fail("--api-key must not contain white space")
 	}
 	if o.port <= 0 || o.port > 65535 {
 		fail("--port wants 1..65535")
@@ -399,13 +409,21 @@ func run(o options, dc dynamicconfig.StaticClient) error {
 	for name, p := range ports {
 		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(fmt.Sprintf("%s:%d", host, p))
 	}
-	srv, err := temporal.NewServer(
+	opts := []temporal.ServerOption{
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(hosts),
 		temporal.WithLogger(logger),
 		temporal.WithDynamicConfigClient(dc),
-	)
+	}
+	if o.apiKey != "" {
+		opts = append(opts,
+			temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper {
+				return &apiKeyClaimMapper{want: []byte("Bearer " + o.apiKey)}
+			}),
+			temporal.WithAuthorizer(apiKeyAuthorizer{}))
+	}
+	srv, err := temporal.NewServer(opts...)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -432,6 +450,39 @@ func run(o options, dc dynamicconfig.StaticClient) error {
 	<-sig
 	stop(srv, sig)
 	return nil
+}
+
+// apiKeyClaimMapper is --api-key's check, on the server's own extension point: the frontend's
+// authorization interceptor hands it the authorization header of every call that carries one
+// (or a client certificate), and a call whose claims cannot be mapped is refused with
+// PermissionDenied "Request unauthorized." (what a server with the JWT claim mapper answers
+// for a bad token). Calls with no authorization header never reach it: the interceptor
+// authorizes them with nil claims (apiKeyAuthorizer lets them through). That keeps the
+// server's own system workers (deployments, Worker Controller, ...), which call the frontend
+// without one, and the tests' driver working. The error never carries the header: the
+// interceptor logs it.
+type apiKeyClaimMapper struct{ want []byte }
+
+var errWrongAPIKey = errors.New("authorization header does not match --api-key")
+
+func (m *apiKeyClaimMapper) GetClaims(ai *authorization.AuthInfo) (*authorization.Claims, error) {
+	if ai.AuthToken == "" { // a client certificate and no header (mTLS)
+		return &authorization.Claims{Subject: "client-certificate", System: authorization.RoleAdmin}, nil
+	}
+	if subtle.ConstantTimeCompare([]byte(ai.AuthToken), m.want) != 1 {
+		return nil, errWrongAPIKey
+	}
+	return &authorization.Claims{Subject: "api-key", System: authorization.RoleAdmin, AuthType: "api-key"}, nil
+}
+
+// apiKeyAuthorizer allows every call that got past apiKeyClaimMapper: nil claims (no
+// credentials at all) or claims it mapped. The interceptor checks claims only when an
+// authorizer is set, so --api-key needs both.
+type apiKeyAuthorizer struct{}
+
+func (apiKeyAuthorizer) Authorize(context.Context, *authorization.Claims,
+	*authorization.CallTarget) (authorization.Result, error) {
+	return authorization.Result{Decision: authorization.DecisionAllow}, nil
 }
 
 // stop stops the server; a second signal or 20 s without an end exits at once.
