@@ -301,7 +301,9 @@ static void code_that_never_yields_is_a_deadlock(void **st)
 {
     fn f;
     deploy(&f);
-    run(&f, 8, 0, NULL);
+    /* Idle exit off: nothing else wakes the main thread, the task's start must. */
+    const char *env[] = {"TEMPORAL_IDLE_EXIT=0s", NULL};
+    run(&f, 6, 0, env);
     char id[64];
     unique(id, sizeof(id), "spin");
     start(&f, "Spin", id);
