@@ -3,7 +3,8 @@
  * runtime and the Temporal server) against an echo server on plain sockets. Checks what those
  * tests rely on: bytes pass both ways, STALL holds them with the sockets open and lets them go in
  * order afterwards, RANDOM_STALL alternates stalls of the configured length with forwarding,
- * VANISH resets open and new connections, and the counters.
+ * VANISH resets open and new connections, RANDOM delays bytes without reordering them and
+ * mixes resets, stalls and delays (what the chaos run relies on), and the counters.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -362,6 +363,112 @@ static void stop_with_open_stalled_connections(void **st)
     close(b);
 }
 
+static int setup_latency(void **st)
+{
+    stallproxy_options o = {.latency_weight = 1, .latency_min_ms = 200, .latency_max_ms = 250,
+                            .pass_min_ms = 100, .pass_max_ms = 200, .seed = 11,
+                            .mode = STALLPROXY_RANDOM};
+    return setup_with(st, &o);
+}
+
+/* Only latency periods: every byte waits 200-250 ms each way, and arrives, in order. */
+static void random_latency_delays_without_reordering(void **st)
+{
+    fixture *f = *st;
+    int fd = dial(stallproxy_port(f->proxy));
+    sleep_ms(300); /* past the first (plain) period */
+    char buf[64];
+    int64_t t0 = now_ms();
+    send_all(fd, "abc");
+    assert_int_equal(read_within(fd, buf, 3, 3000), 3);
+    int64_t rtt = now_ms() - t0;
+    assert_memory_equal(buf, "abc", 3);
+    assert_true(rtt >= 390 && rtt < 1500);
+    /* A stream sent in many small writes comes back whole and in order. */
+    char want[200];
+    for (int i = 0; i < 200; i++) {
+        want[i] = (char)('a' + i % 26);
+        assert_int_equal(send(fd, &want[i], 1, MSG_NOSIGNAL), 1);
+        if (i % 20 == 0)
+            sleep_ms(15);
+    }
+    char got[200];
+    assert_int_equal(read_within(fd, got, sizeof(got), 5000), 200);
+    assert_memory_equal(got, want, 200);
+    stallproxy_counters c;
+    stallproxy_get_counters(f->proxy, &c);
+    assert_true(c.latency_periods >= 1);
+    assert_int_equal(c.resets, 0);
+    assert_int_equal(c.stalls, 0);
+    assert_int_equal(c.connections, 1);
+    assert_int_equal(c.open, 1);
+    close(fd);
+}
+
+static int setup_mix(void **st)
+{
+    stallproxy_options o = {.reset_weight = 1, .stall_weight = 1, .latency_weight = 1,
+                            .pass_weight = 1, .pass_min_ms = 50, .pass_max_ms = 100,
+                            .stall_min_ms = 200, .stall_max_ms = 300, .latency_min_ms = 20,
+                            .latency_max_ms = 50, .seed = 3, .mode = STALLPROXY_RANDOM};
+    return setup_with(st, &o);
+}
+
+#define MIX_CONNS 6
+
+/* Resets, stalls and delays at random: clients see their connections reset now and then
+ * (and redial), and on every connection the echoes that come back are exactly what was sent,
+ * in order, up to the reset. */
+static void random_mixes_resets_stalls_and_delays(void **st)
+{
+    fixture *f = *st;
+    int fds[MIX_CONNS], sent[MIX_CONNS], expect[MIX_CONNS], dials = 0, resets_seen = 0;
+    long echoed = 0;
+    for (int i = 0; i < MIX_CONNS; i++, dials++) {
+        fds[i] = dial(stallproxy_port(f->proxy));
+        sent[i] = expect[i] = 0;
+    }
+    int64_t start = now_ms();
+    while (now_ms() - start < 3000) {
+        for (int i = 0; i < MIX_CONNS; i++) {
+            char c = (char)('a' + sent[i] % 26), buf[256];
+            int broke = send(fds[i], &c, 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1 &&
+                        errno != EAGAIN && errno != EWOULDBLOCK;
+            if (!broke)
+                sent[i]++;
+            ssize_t n = -1;
+            while (!broke && (n = recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT)) != 0) {
+                if (n < 0) {
+                    broke = errno != EAGAIN && errno != EWOULDBLOCK;
+                    break;
+                }
+                for (ssize_t k = 0; k < n; k++, expect[i]++)
+                    assert_int_equal(buf[k], (char)('a' + expect[i] % 26));
+                echoed += n;
+                assert_true(expect[i] <= sent[i]);
+            }
+            if (broke || n == 0) { /* reset (or ended): dial again */
+                resets_seen++;
+                close(fds[i]);
+                fds[i] = dial(stallproxy_port(f->proxy));
+                dials++;
+                sent[i] = expect[i] = 0;
+            }
+        }
+        sleep_ms(10);
+    }
+    stallproxy_counters c;
+    stallproxy_get_counters(f->proxy, &c);
+    assert_true(c.resets >= 2);
+    assert_true(c.stalls >= 2);
+    assert_true(c.latency_periods >= 2);
+    assert_true(resets_seen >= 1 && resets_seen <= c.resets);
+    assert_int_equal(c.connections, dials);
+    assert_true(echoed > 100);
+    for (int i = 0; i < MIX_CONNS; i++)
+        close(fds[i]);
+}
+
 static void bad_options_are_refused(void **st)
 {
     stallproxy *p = (stallproxy *)1;
@@ -370,6 +477,11 @@ static void bad_options_are_refused(void **st)
     assert_null(p);
     stallproxy_options inverted = {.target_port = 1, .stall_min_ms = 5000, .stall_max_ms = 10};
     assert_int_equal(stallproxy_start(&p, &inverted), -EINVAL);
+    assert_null(p);
+    stallproxy_options slow = {.target_port = 1, .latency_min_ms = 90, .latency_max_ms = 10};
+    assert_int_equal(stallproxy_start(&p, &slow), -EINVAL);
+    stallproxy_options negative = {.target_port = 1, .reset_weight = -1, .pass_weight = 2};
+    assert_int_equal(stallproxy_start(&p, &negative), -EINVAL);
     assert_null(p);
     stallproxy_stop(NULL);
 }
@@ -382,6 +494,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(random_stall_alternates, setup_random, teardown),
         cmocka_unit_test_setup_teardown(vanish_resets_open_and_new_connections, setup, teardown),
         cmocka_unit_test_setup_teardown(stop_with_open_stalled_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(random_latency_delays_without_reordering, setup_latency,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(random_mixes_resets_stalls_and_delays, setup_mix,
+                                        teardown),
         cmocka_unit_test(bad_options_are_refused),
     };
     return cmocka_run_group_tests_name("stallproxy", tests, NULL, NULL);

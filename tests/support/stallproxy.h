@@ -18,6 +18,15 @@
  *   STALLPROXY_VANISH        the server vanished: every open connection is reset (RST to the
  *                            client and to the server), and each new one is accepted, counted
  *                            and reset at once. Going back to PASS serves new connections again.
+ *   STALLPROXY_RANDOM        a bad network, for chaos runs: each connection lives through
+ *                            periods one after the other, and when one ends draws the next by
+ *                            weight: a reset (RST both ways; the connection is gone), a stall
+ *                            of both directions for [stall_min_ms, stall_max_ms], a latency
+ *                            period of [pass_min_ms, pass_max_ms] in which every byte read is
+ *                            held [latency_min_ms, latency_max_ms] (one delay drawn per period)
+ *                            before it is written on, or plain forwarding for as long. A new
+ *                            connection starts forwarding. Bytes are never reordered or lost
+ *                            while the connection lives. Same seed, same draws.
  *
  * Not here: TLS (it would only pass through), IPv6, other target hosts, bandwidth shaping.
  *
@@ -37,6 +46,7 @@ typedef enum stallproxy_mode {
     STALLPROXY_STALL,
     STALLPROXY_RANDOM_STALL,
     STALLPROXY_VANISH,
+    STALLPROXY_RANDOM,
 } stallproxy_mode;
 
 typedef struct stallproxy_options {
@@ -46,14 +56,31 @@ typedef struct stallproxy_options {
     int stall_max_ms; /* default 6000 */
     int pass_min_ms;  /* default 500 */
     int pass_max_ms;  /* default 3000 */
-    unsigned seed;    /* RANDOM_STALL's random source; 0 is a seed like any other */
+    unsigned seed;    /* RANDOM_STALL's and RANDOM's random source; 0 is a seed like any other */
     stallproxy_mode mode; /* the mode at start, usually STALLPROXY_PASS */
+    /* RANDOM's draw at the end of each period, by weight (each >= 0). All four 0 takes
+     * 1 reset : 2 stalls : 3 latency periods : 4 forwarding periods. */
+    int reset_weight;
+    int stall_weight;
+    int latency_weight;
+    int pass_weight;
+    int latency_min_ms; /* RANDOM's delay range; 0 for both takes 20..300 */
+    int latency_max_ms;
 } stallproxy_options;
+
+/* What RANDOM (and VANISH) did so far. */
+typedef struct stallproxy_counters {
+    long connections;     /* accepted, as stallproxy_connections() */
+    long open;            /* open now, as stallproxy_open_connections() */
+    long resets;          /* connections RANDOM reset */
+    long stalls;          /* RANDOM's stall periods begun */
+    long latency_periods; /* RANDOM's latency periods begun */
+} stallproxy_counters;
 
 /* Starts a proxy listening on 127.0.0.1:<a free port> (stallproxy_port()) in a thread of its
  * own. On success *out is the proxy (the caller owns it; end it with stallproxy_stop()) and 0 is
  * returned. On failure *out is NULL and a negative errno value is returned (-EINVAL for a
- * missing target port or a range whose min is above its max). */
+ * missing target port, a range whose min is above its max, or a negative weight). */
 int stallproxy_start(stallproxy **out, const stallproxy_options *opt);
 
 /* The loopback port clients connect to. */
@@ -68,6 +95,8 @@ stallproxy_mode stallproxy_get_mode(const stallproxy *p);
 long stallproxy_connections(const stallproxy *p);
 /* Connections open now (accepted, not yet closed). */
 long stallproxy_open_connections(const stallproxy *p);
+/* All the counters at once, into *out. */
+void stallproxy_get_counters(const stallproxy *p, stallproxy_counters *out);
 
 /* Stops the thread, closes every socket (open connections are reset) and frees the proxy.
  * NULL is a no-op. */
