@@ -229,6 +229,7 @@ $(BUILD)/tests/test_crash: $(call obj,tests/integration/test_crash.c $(TEST_SUPP
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
+TEST_BINS += $(FUZZ_REPLAYS)
 
 # An older glibc to run bootstrap on (Debian bullseye, cached; needs root).
 OLDROOT := $(DEPS_CACHE)/bullseye-root
@@ -261,7 +262,51 @@ demo: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEM
 bench: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEMPORAL_BINS)
 	BUILD=$(BUILD) bash bench/idle-exit.sh
 
+# ---- Fuzzing (tests/fuzz/fuzz.h) ----
+# `make fuzz` builds every target in FUZZ_TARGETS with clang, libFuzzer, ASan and UBSan into
+# $(FUZZ_BUILD) (the project's sources compiled again; the generated protobuf code and the pinned
+# static deps are linked as they are) and runs each for FUZZ_TIME seconds (tests/fuzz/run.sh).
+# `make fuzz FUZZ_TIME=600` is the long local run, `make fuzz FUZZ_TARGETS=toml` runs one.
+# A target <name> is tests/fuzz/fuzz_<name>.c; FUZZ_SRC_<name> lists the project sources it
+# calls, FUZZ_LIBS_<name> (optional) libraries or archives to link before the pinned deps. Its
+# seed corpus is tests/fuzz/corpus/<name>/, its dictionary tests/fuzz/<name>.dict (optional),
+# the inputs that once broke it tests/fuzz/regressions/<name>/. `make test` replays corpus and
+# regressions through $(BUILD)/tests/replay_<name> (tests/fuzz/replay.c, built like the tests).
+FUZZ_TARGETS = toml
+FUZZ_SRC_toml = temporal/toml.c
+FUZZ_TIME ?= 30
+FUZZ_CC ?= clang
+FUZZ_BUILD ?= $(BUILD)/fuzz
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = $(STD) $(WARN) -O1 $(DEBUG) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I. -Iinclude \
+              -I$(GEN) $(DEP_CFLAGS) -MMD -MP $(CFLAGS)
+FUZZ_BINS = $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
+FUZZ_REPLAYS = $(addprefix $(BUILD)/tests/replay_,$(FUZZ_TARGETS))
+fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
+
+$(FUZZ_BUILD)/obj/%.o: %.c | $(DEPS_STAMPS) $(GEN)/.stamp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+# One libFuzzer binary and one replay binary per target (instantiated at the end of this file,
+# once every FUZZ_SRC_/FUZZ_LIBS_ is known).
+define fuzz_rules
+$(FUZZ_BUILD)/fuzz_$(1): $(call fuzz_obj,tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1))) $(filter %.a,$(FUZZ_LIBS_$(1)))
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$(filter %.o,$$^) $(FUZZ_LIBS_$(1)) $(DEP_LIBS) $(SYS_LIBS) -lm
+$(BUILD)/tests/replay_$(1): $(call obj,tests/fuzz/replay.c tests/fuzz/fuzz_$(1).c $(FUZZ_SRC_$(1))) $(filter %.a,$(FUZZ_LIBS_$(1)))
+	@mkdir -p $$(dir $$@)
+	$(CC) $(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(FUZZ_LIBS_$(1)) $(DEP_LIBS) $(SYS_LIBS) -lm
+endef
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+fuzz: $(FUZZ_BINS)
+	bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
 clean:
 	rm -rf build build-san
 
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rules,$(t))))
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
