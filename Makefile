@@ -272,8 +272,9 @@ bench: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TE
 # seed corpus is tests/fuzz/corpus/<name>/, its dictionary tests/fuzz/<name>.dict (optional),
 # the inputs that once broke it tests/fuzz/regressions/<name>/. `make test` replays corpus and
 # regressions through $(BUILD)/tests/replay_<name> (tests/fuzz/replay.c, built like the tests).
-FUZZ_TARGETS = toml
+FUZZ_TARGETS = toml config
 FUZZ_SRC_toml = temporal/toml.c
+FUZZ_SRC_config = temporal/config.c temporal/toml.c temporal/settings.c
 FUZZ_TIME ?= 30
 FUZZ_CC ?= clang
 FUZZ_BUILD ?= $(BUILD)/fuzz
