@@ -58,6 +58,7 @@ INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_se
                     test_invocations test_stallproxy test_crash
 INTEGRATION_TESTS += test_wf_semantics
 INTEGRATION_TESTS += test_contract
+INTEGRATION_TESTS += test_chaos
 # The stalling TCP proxy for tests that need a misbehaving network (tests/support/stallproxy.h).
 STALLPROXY_SRC = tests/support/stallproxy.c
 
@@ -154,6 +155,7 @@ FIXTURE_LIBS = $(addprefix $(BUILD)/fixtures/,lib_good.so lib_twice.so lib_empty
                lib_overrun_activity.so lib_crash.so)
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_semantics.so
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_contract.so
+FIXTURE_LIBS += $(BUILD)/fixtures/lib_chaos.so
 FIXTURES = $(FIXTURE_LIBS) $(BUILD)/fixtures/lib_arm64.so $(BUILD)/fixtures/not_elf.so \
            $(BUILD)/fixtures/an_executable $(BUILD)/fixtures/initfini-probe
 $(BUILD)/fixtures/%.so: tests/fixtures/%.c include/tw.h
@@ -228,6 +230,10 @@ $(BUILD)/tests/test_crash: $(call obj,tests/integration/test_crash.c $(TEST_SUPP
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
+$(BUILD)/tests/test_chaos: $(call obj,tests/integration/test_chaos.c $(TEST_SUPPORT_SRC) $(STALLPROXY_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 TEST_BINS += $(FUZZ_REPLAYS)
 
@@ -262,6 +268,13 @@ demo: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEM
 bench: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEMPORAL_BINS)
 	BUILD=$(BUILD) bash bench/idle-exit.sh
 
+# Fault injection (tests/integration/test_chaos.c): `make chaos N=2000` runs the chaos run with
+# N workflows (default 2000) through tests/chaos/run.sh; `make test` runs it with 300.
+.PHONY: chaos
+chaos: $(BUILD)/tests/test_chaos $(BUILD)/fixtures/lib_chaos.so $(BUILD)/bootstrap \
+       $(BUILD)/lambda-emu $(TEMPORAL_BINS)
+	BUILD=$(BUILD) bash tests/chaos/run.sh $(or $(N),2000)
+
 # ---- Fuzzing (tests/fuzz/fuzz.h) ----
 # `make fuzz` builds every target in FUZZ_TARGETS with clang, libFuzzer, ASan and UBSan into
 # $(FUZZ_BUILD) (the project's sources compiled again; the generated protobuf code and the pinned
@@ -272,9 +285,10 @@ bench: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TE
 # seed corpus is tests/fuzz/corpus/<name>/, its dictionary tests/fuzz/<name>.dict (optional),
 # the inputs that once broke it tests/fuzz/regressions/<name>/. `make test` replays corpus and
 # regressions through $(BUILD)/tests/replay_<name> (tests/fuzz/replay.c, built like the tests).
-FUZZ_TARGETS = toml config
+FUZZ_TARGETS = toml config rt_next
 FUZZ_SRC_toml = temporal/toml.c
 FUZZ_SRC_config = temporal/config.c temporal/toml.c temporal/settings.c
+FUZZ_SRC_rt_next = runtime/rt.c $(LOG_SRC)
 FUZZ_TIME ?= 30
 FUZZ_CC ?= clang
 FUZZ_BUILD ?= $(BUILD)/fuzz
