@@ -37,6 +37,10 @@ typedef struct emu_config {
     int async_retry_delay_s;
     char **env;   /* "KEY=VALUE" passed to the function */
     int nenv;
+    /* Chaos (tests only): this fraction of invocations has its runtime SIGKILLed at a random
+     * moment before the deadline, as an environment crash; draws from |chaos_seed|. */
+    double chaos_kill_rate;
+    unsigned chaos_seed;
 } emu_config;
 
 typedef struct invocation invocation;
@@ -90,6 +94,7 @@ struct environment {
     double init_ms;
     char *init_error;        /* body posted to /runtime/init/error */
     int64_t kill_at;         /* monotonic ms; 0 = none */
+    int64_t chaos_kill_at;   /* monotonic ms: --chaos-kill-rate's kill of this invocation; 0 = none */
     int invocations;
     long exit_maxrss_kb;     /* the exited process's peak, from wait4() */
     environment *next;
@@ -105,6 +110,7 @@ typedef struct emu {
     int next_env_id;
     invocation *queue, **queue_tail;
     int stopping;
+    uint32_t chaos_rng;  /* xorshift32 state for --chaos-kill-rate */
 } emu;
 
 /* env.c: execution environments and the Runtime API. */

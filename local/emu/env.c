@@ -234,6 +234,26 @@ fail:
     return NULL;
 }
 
+static uint32_t chaos_random(emu *e)
+{
+    uint32_t x = e->chaos_rng; /* xorshift32: the same draws for the same seed */
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return e->chaos_rng = x ? x : 1;
+}
+
+/* --chaos-kill-rate: whether |env|'s new invocation dies, and when (before its deadline). */
+static void chaos_arm(emu *e, environment *env, int64_t now)
+{
+    env->chaos_kill_at = 0;
+    if (e->cfg.chaos_kill_rate <= 0)
+        return;
+    if ((double)(chaos_random(e) % 1000000) / 1000000.0 >= e->cfg.chaos_kill_rate)
+        return;
+    env->chaos_kill_at = now + 1 + (int64_t)(chaos_random(e) % (uint32_t)(e->cfg.timeout_s * 1000));
+}
+
 /* Gives |inv| to the runtime waiting in `next` on |c|. */
 static void hand(emu *e, environment *env, http_conn *c, invocation *inv)
 {
@@ -248,6 +268,7 @@ static void hand(emu *e, environment *env, http_conn *c, invocation *inv)
     env->next_conn = NULL;
     env->tail_len = 0;
     env->invocations++;
+    chaos_arm(e, env, now);
     int n = snprintf(headers, sizeof(headers),
                      "Content-Type: application/json\r\n"
                      "Lambda-Runtime-Aws-Request-Id: %s\r\n"
@@ -331,6 +352,7 @@ static void complete(emu *e, environment *env, const char *function_error, const
     report(e, env, inv, status, error_type);
     invoke_finish(e, inv, function_error, body, len); /* reads env's log tail */
     env->current = NULL;
+    env->chaos_kill_at = 0;
 }
 
 static void runtime_error(http_conn *c, int status, const char *type, const char *msg)
@@ -559,6 +581,15 @@ void env_on_timers(emu *e, int64_t now)
             env->kill_at = 0;
             continue;
         }
+        if (env->chaos_kill_at && now >= env->chaos_kill_at && env->pid > 0 && env->current &&
+            env->current->start_ms) {
+            emu_print("lambda-emu: chaos: SIGKILL to environment %d (pid %d) %lld ms into "
+                      "RequestId: %s\n", env->id, (int)env->pid,
+                      (long long)(now - env->current->start_ms), env->current->id);
+            kill(-env->pid, SIGKILL); /* its exit answers the invocation, as a crash */
+            env->chaos_kill_at = 0;
+            continue;
+        }
         if (env->current && env->current->start_ms && now >= env->current->deadline_mono)
             time_out(e, env, e->cfg.timeout_s, NULL);
         else if (env->state == ENV_STARTING && !env->init_error &&
@@ -575,6 +606,8 @@ int64_t env_next_timer(const emu *e)
             continue;
         if (env->kill_at && env->kill_at < t)
             t = env->kill_at;
+        if (env->chaos_kill_at && env->chaos_kill_at < t)
+            t = env->chaos_kill_at;
         if (env->current && env->current->start_ms && env->current->deadline_mono < t)
             t = env->current->deadline_mono;
         if (env->state == ENV_STARTING) {

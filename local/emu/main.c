@@ -321,7 +321,10 @@ static void usage(FILE *f)
             "  -e, --env KEY=VALUE    environment variable for the function (repeatable)\n"
             "  --host ADDR            Invoke API address (default: 127.0.0.1)\n"
             "  --port PORT            Invoke API port, 0 for any (default: 9001)\n"
-            "  --runtime NAME         runtime reported by GetFunction (default: provided.al2023)\n");
+            "  --runtime NAME         runtime reported by GetFunction (default: provided.al2023)\n"
+            "  --chaos-kill-rate R    tests: SIGKILL the runtime of this fraction (0-1) of\n"
+            "                         invocations at a random moment before the deadline\n"
+            "  --chaos-seed N         random source of --chaos-kill-rate (default: 1)\n");
 }
 
 static int int_arg(const char *opt, const char *v, int lo, int hi, int *out)
@@ -338,6 +341,19 @@ static int int_arg(const char *opt, const char *v, int lo, int hi, int *out)
     return 0;
 }
 
+static int rate_arg(const char *opt, const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double r = strtod(v, &end);
+    if (errno || end == v || *end || !(r >= 0.0 && r <= 1.0)) {
+        fprintf(stderr, "lambda-emu: %s must be a number from 0 to 1, got \"%s\"\n", opt, v);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static emu e;
@@ -347,7 +363,7 @@ int main(int argc, char **argv)
                       .runtime_name = "provided.al2023", .architecture = "x86_64",
                       .listen_host = "127.0.0.1", .listen_port = 9001, .timeout_s = 3,
                       .memory_mb = 128, .concurrency = 10, .versions = 1, .init_timeout_s = 10,
-                      .async_retries = 2, .async_retry_delay_s = 60};
+                      .async_retries = 2, .async_retry_delay_s = 60, .chaos_seed = 1};
     static const struct option opts[] = {
         {"function-name", 1, 0, 'f'}, {"region", 1, 0, 'r'},       {"account", 1, 0, 'a'},
         {"handler", 1, 0, 'H'},       {"bootstrap", 1, 0, 'b'},    {"code", 1, 0, 'c'},
@@ -355,7 +371,7 @@ int main(int argc, char **argv)
         {"versions", 1, 0, 'V'},      {"init-timeout", 1, 0, 'I'}, {"async-retries", 1, 0, 'R'},
         {"async-retry-delay", 1, 0, 'D'}, {"env", 1, 0, 'e'},      {"host", 1, 0, 'h'},
         {"port", 1, 0, 'p'},          {"runtime", 1, 0, 'u'},      {"help", 0, 0, '?'},
-        {0, 0, 0, 0}};
+        {"chaos-kill-rate", 1, 0, 'K'}, {"chaos-seed", 1, 0, 'S'}, {0, 0, 0, 0}};
     static char *envs[256];
     static char code_abs[PATH_MAX], boot_abs[PATH_MAX];
     int ch, bad = 0;
@@ -377,6 +393,13 @@ int main(int argc, char **argv)
         case 'h': c->listen_host = optarg; break;
         case 'p': bad |= int_arg("--port", optarg, 0, 65535, &c->listen_port); break;
         case 'u': c->runtime_name = optarg; break;
+        case 'K': bad |= rate_arg("--chaos-kill-rate", optarg, &c->chaos_kill_rate); break;
+        case 'S': {
+            int seed = 0;
+            bad |= int_arg("--chaos-seed", optarg, 0, INT_MAX, &seed);
+            c->chaos_seed = (unsigned)seed;
+            break;
+        }
         case 'e':
             if (!strchr(optarg, '=') || optarg[0] == '=') {
                 fprintf(stderr, "lambda-emu: --env wants KEY=VALUE, got \"%s\"\n", optarg);
@@ -408,6 +431,9 @@ int main(int argc, char **argv)
     snprintf(e.arn, sizeof(e.arn), "arn:aws:lambda:%s:%s:function:%s", c->region, c->account,
              c->function_name);
     e.queue_tail = &e.queue;
+    e.chaos_rng = c->chaos_seed * 2654435761u ^ 0x9e3779b9u;
+    if (!e.chaos_rng)
+        e.chaos_rng = 1;
 
     if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK))
         return 1;
@@ -423,6 +449,9 @@ int main(int argc, char **argv)
         return 1;
     emu_print("lambda-emu: listening on %s:%d for %s (timeout %d s, memory %d MB, concurrency %d)\n",
               c->listen_host, e.invoke_port, e.arn, c->timeout_s, c->memory_mb, c->concurrency);
+    if (c->chaos_kill_rate > 0)
+        emu_print("lambda-emu: chaos: killing the runtime in %.1f%% of invocations (seed %u)\n",
+                  c->chaos_kill_rate * 100.0, c->chaos_seed);
     run(&e);
 
     env_shutdown_all(&e);

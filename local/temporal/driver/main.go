@@ -22,7 +22,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
@@ -70,6 +72,9 @@ type command struct {
 var commands = []command{
 	{"system-info", "server version and capabilities", cmdSystemInfo},
 	{"start", "start a workflow", cmdStart},
+	{"start-many", "start workflows PREFIX-0 .. PREFIX-(N-1) (load and chaos runs)", cmdStartMany},
+	{"await-many", "wait until workflows PREFIX-0 .. PREFIX-(N-1) close; each one's end", cmdAwaitMany},
+	{"open-workflows", "count the workflows still running (visibility), with some of their ids", cmdOpenWorkflows},
 	{"signal", "signal a workflow", cmdSignal},
 	{"query", "query a workflow", cmdQuery},
 	{"await", "wait until a workflow closes (following continue-as-new and retries)", cmdAwait},
@@ -242,6 +247,137 @@ func cmdStart(fs *flag.FlagSet) func(context.Context, client.Client) (any, error
 			return nil, err
 		}
 		return map[string]any{"workflow_id": run.GetID(), "run_id": run.GetRunID()}, nil
+	}
+}
+
+// forEach runs fn(i) for i in [0, n) on |parallel| goroutines.
+func forEach(n, parallel int, fn func(i int)) {
+	if parallel < 1 {
+		parallel = 1
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < parallel; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+func cmdStartMany(fs *flag.FlagSet) func(context.Context, client.Client) (any, error) {
+	count := fs.Int("count", 0, "how many (required)")
+	prefix := fs.String("id-prefix", "", "workflow ids are PREFIX-0, PREFIX-1, ... (required)")
+	wfType := fs.String("type", "", "workflow type (required)")
+	queue := fs.String("task-queue", "", "task queue (required)")
+	input := fs.String("input", "{i}", "JSON argument; {i} is replaced by the workflow's number")
+	taskTimeout := fs.Duration("task-timeout", 0, "workflow task timeout (0: server default, 10s)")
+	parallel := fs.Int("parallel", 16, "starts in flight at once")
+	return func(ctx context.Context, c client.Client) (any, error) {
+		if *count <= 0 || *prefix == "" || *wfType == "" || *queue == "" {
+			return nil, errors.New("--count, --id-prefix, --type and --task-queue are required")
+		}
+		var mu sync.Mutex
+		var firstErr error
+		forEach(*count, *parallel, func(i int) {
+			in := strings.ReplaceAll(*input, "{i}", strconv.Itoa(i))
+			args, err := jsonArgs([]string{in})
+			if err == nil {
+				_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+					ID: fmt.Sprintf("%s-%d", *prefix, i), TaskQueue: *queue,
+					WorkflowTaskTimeout: *taskTimeout,
+				}, *wfType, args...)
+			}
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("workflow %s-%d: %w", *prefix, i, err)
+				}
+				mu.Unlock()
+			}
+		})
+		if firstErr != nil {
+			return nil, firstErr
+		}
+		return map[string]any{"started": *count}, nil
+	}
+}
+
+// cmdAwaitMany answers even when some workflows are still open at --timeout (status "OPEN"),
+// so a caller sees which ones.
+func cmdAwaitMany(fs *flag.FlagSet) func(context.Context, client.Client) (any, error) {
+	count := fs.Int("count", 0, "how many (required)")
+	prefix := fs.String("id-prefix", "", "workflow ids are PREFIX-0, PREFIX-1, ... (required)")
+	parallel := fs.Int("parallel", 32, "waits in flight at once")
+	return func(ctx context.Context, c client.Client) (any, error) {
+		if *count <= 0 || *prefix == "" {
+			return nil, errors.New("--count and --id-prefix are required")
+		}
+		ends := make([]map[string]any, *count)
+		forEach(*count, *parallel, func(i int) {
+			id := fmt.Sprintf("%s-%d", *prefix, i)
+			run := ""
+			for {
+				ev, err := closeEvent(ctx, c, id, run)
+				if err != nil {
+					if ctx.Err() != nil {
+						ends[i] = map[string]any{"status": "OPEN"}
+					} else {
+						ends[i] = map[string]any{"status": "ERROR", "error": errText(err)}
+					}
+					break
+				}
+				out, next := describeClose(ev)
+				if next != "" {
+					run = next
+					continue
+				}
+				ends[i] = out
+				break
+			}
+			ends[i]["workflow_id"] = id
+		})
+		byStatus := map[string]int{}
+		for _, e := range ends {
+			byStatus[e["status"].(string)]++
+		}
+		return map[string]any{"count": *count, "by_status": byStatus, "workflows": ends}, nil
+	}
+}
+
+func cmdOpenWorkflows(fs *flag.FlagSet) func(context.Context, client.Client) (any, error) {
+	query := fs.String("query", "", "more visibility conditions, ANDed (e.g. WorkflowType='Chaos')")
+	limit := fs.Int("limit", 100, "most ids listed")
+	return func(ctx context.Context, c client.Client) (any, error) {
+		q := "ExecutionStatus='Running'"
+		if *query != "" {
+			q += " AND (" + *query + ")"
+		}
+		n, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: g.namespace, Query: q})
+		if err != nil {
+			return nil, err
+		}
+		ids := []string{}
+		r, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: g.namespace, Query: q, PageSize: int32(*limit),
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range r.Executions {
+			if len(ids) < *limit {
+				ids = append(ids, e.GetExecution().GetWorkflowId())
+			}
+		}
+		return map[string]any{"count": n.Count, "workflow_ids": ids}, nil
 	}
 }
 
