@@ -285,10 +285,11 @@ chaos: $(BUILD)/tests/test_chaos $(BUILD)/fixtures/lib_chaos.so $(BUILD)/bootstr
 # seed corpus is tests/fuzz/corpus/<name>/, its dictionary tests/fuzz/<name>.dict (optional),
 # the inputs that once broke it tests/fuzz/regressions/<name>/. `make test` replays corpus and
 # regressions through $(BUILD)/tests/replay_<name> (tests/fuzz/replay.c, built like the tests).
-FUZZ_TARGETS = toml config rt_next
+FUZZ_TARGETS = toml config rt_next grpc_wire
 FUZZ_SRC_toml = temporal/toml.c
 FUZZ_SRC_config = temporal/config.c temporal/toml.c temporal/settings.c
 FUZZ_SRC_rt_next = runtime/rt.c $(LOG_SRC)
+FUZZ_SRC_grpc_wire = temporal/grpc.c temporal/transport.c $(LOG_SRC)
 FUZZ_TIME ?= 30
 FUZZ_CC ?= clang
 FUZZ_BUILD ?= $(BUILD)/fuzz
