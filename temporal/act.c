@@ -373,11 +373,7 @@ void *act_poller(void *arg)
         }
         worker_poll_outcome(w, "activity poll", code, &st, &backoff);
     }
-    pthread_mutex_lock(&w->mu);
-    w->pollers_running--;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    worker_unref(w);
+    worker_thread_done(w, &w->pollers_running);
     return NULL;
 }
 
@@ -457,10 +453,8 @@ static void *heartbeat_thread(void *arg)
     act->gone |= gone;
     act->sending = 0;
     act_unref_locked(act);
-    w->hb_threads--;
-    pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    worker_unref(w);
+    worker_thread_done(w, &w->hb_threads);
     return NULL;
 }
 
@@ -494,10 +488,8 @@ void *act_heartbeat_sender(void *arg)
             pthread_cond_timedwait(&w->cv, &w->mu, &until);
         }
     }
-    w->hb_threads--;
-    pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    worker_unref(w);
+    worker_thread_done(w, &w->hb_threads);
     return NULL;
 }
 
@@ -531,11 +523,7 @@ static void *failback_thread(void *arg)
     free(fb->token.data);
     free(fb->details);
     free(fb);
-    pthread_mutex_lock(&w->mu);
-    w->answers_running--;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    worker_unref(w);
+    worker_thread_done(w, &w->answers_running);
     return NULL;
 }
 

@@ -323,11 +323,7 @@ void *wft_poller(void *arg)
         worker_poll_outcome(w, "workflow poll", code, &st, &backoff);
         arena_free(a);
     }
-    pthread_mutex_lock(&w->mu);
-    w->pollers_running--;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    worker_unref(w);
+    worker_thread_done(w, &w->pollers_running);
     return NULL;
 }
 
@@ -350,11 +346,7 @@ static void *report_thread(void *arg)
     arena_free(a);
     free(r->token.data);
     free(r);
-    pthread_mutex_lock(&w->mu);
-    w->answers_running--;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    worker_unref(w);
+    worker_thread_done(w, &w->answers_running);
     return NULL;
 }
 

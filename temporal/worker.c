@@ -184,6 +184,15 @@ int worker_spawn_locked(worker *w, void *(*fn)(void *), void *arg, int *counter)
     return rc ? -1 : 0;
 }
 
+void worker_thread_done(worker *w, int *counter)
+{
+    pthread_mutex_lock(&w->mu);
+    (*counter)--;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    worker_unref(w);
+}
+
 static int start_thread(worker *w, void *(*fn)(void *), int *counter)
 {
     pthread_mutex_lock(&w->mu);

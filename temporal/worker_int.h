@@ -94,6 +94,9 @@ void worker_ref(worker *w);
  * worker_unref) and counts in *|counter| (may be NULL). Called with mu held. 0, or -1 when no
  * thread could be made (nothing changed). */
 int worker_spawn_locked(worker *w, void *(*fn)(void *), void *arg, int *counter);
+/* The end of such a thread: counts it out of *|counter|, wakes the waiters, drops its
+ * reference (the last one frees |w|). Called without mu. */
+void worker_thread_done(worker *w, int *counter);
 void worker_unref(worker *w);
 /* Records a poll's outcome; after an error, waits (backing off, up to 5 s) unless the worker
  * stops meanwhile. |backoff| is the caller's state, 0 at first. */
