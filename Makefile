@@ -285,14 +285,24 @@ chaos: $(BUILD)/tests/test_chaos $(BUILD)/fixtures/lib_chaos.so $(BUILD)/bootstr
 # seed corpus is tests/fuzz/corpus/<name>/, its dictionary tests/fuzz/<name>.dict (optional),
 # the inputs that once broke it tests/fuzz/regressions/<name>/. `make test` replays corpus and
 # regressions through $(BUILD)/tests/replay_<name> (tests/fuzz/replay.c, built like the tests).
-FUZZ_TARGETS = toml config rt_next grpc_wire
+FUZZ_TARGETS = toml config rt_next grpc_wire emu_http
 FUZZ_SRC_toml = temporal/toml.c
 FUZZ_SRC_config = temporal/config.c temporal/toml.c temporal/settings.c
 FUZZ_SRC_rt_next = runtime/rt.c $(LOG_SRC)
 FUZZ_SRC_grpc_wire = temporal/grpc.c temporal/transport.c $(LOG_SRC)
+FUZZ_SRC_emu_http = local/emu/http.c
 FUZZ_TIME ?= 30
 FUZZ_CC ?= clang
 FUZZ_BUILD ?= $(BUILD)/fuzz
+# The workflow engine replays histories through the example and fixture workflows, loaded from
+# $(BUILD) as the tests load them (tests/fuzz/fuzz_engine.c).
+FUZZ_TARGETS += engine
+FUZZ_SRC_engine = temporal/wf.c temporal/coro.c temporal/arena.c temporal/payload.c registry/reg.c \
+                  $(LOG_SRC)
+FUZZ_LIBS_engine = $(PROTO_LIB)
+FUZZ_ENGINE_WORKFLOWS = $(addprefix $(BUILD)/,examples/libhello.so examples/libtimers.so \
+                        examples/libretry.so fixtures/lib_wf_semantics.so fixtures/lib_changing_v1.so)
+$(FUZZ_BUILD)/fuzz_engine $(BUILD)/tests/replay_engine: $(FUZZ_ENGINE_WORKFLOWS)
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS = $(STD) $(WARN) -O1 $(DEBUG) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I. -Iinclude \
               -I$(GEN) $(DEP_CFLAGS) -MMD -MP $(CFLAGS)

@@ -14,11 +14,23 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* Runs one input; returns 0 (libFuzzer's contract). |data| is exactly |size| bytes. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Optional, once before the first input. */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* An invariant the target checks itself: when it does not hold, says which and aborts (the
+ * fuzzer saves the input). */
+#define FUZZ_CHECK(cond) ((cond) ? (void)0 : fuzz_fail(__FILE__, __LINE__, #cond))
+
+static inline void fuzz_fail(const char *file, int line, const char *what)
+{
+    fprintf(stderr, "%s:%d: check failed: %s\n", file, line, what);
+    abort();
+}
 
 #endif

@@ -37,11 +37,7 @@
 
 static char scratch[4096];
 
-static void check(int ok)
-{
-    if (!ok)
-        abort();
-}
+#define check FUZZ_CHECK
 
 static void cleanup(void)
 {

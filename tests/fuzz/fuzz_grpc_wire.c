@@ -22,11 +22,7 @@
 #define MESSAGE_SIZE 512 /* grpc_status.message */
 #define DETAIL_SIZE 160  /* grpc_status.detail_type */
 
-static void check(int ok)
-{
-    if (!ok)
-        abort();
-}
+#define check FUZZ_CHECK
 
 static void unframe(const uint8_t *data, size_t size)
 {

@@ -33,11 +33,7 @@
 
 #define MAX_LINES 64
 
-static void check(int ok)
-{
-    if (!ok)
-        abort();
-}
+#define check FUZZ_CHECK
 
 /* The error the runtime would post about |msg|. */
 static void check_error_body(const char *msg)

@@ -12,11 +12,7 @@
 
 #include "temporal/toml.h"
 
-static void check(int ok)
-{
-    if (!ok)
-        abort();
-}
+#define check FUZZ_CHECK
 
 static void walk(const toml_node *n, int depth, int lines)
 {
