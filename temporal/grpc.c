@@ -22,10 +22,9 @@
 
 #include "clock.h"
 #include "runtime/log.h"
+#include "version.h"
 
 #define SERVICE_PATH "/temporal.api.workflowservice.v1.WorkflowService/"
-#define CLIENT_NAME "temporal-lambda-c"
-#define CLIENT_VERSION "0.1.0"
 #define STREAM_WINDOW (8 * 1024 * 1024)
 #define CONN_WINDOW (32 * 1024 * 1024)
 #define PING_TIMEOUT_MS 20000
@@ -560,9 +559,9 @@ static void submit(grpc_channel *ch, h2conn *conn, call *c)
     NV("te", "trailers");
     NV("content-type", "application/grpc");
     NV("grpc-timeout", timeout);
-    NV("user-agent", CLIENT_NAME "/" CLIENT_VERSION);
-    NV("client-name", CLIENT_NAME);
-    NV("client-version", CLIENT_VERSION);
+    NV("user-agent", TW_SDK_NAME "/" TW_SDK_VERSION);
+    NV("client-name", TW_SDK_NAME);
+    NV("client-version", TW_SDK_VERSION);
     if ((c->flags & GRPC_NAMESPACED) && ch->namespace_name)
         NV("temporal-namespace", ch->namespace_name);
     if (ch->api_key) {

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "payload.h"
 #include "runtime/log.h"
+#include "version.h"
 #include "wf.h"
 #include "worker_int.h"
 
@@ -216,6 +217,11 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
     req.namespace_ = (char *)w->ns;
     req.deployment_options = &w->dep;
     req.versioning_behavior = out.versioning ? out.versioning : w->s->default_versioning;
+    Temporal__Api__Sdk__V1__WorkflowTaskCompletedMetadata meta;
+    temporal__api__sdk__v1__workflow_task_completed_metadata__init(&meta);
+    meta.sdk_name = TW_SDK_NAME; /* who completed each task, in the history (as the SDKs do) */
+    meta.sdk_version = TW_SDK_VERSION;
+    req.sdk_metadata = &meta;
     if (refuse_task_queries(w, a, t, &req) != 0) {
         fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, "out of memory in the worker");
         return -1;

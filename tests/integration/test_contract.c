@@ -376,6 +376,9 @@ static void failure_details_from_the_stack(void **st)
     assert_string_equal(status_of(done), "COMPLETED");
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "detail-42");
     cJSON_Delete(done);
+    char *hist = history_of(id); /* every completed task says who completed it */
+    assert_non_null(strstr(hist, "\"sdkName\":\"temporal-lambda-c\""));
+    free(hist);
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
