@@ -3,7 +3,8 @@
  * emulator's function through AWS_ENDPOINT_URL_LAMBDA; bootstrap runs the workflows of
  * tests/fixtures/lib_chaos.c) with N workflows of four activities and a timer each, while
  *   - the network between bootstrap and the server (tests/support/stallproxy.h, RANDOM mode)
- *     resets connections, stalls them for 1-3 s and adds 20-300 ms of latency,
+ *     resets connections, stalls them for 1-3 s and adds 20-300 ms of latency, and every
+ *     10-30 s the server vanishes for 1-3 s (VANISH: connections reset, new ones refused),
  *   - the emulator SIGKILLs the runtime in some invocations (--chaos-kill-rate), an
  *     environment crash,
  *   - the function timeout is 6 s, so invocations end (and fail activities back) mid-way,
@@ -25,6 +26,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +55,10 @@ typedef struct chaos_run {
     emu_proc emu;
     stallproxy *proxy;
     int64_t started_ms;
+    pthread_t outages;      /* the thread that makes the server vanish now and then */
+    atomic_int outages_stop;
+    int outages_running;    /* joined by the test, or by the teardown after a failed assert */
+    int noutages;
 } chaos_run;
 
 static chaos_run run;
@@ -122,14 +129,51 @@ static int group_setup(void **st)
     return tserver_start(&r->srv, port, NULL, NULL);
 }
 
+static void stop_outages(chaos_run *r);
+
 static int group_teardown(void **st)
 {
+    stop_outages(&run);
     tserver_stop(&run.srv, 0, 0);
     int rc = run.emu.pid ? emu_stop(&run.emu) : 0; /* normally stopped by the test */
     stallproxy_stop(run.proxy);
     if (!getenv("TW_KEEP_TMP"))
         unlink(run.record);
     return rc;
+}
+
+/* ---- outages -------------------------------------------------------------------------------- */
+
+static void sleep_unless_stopped(chaos_run *r, int ms)
+{
+    for (int slept = 0; slept < ms && !atomic_load(&r->outages_stop); slept += 50)
+        usleep(50 * 1000);
+}
+
+/* Every 10-30 s the server vanishes for 1-3 s, then the network is bad again (RANDOM). */
+static void *outages_run(void *arg)
+{
+    chaos_run *r = arg;
+    unsigned rng = r->seed ^ 0x5bd1e995u;
+    while (!atomic_load(&r->outages_stop)) {
+        sleep_unless_stopped(r, 10000 + (int)(rand_r(&rng) % 20000));
+        if (atomic_load(&r->outages_stop))
+            break;
+        stallproxy_set_mode(r->proxy, STALLPROXY_VANISH);
+        r->noutages++;
+        sleep_unless_stopped(r, 1000 + (int)(rand_r(&rng) % 2000));
+        stallproxy_set_mode(r->proxy, STALLPROXY_RANDOM);
+    }
+    return NULL;
+}
+
+static void stop_outages(chaos_run *r)
+{
+    if (!r->outages_running)
+        return;
+    atomic_store(&r->outages_stop, 1);
+    pthread_join(r->outages, NULL);
+    r->outages_running = 0;
 }
 
 /* ---- the activities' execution record ---------------------------------------------------- */
@@ -336,14 +380,20 @@ static void set_up_deployment(void)
     cJSON_Delete(driver_json(current));
 }
 
-/* Waits up to |ms| until every invocation the emulator started has ended. */
+/* Waits up to |ms| until every invocation the emulator started has ended and none started for
+ * 3 s (longer than the idle exit, so invocations still queued in the emulator had their turn). */
 static void settle_invocations(const chaos_run *r, int ms)
 {
+    int last_starts = -1;
+    int64_t quiet_since = now_ms();
     for (int64_t end = now_ms() + ms; now_ms() < end;) {
         char *out = emu_output(&r->emu);
         int s = count_substr(out, "START RequestId:"), e = count_substr(out, "END RequestId:");
         free(out);
-        if (s == e)
+        if (s != e || s != last_starts)
+            quiet_since = now_ms();
+        last_starts = s;
+        if (now_ms() - quiet_since >= 3000)
             return;
         usleep(200 * 1000);
     }
@@ -378,6 +428,9 @@ static void n_workflows_lose_nothing_and_keep_deadlines(void **st)
 
     set_up_deployment();
     stallproxy_set_mode(r->proxy, STALLPROXY_RANDOM);
+    atomic_store(&r->outages_stop, 0);
+    assert_int_equal(pthread_create(&r->outages, NULL, outages_run, r), 0);
+    r->outages_running = 1;
     char count[16], wait[32];
     snprintf(count, sizeof(count), "%d", r->n);
     const char *start[] = {"--timeout", "300s", "start-many", "--count", count, "--id-prefix",
@@ -420,8 +473,10 @@ static void n_workflows_lose_nothing_and_keep_deadlines(void **st)
     cJSON_Delete(ends);
 
     /* Chaos off, then let what still runs end and look for workflows left open. */
+    stop_outages(r);
     stallproxy_set_mode(r->proxy, STALLPROXY_PASS);
     settle_invocations(r, not_closed ? 90000 : 30000);
+    int64_t settled_ms = now_ms();
     int still_open = open_workflows(bad_ids, 64, &nbad);
     if (still_open)
         fprintf(bad, "%d Chaos workflows still open after the settle time\n", still_open);
@@ -461,10 +516,10 @@ static void n_workflows_lose_nothing_and_keep_deadlines(void **st)
            "sanitizer reports: %s\n",
            rep.invocations, rep.kills, rep.failed_back, rep.timed_out, rep.past_deadline,
            TIMEOUT_S, rep.longest_ms, sanitizer ? "yes" : "none");
-    printf("chaos: proxy: %ld connections, %ld reset, %ld stalls, %ld latency periods; "
-           "workflows done in %.0f s\n",
-           pc.connections, pc.resets, pc.stalls, pc.latency_periods,
-           (double)(done_ms - r->started_ms) / 1000.0);
+    printf("chaos: proxy: %ld connections, %ld reset, %ld stalls, %ld latency periods, %d "
+           "outages; workflows done in %.0f s, invocations settled %.0f s later\n",
+           pc.connections, pc.resets, pc.stalls, pc.latency_periods, r->noutages,
+           (double)(done_ms - r->started_ms) / 1000.0, (double)(settled_ms - done_ms) / 1000.0);
     fflush(stdout);
     fclose(bad);
 
