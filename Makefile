@@ -283,8 +283,9 @@ chaos: $(BUILD)/tests/test_chaos $(BUILD)/fixtures/lib_chaos.so $(BUILD)/bootstr
 # A target <name> is tests/fuzz/fuzz_<name>.c; FUZZ_SRC_<name> lists the project sources it
 # calls, FUZZ_LIBS_<name> (optional) libraries or archives to link before the pinned deps. Its
 # seed corpus is tests/fuzz/corpus/<name>/, its dictionary tests/fuzz/<name>.dict (optional),
-# the inputs that once broke it tests/fuzz/regressions/<name>/. `make test` replays corpus and
-# regressions through $(BUILD)/tests/replay_<name> (tests/fuzz/replay.c, built like the tests).
+# the inputs that once broke it tests/fuzz/regressions/<name>/, inputs too slow to seed it with
+# tests/fuzz/slow/<name>/. `make test` replays all three through $(BUILD)/tests/replay_<name>
+# (tests/fuzz/replay.c, built like the tests).
 FUZZ_TARGETS = toml config rt_next grpc_wire emu_http
 FUZZ_SRC_toml = temporal/toml.c
 FUZZ_SRC_config = temporal/config.c temporal/toml.c temporal/settings.c
@@ -303,6 +304,11 @@ FUZZ_LIBS_engine = $(PROTO_LIB)
 FUZZ_ENGINE_WORKFLOWS = $(addprefix $(BUILD)/,examples/libhello.so examples/libtimers.so \
                         examples/libretry.so fixtures/lib_wf_semantics.so fixtures/lib_changing_v1.so)
 $(FUZZ_BUILD)/fuzz_engine $(BUILD)/tests/replay_engine: $(FUZZ_ENGINE_WORKFLOWS)
+# grpc.c's HTTP/2 client against a hostile server: tests/fuzz/fuzz_h2.c is the transport (in
+# place of temporal/transport.c) and serves the input as the server's bytes.
+FUZZ_TARGETS += h2
+FUZZ_SRC_h2 = temporal/grpc.c $(LOG_SRC)
+FUZZ_LIBS_h2 = $(PROTO_LIB)
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS = $(STD) $(WARN) -O1 $(DEBUG) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I. -Iinclude \
               -I$(GEN) $(DEP_CFLAGS) -MMD -MP $(CFLAGS)

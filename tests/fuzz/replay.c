@@ -3,8 +3,10 @@
  * `make test SAN=1`) checks every seed and every crash ever found still goes through cleanly.
  *
  * Linked with one target as $(BUILD)/tests/replay_<name>; with no arguments it replays
- * tests/fuzz/corpus/<name>/ and tests/fuzz/regressions/<name>/ (relative to the current
- * directory, the repository root under tests/run.sh), the name taken from its own file name.
+ * tests/fuzz/corpus/<name>/, tests/fuzz/regressions/<name>/ and tests/fuzz/slow/<name>/ (inputs
+ * too slow to seed the fuzzer with, such as a TOML table at its size bound), relative to the
+ * current directory (the repository root under tests/run.sh), the name taken from its own
+ * file name.
  * Arguments name other folders or files instead. It prints a summary in cmocka's form, which
  * tests/run.sh counts: one test per input. An input that breaks the target kills the process
  * (a sanitizer report or a crash) before the summary, which counts as a failure.
@@ -153,12 +155,14 @@ int main(int argc, char **argv)
                 rc = 1;
             }
     } else {
-        char corpus[PATH_MAX], regressions[PATH_MAX];
+        char corpus[PATH_MAX], regressions[PATH_MAX], slow[PATH_MAX];
         snprintf(corpus, sizeof(corpus), "tests/fuzz/corpus/%s", name);
         snprintf(regressions, sizeof(regressions), "tests/fuzz/regressions/%s", name);
-        if (collect(&in, corpus, 1) != 0 || collect(&in, regressions, 0) != 0) {
-            fprintf(stderr, "replay_%s: cannot read %s or %s: %s\n", name, corpus, regressions,
-                    strerror(errno));
+        snprintf(slow, sizeof(slow), "tests/fuzz/slow/%s", name);
+        if (collect(&in, corpus, 1) != 0 || collect(&in, regressions, 0) != 0 ||
+            collect(&in, slow, 0) != 0) {
+            fprintf(stderr, "replay_%s: cannot read %s, %s or %s: %s\n", name, corpus,
+                    regressions, slow, strerror(errno));
             rc = 1;
         }
     }
