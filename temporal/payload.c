@@ -6,8 +6,20 @@
 #include <stdint.h>
 #include <string.h>
 
+int payloads_valid(const tw_payload *p, size_t n)
+{
+    if (n && !p)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i].len && !p[i].data)
+            return 0;
+    return 1;
+}
+
 pb_payload *payload_to_pb(arena *a, const tw_payload *p)
 {
+    if (p->len && !p->data)
+        return NULL; /* no bytes to copy: refused, never read through NULL */
     pb_payload *pb = arena_alloc(a, sizeof(*pb));
     pb_metadata_entry *enc = arena_alloc(a, sizeof(*enc));
     pb_metadata_entry **meta = arena_alloc(a, sizeof(*meta));
@@ -58,7 +70,8 @@ tw_payload payload_from_pb(arena *a, const pb_payload *pb)
         if (m->key && strcmp(m->key, "encoding") == 0) {
             char *e = arena_alloc(a, m->value.len + 1);
             if (e) {
-                memcpy(e, m->value.data, m->value.len);
+                if (m->value.len) /* an empty value unpacks with data NULL */
+                    memcpy(e, m->value.data, m->value.len);
                 e[m->value.len] = '\0';
                 p.encoding = e;
             }
@@ -97,11 +110,8 @@ static int payload_copy(arena *a, const tw_payload *p, tw_payload *d)
 int failure_copy(arena *a, const tw_failure *f, tw_failure **out)
 {
     *out = NULL;
-    if (!f || (f->ndetails && !f->details) || f->ndetails > SIZE_MAX / sizeof(tw_payload))
+    if (!f || f->ndetails > SIZE_MAX / sizeof(tw_payload) || !payloads_valid(f->details, f->ndetails))
         return TW_EINVAL;
-    for (size_t i = 0; i < f->ndetails; i++)
-        if (f->details[i].len && !f->details[i].data)
-            return TW_EINVAL;
     tw_failure *c = arena_alloc(a, sizeof(*c));
     if (!c)
         return TW_ENOMEM;
@@ -188,7 +198,18 @@ pb_duration *duration_ms(arena *a, int64_t ms)
     return d;
 }
 
+int64_t time_to_ms(int64_t seconds, int32_t nanos)
+{
+    /* Beyond +-(INT64_MAX / 1000 - 3) s even the nanos' 2147 ms could overflow. */
+    const int64_t limit = INT64_MAX / 1000 - 3;
+    if (seconds > limit)
+        return INT64_MAX;
+    if (seconds < -limit)
+        return INT64_MIN;
+    return seconds * 1000 + nanos / 1000000;
+}
+
 int64_t duration_to_ms(const pb_duration *d)
 {
-    return d ? d->seconds * 1000 + d->nanos / 1000000 : 0;
+    return d ? time_to_ms(d->seconds, d->nanos) : 0;
 }

@@ -17,7 +17,11 @@
 typedef Temporal__Api__Failure__V1__Failure pb_failure;
 typedef Google__Protobuf__Duration pb_duration;
 
-/* Copies in |a|; NULL when |a| is full (payloads_to_pb: also when |n| is 0). */
+/* 1 when every payload of |p| (|n| of them) has its bytes: none has len > 0 with data NULL
+ * (and |p| is not NULL when |n| > 0); else 0. */
+int payloads_valid(const tw_payload *p, size_t n);
+/* Copies in |a|; NULL when |a| is full, when |n| is 0 (payloads_to_pb), or when a payload has
+ * len > 0 and data NULL (check with payloads_valid() first to tell that apart). */
 pb_payload *payload_to_pb(arena *a, const tw_payload *p);
 pb_payloads *payloads_to_pb(arena *a, const tw_payload *p, size_t n);
 /* A view of |pb| (its bytes are borrowed, its encoding copied into |a|). */
@@ -41,6 +45,10 @@ pb_failure *failure_to_pb(arena *a, const tw_failure *f);
 tw_failure *failure_from_pb(arena *a, const pb_failure *f);
 
 pb_duration *duration_ms(arena *a, int64_t ms);
-int64_t duration_to_ms(const pb_duration *d);
+/* Seconds and nanos (a Timestamp's or a Duration's) as milliseconds, saturated at INT64_MIN /
+ * INT64_MAX: a time far out of range, which no server sends but a broken history may hold,
+ * must not overflow. */
+int64_t time_to_ms(int64_t seconds, int32_t nanos);
+int64_t duration_to_ms(const pb_duration *d); /* 0 for NULL; saturated like time_to_ms */
 
 #endif

@@ -12,6 +12,12 @@
  *
  * Out of memory: every allocation failure sets wf->oom. The API call returns TW_ENOMEM, no
  * closing command is made whatever the code returns next, and the task fails (retried).
+ *
+ * A history that cannot be this run's fails the task with a message naming the event, before
+ * any code runs when one look tells (ids not 1, 2, 3, ...; an event the engine reads without
+ * its own attributes: a oneof read through another member's type would read garbage), or at
+ * the event (a resolution of an activity or timer the code never started, or a second one).
+ * Times are saturated, never overflowed. Nothing in a history can crash the runtime.
  */
 #define _GNU_SOURCE
 #include "wf.h"
@@ -70,6 +76,7 @@ struct tw_wf {
     const tw_failure *last_failure;
     int closed;                /* completion command made */
     int oom;                   /* an allocation failed: the task fails, whatever the code does */
+    int bad_result;            /* the code returned a payload with len > 0 and data NULL */
 };
 
 static const char oom_message[] =
@@ -80,7 +87,38 @@ static const char oom_message[] =
 
 static int64_t event_time_ms(const pb_event *ev)
 {
-    return ev->event_time ? ev->event_time->seconds * 1000 + ev->event_time->nanos / 1000000 : 0;
+    return ev->event_time ? time_to_ms(ev->event_time->seconds, ev->event_time->nanos) : 0;
+}
+
+#define HCASE(name) TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_##name##_EVENT_ATTRIBUTES
+/* |ev|'s attributes |member| when the oneof holds them (|name|'s), else NULL: never another
+ * member's message read as this one. check_attributes() fails a history where the events the
+ * engine reads lack their own. */
+#define ATTRS(ev, name, member) ((ev)->attributes_case == HCASE(name) ? (ev)->member : NULL)
+
+/* The events the engine reads, each with the attributes it must carry. */
+static const struct {
+    int type, attributes;
+    const char *name;
+} READ_EVENTS[] = {
+    {EV(WORKFLOW_EXECUTION_STARTED), HCASE(WORKFLOW_EXECUTION_STARTED), "WorkflowExecutionStarted"},
+    {EV(WORKFLOW_TASK_FAILED), HCASE(WORKFLOW_TASK_FAILED), "WorkflowTaskFailed"},
+    {EV(ACTIVITY_TASK_SCHEDULED), HCASE(ACTIVITY_TASK_SCHEDULED), "ActivityTaskScheduled"},
+    {EV(ACTIVITY_TASK_COMPLETED), HCASE(ACTIVITY_TASK_COMPLETED), "ActivityTaskCompleted"},
+    {EV(ACTIVITY_TASK_FAILED), HCASE(ACTIVITY_TASK_FAILED), "ActivityTaskFailed"},
+    {EV(ACTIVITY_TASK_TIMED_OUT), HCASE(ACTIVITY_TASK_TIMED_OUT), "ActivityTaskTimedOut"},
+    {EV(ACTIVITY_TASK_CANCELED), HCASE(ACTIVITY_TASK_CANCELED), "ActivityTaskCanceled"},
+    {EV(TIMER_STARTED), HCASE(TIMER_STARTED), "TimerStarted"},
+    {EV(TIMER_FIRED), HCASE(TIMER_FIRED), "TimerFired"},
+};
+
+/* READ_EVENTS' entry for |type|, or -1 for an event the engine does not read. */
+static int read_event_index(int type)
+{
+    for (size_t i = 0; i < sizeof(READ_EVENTS) / sizeof(READ_EVENTS[0]); i++)
+        if (READ_EVENTS[i].type == type)
+            return (int)i;
+    return -1;
 }
 
 /* FNV-1a of a run id: the seed of tw_random(). */
@@ -181,7 +219,7 @@ static int start_activity(tw_wf *wf, const char *type, const tw_activity_options
     if (!current_wf(wf))
         return TW_ESTATE;
     if (!type || !*type || !o || (o->start_to_close_ms <= 0 && o->schedule_to_close_ms <= 0) ||
-        (nargs && !args))
+        !payloads_valid(args, nargs))
         return TW_EINVAL; /* the server refuses an activity without either timeout */
     if (wf->oom)
         return TW_ENOMEM;
@@ -412,6 +450,10 @@ static void run_code(tw_wf *wf)
     if (!wf->returned || wf->closed || wf->oom)
         return;
     wf->closed = 1;
+    if (wf->code == 0 && !payloads_valid(&wf->result, 1)) {
+        wf->bad_result = 1; /* no command: the task fails (apply_event) */
+        return;
+    }
     if (wf->code == 0) {
         Temporal__Api__Command__V1__CompleteWorkflowExecutionCommandAttributes *at =
             wf_mem(wf, sizeof(*at));
@@ -499,7 +541,7 @@ static int match(tw_wf *wf, const pb_event *ev, wf_output *out)
     switch (ev->event_type) {
     case EV(ACTIVITY_TASK_SCHEDULED): {
         const Temporal__Api__History__V1__ActivityTaskScheduledEventAttributes *at =
-            ev->activity_task_scheduled_event_attributes;
+            ATTRS(ev, ACTIVITY_TASK_SCHEDULED, activity_task_scheduled_event_attributes);
         snprintf(want, sizeof(want), "ScheduleActivityTask(type %s, id %s)",
                  at && at->activity_type ? at->activity_type->name : "?",
                  at ? at->activity_id : "?");
@@ -511,7 +553,9 @@ static int match(tw_wf *wf, const pb_event *ev, wf_output *out)
         break;
     }
     case EV(TIMER_STARTED): {
-        const char *id = ev->timer_started_event_attributes ? ev->timer_started_event_attributes->timer_id : "?";
+        const Temporal__Api__History__V1__TimerStartedEventAttributes *at =
+            ATTRS(ev, TIMER_STARTED, timer_started_event_attributes);
+        const char *id = at ? at->timer_id : "?";
         snprintf(want, sizeof(want), "StartTimer(id %s)", id);
         ok = c && c->pb->command_type == CMD(START_TIMER) &&
              strcmp(c->pb->start_timer_command_attributes->timer_id, id) == 0;
@@ -543,10 +587,12 @@ static int match(tw_wf *wf, const pb_event *ev, wf_output *out)
     return 0;
 }
 
+/* Only futures whose command event the history holds already (matched: a scheduled event id)
+ * can be resolved; one the code just made has none yet. */
 static future *find_activity(tw_wf *wf, int64_t scheduled)
 {
     for (future *f = wf->futures; f; f = f->next)
-        if (f->kind == FUT_ACTIVITY && f->scheduled_event_id == scheduled)
+        if (f->kind == FUT_ACTIVITY && f->scheduled_event_id > 0 && f->scheduled_event_id == scheduled)
             return f;
     return NULL;
 }
@@ -554,7 +600,7 @@ static future *find_activity(tw_wf *wf, int64_t scheduled)
 static future *find_timer(tw_wf *wf, const char *id)
 {
     for (future *f = wf->futures; f; f = f->next)
-        if (f->kind == FUT_TIMER && id && strcmp(f->id, id) == 0)
+        if (f->kind == FUT_TIMER && f->scheduled_event_id > 0 && id && strcmp(f->id, id) == 0)
             return f;
     return NULL;
 }
@@ -596,6 +642,65 @@ static int check_event_ids(arena *a, const wf_input *in, wf_output *out)
     return 0;
 }
 
+/* Every event the engine reads carries its own attributes (a server always sends them; a
+ * history that does not is not one to replay), and an ActivityTaskScheduled names its type.
+ * 0, or -1 with |out| failed naming the event. */
+static int check_attributes(arena *a, const wf_input *in, wf_output *out)
+{
+    for (size_t i = 0; i < in->nevents; i++) {
+        const pb_event *ev = in->events[i];
+        int r = read_event_index(ev->event_type);
+        if (r < 0)
+            continue;
+        const char *wrong = NULL;
+        char other[64];
+        if (ev->attributes_case == 0) {
+            wrong = "has no attributes";
+        } else if ((int)ev->attributes_case != READ_EVENTS[r].attributes) {
+            snprintf(other, sizeof(other), "carries another event type's attributes (field %d)",
+                     (int)ev->attributes_case);
+            wrong = other;
+        } else if (ev->event_type == EV(ACTIVITY_TASK_SCHEDULED) &&
+                   !ev->activity_task_scheduled_event_attributes->activity_type) {
+            wrong = "names no activity type";
+        }
+        if (wrong) {
+            fail_task(a, out, WF_CAUSE_UNHANDLED_FAILURE,
+                      "history event %lld (%s) %s: the history cannot be replayed",
+                      (long long)ev->event_id, READ_EVENTS[r].name, wrong);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A resolution event |ev| (a completion, failure, time-out, cancellation or fire) for |what|,
+ * which the code never started (|f| NULL) or which was resolved already: the history is not
+ * this run's. Fails the task naming the event; returns -1. */
+static int stray_resolution(tw_wf *wf, const pb_event *ev, const future *f, const char *what,
+                            wf_output *out)
+{
+    fail_task(wf->a, out, WF_CAUSE_UNHANDLED_FAILURE,
+              "history event %lld (%s) resolves %s, %s: the history cannot be replayed",
+              (long long)ev->event_id, READ_EVENTS[read_event_index(ev->event_type)].name, what,
+              f ? "resolved already" : "which the workflow did not start");
+    return -1;
+}
+
+/* The activity future event |ev| resolves (its attributes' |scheduled| event id), or NULL
+ * with the task failed. */
+static future *activity_to_resolve(tw_wf *wf, const pb_event *ev, int64_t scheduled,
+                                   wf_output *out)
+{
+    future *f = find_activity(wf, scheduled);
+    if (f && !f->done)
+        return f;
+    char what[64];
+    snprintf(what, sizeof(what), "the activity scheduled at event %lld", (long long)scheduled);
+    stray_resolution(wf, ev, f, what, out);
+    return NULL;
+}
+
 /* A command the code made that the history, up to event |before| (0: the end), lacks. */
 static int unmatched_command(tw_wf *wf, wf_output *out, int64_t before)
 {
@@ -620,7 +725,7 @@ static int apply_event(tw_wf *wf, const wf_input *in, size_t i, wf_output *out)
     switch (ev->event_type) {
     case EV(WORKFLOW_EXECUTION_STARTED): {
         const Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes *at =
-            ev->workflow_execution_started_event_attributes;
+            ATTRS(ev, WORKFLOW_EXECUTION_STARTED, workflow_execution_started_event_attributes);
         if (!at)
             break;
         if (payloads_from_pb(wf->a, at->input, &wf->args, &wf->nargs))
@@ -639,10 +744,16 @@ static int apply_event(tw_wf *wf, const wf_input *in, size_t i, wf_output *out)
         wf->now_ms = event_time_ms(ev);
         wf->replaying = i + 1 < in->nevents;
         run_code(wf);
+        if (wf->bad_result && !wf->oom) {
+            fail_task(wf->a, out, WF_CAUSE_UNHANDLED_FAILURE,
+                      "workflow %s returned a result of %zu bytes with no data (NULL)",
+                      wf->info.workflow_type, wf->result.len);
+            return -1;
+        }
         break;
     case EV(WORKFLOW_TASK_FAILED): {
         const Temporal__Api__History__V1__WorkflowTaskFailedEventAttributes *at =
-            ev->workflow_task_failed_event_attributes;
+            ATTRS(ev, WORKFLOW_TASK_FAILED, workflow_task_failed_event_attributes);
         /* A reset point: from here on the run draws from its own id, as sdk-go does. */
         if (at && at->cause == WF_CAUSE(RESET_WORKFLOW) && at->new_run_id && *at->new_run_id)
             wf->rng = seed_of(at->new_run_id);
@@ -661,45 +772,62 @@ static int apply_event(tw_wf *wf, const wf_input *in, size_t i, wf_output *out)
         break;
     case EV(ACTIVITY_TASK_COMPLETED): {
         const Temporal__Api__History__V1__ActivityTaskCompletedEventAttributes *at =
-            ev->activity_task_completed_event_attributes;
-        future *f = at ? find_activity(wf, at->scheduled_event_id) : NULL;
-        if (f) {
-            f->done = 1;
-            if (payloads_from_pb(wf->a, at->result, &f->result, &f->nresult))
-                wf->oom = 1;
-        }
+            ATTRS(ev, ACTIVITY_TASK_COMPLETED, activity_task_completed_event_attributes);
+        if (!at)
+            break; /* not after check_attributes() */
+        future *f = activity_to_resolve(wf, ev, at->scheduled_event_id, out);
+        if (!f)
+            return -1;
+        f->done = 1;
+        if (payloads_from_pb(wf->a, at->result, &f->result, &f->nresult))
+            wf->oom = 1;
         break;
     }
     case EV(ACTIVITY_TASK_FAILED): {
         const Temporal__Api__History__V1__ActivityTaskFailedEventAttributes *at =
-            ev->activity_task_failed_event_attributes;
-        if (at)
-            resolve_failed(wf, find_activity(wf, at->scheduled_event_id), at->failure,
-                           "activity failed");
+            ATTRS(ev, ACTIVITY_TASK_FAILED, activity_task_failed_event_attributes);
+        if (!at)
+            break; /* not after check_attributes() */
+        future *f = activity_to_resolve(wf, ev, at->scheduled_event_id, out);
+        if (!f)
+            return -1;
+        resolve_failed(wf, f, at->failure, "activity failed");
         break;
     }
     case EV(ACTIVITY_TASK_TIMED_OUT): {
         const Temporal__Api__History__V1__ActivityTaskTimedOutEventAttributes *at =
-            ev->activity_task_timed_out_event_attributes;
-        if (at)
-            resolve_failed(wf, find_activity(wf, at->scheduled_event_id), at->failure,
-                           "activity timed out");
+            ATTRS(ev, ACTIVITY_TASK_TIMED_OUT, activity_task_timed_out_event_attributes);
+        if (!at)
+            break; /* not after check_attributes() */
+        future *f = activity_to_resolve(wf, ev, at->scheduled_event_id, out);
+        if (!f)
+            return -1;
+        resolve_failed(wf, f, at->failure, "activity timed out");
         break;
     }
     case EV(ACTIVITY_TASK_CANCELED): {
         const Temporal__Api__History__V1__ActivityTaskCanceledEventAttributes *at =
-            ev->activity_task_canceled_event_attributes;
-        if (at)
-            resolve_failed(wf, find_activity(wf, at->scheduled_event_id), NULL,
-                           "activity canceled");
+            ATTRS(ev, ACTIVITY_TASK_CANCELED, activity_task_canceled_event_attributes);
+        if (!at)
+            break; /* not after check_attributes() */
+        future *f = activity_to_resolve(wf, ev, at->scheduled_event_id, out);
+        if (!f)
+            return -1;
+        resolve_failed(wf, f, NULL, "activity canceled");
         break;
     }
     case EV(TIMER_FIRED): {
-        future *f = ev->timer_fired_event_attributes
-                        ? find_timer(wf, ev->timer_fired_event_attributes->timer_id)
-                        : NULL;
-        if (f)
-            f->done = 1;
+        const Temporal__Api__History__V1__TimerFiredEventAttributes *at =
+            ATTRS(ev, TIMER_FIRED, timer_fired_event_attributes);
+        if (!at)
+            break;
+        future *f = find_timer(wf, at->timer_id);
+        if (!f || f->done) {
+            char what[96];
+            snprintf(what, sizeof(what), "timer \"%.40s\"", at->timer_id);
+            return stray_resolution(wf, ev, f, what, out);
+        }
+        f->done = 1;
         break;
     }
     default:
@@ -742,7 +870,7 @@ int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
         return 0;
     }
     out->versioning = def->versioning;
-    if (check_event_ids(a, in, out))
+    if (check_event_ids(a, in, out) || check_attributes(a, in, out))
         return 0;
     tw_wf *wf = arena_alloc(a, sizeof(*wf));
     if (!wf) {

@@ -56,7 +56,13 @@ typedef struct wf_output {
 /* Runs one workflow task. Returns 0; what to answer is in |out|. Running out of memory
  * anywhere (the arena's limit, malloc) is a failed task (UNHANDLED_FAILURE), which the server
  * retries, never a failed workflow; so is a history whose event ids are not 1, 2, 3, ...
- * (missing history events). */
+ * (missing history events), and one that cannot be this run's, the message naming the event:
+ * an event the engine reads (WorkflowExecutionStarted, WorkflowTaskFailed, ActivityTask*,
+ * Timer*) without its own attributes, an ActivityTaskScheduled without a type, or a
+ * completion, failure, time-out, cancellation or fire of an activity or timer the code did not
+ * start, or of one resolved already. A result payload with len > 0 and data NULL fails the
+ * task too (an activity argument like that is TW_EINVAL). Event times are saturated. Nothing
+ * in |in| crashes the engine as long as it is what protobuf-c's unpack makes. */
 int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out);
 
 /* Fills the workflow functions of a tw_api table. */
