@@ -64,7 +64,6 @@ struct h2conn {
     int64_t last_ping, ping_sent;
     uint8_t *out;       /* bytes nghttp2 produced that the socket did not take yet */
     size_t out_len, out_off;
-    int nstreams;
     h2conn *next;
 };
 
@@ -370,6 +369,26 @@ static void complete_stream(grpc_channel *ch, call *c, uint32_t error_code)
     finish(ch, c, -1, NULL);
 }
 
+/* Calls still open on |conn| (what keeps it busy: a stream the server pushed or one already
+ * reset does not). */
+static int conn_calls(const grpc_channel *ch, const h2conn *conn)
+{
+    int n = 0;
+    for (const call *c = ch->calls; c; c = c->next)
+        n += c->conn == conn;
+    return n;
+}
+
+/* The open call on stream |id| of |conn|, found without the stream (which a request nghttp2
+ * has not sent yet does not have). */
+static call *call_on_stream(grpc_channel *ch, const h2conn *conn, int32_t id)
+{
+    for (call *c = ch->calls; c; c = c->next)
+        if (c->conn == conn && c->stream_id == id)
+            return c;
+    return NULL;
+}
+
 /* ---- nghttp2 callbacks ---- */
 
 static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name,
@@ -429,7 +448,6 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t stream_id, const u
 static int on_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code, void *ud)
 {
     h2conn *conn = ud;
-    conn->nstreams--;
     call *c = nghttp2_session_get_stream_user_data(s, stream_id);
     if (c)
         complete_stream(conn->ch, c, error_code);
@@ -443,9 +461,32 @@ static int on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *u
         conn->goaway = 1; /* streams above last_stream_id are refused and retried elsewhere */
         log_debug("grpc: GOAWAY (last stream %d, %s)", frame->goaway.last_stream_id,
                   nghttp2_http2_strerror(frame->goaway.error_code));
+        /* A request still queued in nghttp2 (its HEADERS waiting for a stream the server's
+         * concurrency limit allows) will never be sent now, and no stream close comes for it:
+         * end it here, UNAVAILABLE, so that it is retried on a new connection instead of
+         * waiting for its deadline. */
+        for (call *c = conn->ch->calls, *next; c; c = next) {
+            next = c->next;
+            if (c->conn == conn && c->stream_id > 0 &&
+                !nghttp2_session_find_stream(s, c->stream_id))
+                finish(conn->ch, c, GRPC_UNAVAILABLE,
+                       "request not sent: the server is going away (GOAWAY)");
+        }
     } else if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
         conn->ping_sent = 0;
     }
+    return 0;
+}
+
+/* A request nghttp2 dropped unsent (the session is closing, no stream ids are left): no stream
+ * close comes for it, so it ends here. */
+static int on_frame_not_send(nghttp2_session *s, const nghttp2_frame *frame, int error, void *ud)
+{
+    h2conn *conn = ud;
+    call *c = frame->hd.type == NGHTTP2_HEADERS
+                  ? call_on_stream(conn->ch, conn, frame->hd.stream_id) : NULL;
+    if (c)
+        finish(conn->ch, c, GRPC_UNAVAILABLE, "request not sent: %s", nghttp2_strerror(error));
     return 0;
 }
 
@@ -523,6 +564,7 @@ static int session_start(grpc_channel *ch, h2conn *conn)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(cbs, on_frame_not_send);
     int rc = nghttp2_session_client_new(&conn->session, cbs, conn);
     nghttp2_session_callbacks_del(cbs);
     if (rc)
@@ -580,7 +622,6 @@ static void submit(grpc_channel *ch, h2conn *conn, call *c)
     }
     c->conn = conn;
     c->stream_id = id;
-    conn->nstreams++;
 }
 
 /* Moves bytes from nghttp2 to the socket. Returns -1 when the connection broke. */
@@ -690,7 +731,8 @@ static void loop_timers(grpc_channel *ch, int64_t now)
             conn_fail(ch, conn, "no answer to keepalive PING");
             continue;
         }
-        if (conn->nstreams > 0 && !conn->ping_sent && now - conn->last_ping >= ch->keepalive_ms) {
+        if (conn_calls(ch, conn) > 0 && !conn->ping_sent &&
+            now - conn->last_ping >= ch->keepalive_ms) {
             nghttp2_submit_ping(conn->session, NGHTTP2_FLAG_NONE, NULL);
             conn->ping_sent = conn->last_ping = now;
         }
@@ -761,7 +803,7 @@ static void reap_conns(grpc_channel *ch)
 {
     for (h2conn **pp = &ch->conns; *pp;) {
         h2conn *conn = *pp;
-        int idle_goaway = conn->goaway && conn->nstreams == 0;
+        int idle_goaway = conn->goaway && conn_calls(ch, conn) == 0;
         int done = conn->ready && !conn->dead && !nghttp2_session_want_read(conn->session) &&
                    !nghttp2_session_want_write(conn->session);
         if (done || idle_goaway)

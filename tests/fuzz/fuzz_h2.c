@@ -12,18 +12,23 @@
  * The server's bytes are held back until every call's HEADERS frame has been written, so the
  * streams are 1, 3, 5 in every run and the same input always does the same thing.
  *
- * Input: byte 0 chooses the set-up, byte 1 a point in the stream, the rest is the server.
+ * Input: byte 0 chooses the set-up, byte 1 more of it, the rest is the server.
  *   byte0 & 3          calls in flight: 1, 2, 3 (3 -> 1)
- *   byte0 & 4          the calls are long polls, cancelled (grpc_cancel_polls) once byte1 * 8
- *                      bytes have been served
+ *   byte0 & 4          the calls are long polls, cancelled (grpc_cancel_polls) at the point
+ *                      (byte1 & 63) * 16 bytes into the server's
  *   (byte0 >> 3) & 3   read chunk: 16384, 1, 10 or 200 bytes
  *   byte0 & 0x20       the answer is unpacked as a GetSystemInfoResponse (grpc_unary)
- *   byte0 & 0x40       a second connection cannot be made (connect fails)
+ *   byte0 & 0x40       a second connection fails: at connect (byte1 & 0x40) or in its handshake
  *   byte0 & 0x80       writes take at most 100 bytes, every other one TP_AGAIN
+ *   byte1 & 0x80       one more call, made at that point (or at the end of the bytes, before
+ *                      the server's EOF); the server's next bytes wait until its HEADERS are
+ *                      out: it meets the connection in whatever state the bytes left it
+ *                      (going away, closed, idle, streams in flight) or a second one (which
+ *                      serves only EOF)
  *
- * What must hold: every call ends, with a status in 0..16, before its deadline (the server's
- * bytes end in EOF, so nothing may wait on them), a response only on OK, and the channel frees
- * everything (LeakSanitizer).
+ * What must hold: every call ends, with a status in 0..16, well before its deadline (the
+ * server's bytes end in EOF, so nothing may wait on them), a response only on OK, and the
+ * channel frees everything (LeakSanitizer).
  *
  * Capture (how tests/fuzz/corpus/h2 was made): TW_FUZZ_H2_CAPTURE=<dir> TW_FUZZ_H2_PORT=<port
  * of a local Temporal server, e.g. build/temporal-server --port N> makes the transport a real
@@ -53,6 +58,7 @@
 
 #define CALL_TIMEOUT_MS 8000
 #define MAX_CALLS 3
+#define LATE_WAIT_MS 100
 
 /* A call lives on its caller's stack: catch any use of one after its caller returned. */
 const char *__asan_default_options(void);
@@ -75,17 +81,21 @@ static struct {
     const uint8_t *server;     /* the server's bytes */
     size_t len, served;
     size_t chunk;
-    size_t cancel_at;          /* SIZE_MAX: never */
+    size_t point;              /* where polls are cancelled and the late call starts */
+    int cancel;                /* cancel polls at point */
     int cancelled;
     int calls;                 /* HEADERS frames the client must have sent first */
-    int connect_fails;         /* connections after the first */
+    int connect_fails;         /* connections after the first: 1 at connect, 2 in the handshake */
     int short_writes;
     int connections;
+    int late;                  /* a late call: 1 wanted, 2 may start, 3 on its way or ended */
+    int64_t late_since;        /* when it could start */
+    pthread_cond_t cv;         /* signals late changing */
     /* capture mode */
     int capture_port;
     uint8_t *recorded;
     size_t recorded_len;
-} run = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} run = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* ---- the transport ---- */
 
@@ -133,7 +143,7 @@ int tp_connect(tp_conn **out, const char *host, int port, tp_tls *tls, int resol
     *out = NULL;
     pthread_mutex_lock(&run.mu);
     int index = run.connections++;
-    int fails = index > 0 && run.connect_fails;
+    int fails = index > 0 && run.connect_fails == 1;
     pthread_mutex_unlock(&run.mu);
     if (fails) {
         snprintf(err, errlen, "connect %s:%d: refused (fuzz_h2)", host, port);
@@ -160,7 +170,14 @@ int tp_connect(tp_conn **out, const char *host, int port, tp_tls *tls, int resol
     return TP_OK;
 }
 
-int tp_handshake(tp_conn *c) { return TP_OK; }
+int tp_handshake(tp_conn *c)
+{
+    if (c->index > 0 && run.connect_fails == 2) {
+        snprintf(c->err, sizeof(c->err), "handshake failed (fuzz_h2)");
+        return TP_ERR;
+    }
+    return TP_OK;
+}
 int tp_fd(const tp_conn *c) { return c->fd; }
 short tp_wants(const tp_conn *c) { return POLLIN; }
 size_t tp_pending(const tp_conn *c) { return 0; }
@@ -171,8 +188,32 @@ void tp_close(tp_conn *c)
 {
     if (!c)
         return;
+    pthread_mutex_lock(&run.mu);
+    if (c->index == 0 && run.late == 1) {
+        run.late = 3; /* closed before its bytes were all read: no late call */
+        pthread_cond_broadcast(&run.cv);
+    }
+    pthread_mutex_unlock(&run.mu);
     close(c->fd);
     free(c);
+}
+
+/* Sets run.late to |to| (under mu), waking whoever waits on it. */
+static void late_step(int to)
+{
+    pthread_mutex_lock(&run.mu);
+    run.late = to;
+    pthread_cond_broadcast(&run.cv);
+    pthread_mutex_unlock(&run.mu);
+}
+
+static void late_headers(void)
+{
+    pthread_mutex_lock(&run.mu);
+    if (run.late == 2)
+        run.late = 3;
+    pthread_cond_broadcast(&run.cv);
+    pthread_mutex_unlock(&run.mu);
 }
 
 /* Counts the HEADERS frames in what the client writes (after its 24-byte preface). */
@@ -190,8 +231,8 @@ static void parse_client(tp_conn *c, const uint8_t *p, size_t n)
             if (c->head_have == 9) {
                 c->head_have = 0;
                 c->payload_left = (size_t)c->head[0] << 16 | (size_t)c->head[1] << 8 | c->head[2];
-                if (c->head[3] == 1) /* HEADERS */
-                    c->headers_seen++;
+                if (c->head[3] == 1 && (++c->headers_seen > run.calls || c->index > 0))
+                    late_headers(); /* the late call's: its stream is open */
             }
         }
     }
@@ -243,13 +284,24 @@ ssize_t tp_read(tp_conn *c, void *buf, size_t n)
     if (c->headers_seen < run.calls)
         return TP_AGAIN; /* not every call is on its stream yet */
     pthread_mutex_lock(&run.mu);
-    if (run.served >= run.cancel_at && !run.cancelled) {
+    if (run.served >= run.point && run.cancel && !run.cancelled) {
         run.cancelled = 1;
         pthread_mutex_unlock(&run.mu);
         grpc_cancel_polls(run.ch); /* seen by the loop before it reads again */
         return TP_AGAIN;
     }
     size_t left = run.len - run.served;
+    if (run.late == 1 && (run.served >= run.point || !left)) {
+        run.late = 2; /* the late call may start; more bytes once it is on its way */
+        run.late_since = clock_mono_ms();
+        pthread_cond_broadcast(&run.cv);
+    }
+    /* Its HEADERS may also wait for a stream the server does not allow: then go on anyway,
+     * soon (the only timing in the run; it decides nothing but the wait). */
+    if (run.late == 2 && clock_mono_ms() - run.late_since < LATE_WAIT_MS) {
+        pthread_mutex_unlock(&run.mu);
+        return TP_AGAIN;
+    }
     if (!left) {
         pthread_mutex_unlock(&run.mu);
         return TP_EOF;
@@ -257,8 +309,8 @@ ssize_t tp_read(tp_conn *c, void *buf, size_t n)
     size_t k = n < run.chunk ? n : run.chunk;
     if (k > left)
         k = left;
-    if (run.cancel_at > run.served && k > run.cancel_at - run.served)
-        k = run.cancel_at - run.served;
+    if (run.point > run.served && k > run.point - run.served)
+        k = run.point - run.served;
     memcpy(buf, run.server + run.served, k);
     run.served += k;
     pthread_mutex_unlock(&run.mu);
@@ -332,8 +384,24 @@ static void *do_call(void *arg)
     return NULL;
 }
 
+/* The late call: starts once the server's bytes are all served, and lets the server's EOF
+ * come once it has a stream or has ended. */
+static void *late_call(void *arg)
+{
+    pthread_mutex_lock(&run.mu);
+    while (run.late == 1)
+        pthread_cond_wait(&run.cv, &run.mu);
+    int go = run.late == 2;
+    pthread_mutex_unlock(&run.mu);
+    if (go) /* else the connection ended before its bytes did */
+        do_call(arg);
+    late_step(3);
+    return NULL;
+}
+
 /* Runs |n| calls of |method| at once on a new channel, each sending |req| (|len| bytes) or, with
- * |decode|, an empty GetSystemInfoRequest whose answer is unpacked. */
+ * |decode|, an empty GetSystemInfoRequest whose answer is unpacked; and with run.late the late
+ * call. */
 static void exchange(const char *method, int flags, int decode, const uint8_t *req, size_t len,
                      int timeout_ms, int n)
 {
@@ -341,15 +409,17 @@ static void exchange(const char *method, int flags, int decode, const uint8_t *r
     char err[256];
     if (grpc_channel_new(&run.ch, &cfg, err, sizeof(err)) != GRPC_OK)
         die(err);
-    call_run calls[MAX_CALLS];
-    for (int i = 0; i < n; i++) {
+    call_run calls[MAX_CALLS + 1];
+    int late = run.late != 0;
+    for (int i = 0; i < n + late; i++) {
         calls[i] = (call_run){.method = method, .flags = flags | GRPC_NO_RETRY, .decode = decode,
                               .req = req, .req_len = len, .timeout_ms = timeout_ms};
-        if (i > 0 && pthread_create(&calls[i].thread, NULL, do_call, &calls[i]) != 0)
+        if (i > 0 && pthread_create(&calls[i].thread, NULL, i < n ? do_call : late_call,
+                                    &calls[i]) != 0)
             die("pthread_create");
     }
     do_call(&calls[0]);
-    for (int i = 1; i < n; i++)
+    for (int i = 1; i < n + late; i++)
         pthread_join(calls[i].thread, NULL);
     grpc_channel_free(run.ch);
     run.ch = NULL;
@@ -367,10 +437,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run.len = size - 2;
     run.served = 0;
     run.chunk = chunks[(b >> 3) & 3];
-    run.cancel_at = polls ? (size_t)data[1] * 8 : SIZE_MAX;
+    run.point = (size_t)(data[1] & 63) * 16;
+    run.cancel = polls;
     run.cancelled = 0;
     run.calls = n;
-    run.connect_fails = (b & 0x40) != 0;
+    run.connect_fails = !(b & 0x40) ? 0 : (data[1] & 0x40) ? 1 : 2;
+    run.late = (data[1] & 0x80) ? 1 : 0;
     run.short_writes = (b & 0x80) != 0;
     run.connections = 0;
     exchange(polls ? "PollWorkflowTaskQueue" : "GetSystemInfo",
@@ -395,11 +467,13 @@ static void capture(const char *dir, const char *name, uint8_t head, const char 
     run.recorded_len = 0;
     run.connections = 0;
     run.calls = n;
+    run.late = 0;
+    run.cancel = 0;
     exchange(method, flags, decode, buf, len, timeout_ms, n);
     char path[4400];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
-    uint8_t point = 0xff; /* a poll is cancelled after everything (see the input's layout) */
+    uint8_t point = 63; /* polls cancelled after everything (see the input's layout) */
     if (!f || fwrite(&head, 1, 1, f) != 1 || fwrite(&point, 1, 1, f) != 1 ||
         fwrite(run.recorded, 1, run.recorded_len, f) != run.recorded_len)
         die("capture: cannot write");
