@@ -110,7 +110,8 @@ static int payload_copy(arena *a, const tw_payload *p, tw_payload *d)
 int failure_copy(arena *a, const tw_failure *f, tw_failure **out)
 {
     *out = NULL;
-    if (!f || f->ndetails > SIZE_MAX / sizeof(tw_payload) || !payloads_valid(f->details, f->ndetails))
+    if (!f || f->ndetails > SIZE_MAX / sizeof(tw_payload) ||
+        !payloads_valid(f->details, f->ndetails))
         return TW_EINVAL;
     tw_failure *c = arena_alloc(a, sizeof(*c));
     if (!c)

@@ -592,7 +592,8 @@ static int match(tw_wf *wf, const pb_event *ev, wf_output *out)
 static future *find_activity(tw_wf *wf, int64_t scheduled)
 {
     for (future *f = wf->futures; f; f = f->next)
-        if (f->kind == FUT_ACTIVITY && f->scheduled_event_id > 0 && f->scheduled_event_id == scheduled)
+        if (f->kind == FUT_ACTIVITY && f->scheduled_event_id > 0 &&
+            f->scheduled_event_id == scheduled)
             return f;
     return NULL;
 }

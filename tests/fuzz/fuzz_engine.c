@@ -410,7 +410,8 @@ static void *script_attributes(hist *h, const kind *k, src *s)
             at->activity_type = arena_alloc(a, sizeof(*at->activity_type));
             if (at->activity_type) {
                 temporal__api__common__v1__activity_type__init(at->activity_type);
-                at->activity_type->name = arena_strdup(a, NAMES[b % (sizeof(NAMES) / sizeof(NAMES[0]))]);
+                at->activity_type->name =
+                    arena_strdup(a, NAMES[b % (sizeof(NAMES) / sizeof(NAMES[0]))]);
             }
         } else {
             at->activity_type = NULL;
@@ -460,9 +461,8 @@ static void *script_attributes(hist *h, const kind *k, src *s)
 /* Sets |ev|'s attributes to |m| of kind |k| (the oneof member for that kind). */
 static void set_attributes(pb_event *ev, const kind *k, void *m)
 {
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field(&temporal__api__history__v1__history_event__descriptor,
-                                                (unsigned)k->attr_case);
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
+        &temporal__api__history__v1__history_event__descriptor, (unsigned)k->attr_case);
     if (!f || !m)
         return;
     ev->attributes_case = k->attr_case;
@@ -592,8 +592,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const known_wf *chosen = &wfs[(data[0] >> 2) % nwfs];
     src s = {data + 1, size - 1};
     if (mode == 0) {
-        ProtobufCMessage *m = protobuf_c_message_unpack(&WFS_DESC(poll_workflow_task_queue_response),
-                                                        NULL, s.n, s.p);
+        ProtobufCMessage *m = protobuf_c_message_unpack(
+            &WFS_DESC(poll_workflow_task_queue_response), NULL, s.n, s.p);
         WFS(PollWorkflowTaskQueueResponse) *t = (void *)m;
         if (t && t->workflow_execution) { /* the poller drops a task without one */
             const char *type = t->workflow_type ? t->workflow_type->name : "";
@@ -698,7 +698,7 @@ static void write_seeds(const char *dir)
 #define FIRST_TASK 0, 0, 0, 1, 0, 0 /* WorkflowTaskScheduled, WorkflowTaskStarted */
     static const uint8_t greet1[] = {STARTED_WORLD, FIRST_TASK};
     static const uint8_t greet2[] = {STARTED_WORLD, FIRST_TASK, 2, 0, 0,
-                                     3, 0, 0, 0, 0,          /* scheduled: id "1", ComposeGreeting */
+                                     3, 0, 0, 0, 0,          /* scheduled: "1", ComposeGreeting */
                                      4, 0, 0,                /* started */
                                      5, 0, 0, 0, 1, 0, 0,    /* completed: the last scheduled */
                                      FIRST_TASK};
