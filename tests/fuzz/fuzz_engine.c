@@ -20,8 +20,8 @@
  * What must hold: wf_run returns 0 and never crashes; a failed task has a message; a
  * completed task's commands pack (they go on the wire as they are).
  *
- * The libraries are found under $BUILD (as the tests find them), else under the folder two
- * levels above this executable ($(BUILD)/fuzz/fuzz_engine). With TW_FUZZ_WRITE_SEEDS=<dir>
+ * The libraries are found in the build folder this executable sits in ($(BUILD)/fuzz/ or
+ * $(BUILD)/tests/), else under $BUILD. With TW_FUZZ_WRITE_SEEDS=<dir>
  * it writes the seed corpus (from the recorded histories in tests/data) into <dir> and exits.
  */
 #define _GNU_SOURCE
@@ -82,26 +82,28 @@ static void die(const char *what)
     abort();
 }
 
-/* $BUILD, or the build folder this executable sits in. */
+/* The build folder this executable sits in ($(BUILD)/fuzz/fuzz_engine or
+ * $(BUILD)/tests/replay_engine), else $BUILD (which `make` exports, maybe relative to a folder
+ * the fuzzer no longer runs in). */
 static void build_dir(char *out, size_t n)
 {
-    const char *b = getenv("BUILD");
-    if (b && *b) {
-        snprintf(out, n, "%s", b);
-        return;
-    }
-    char exe[4096];
+    char exe[4096], probe[4400];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (len <= 0)
-        die("cannot find the build folder: set BUILD");
-    exe[len] = '\0';
-    for (int up = 0; up < 2; up++) {
-        char *slash = strrchr(exe, '/');
-        if (!slash)
-            die("cannot find the build folder: set BUILD");
-        *slash = '\0';
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash;
+        for (int up = 0; up < 2 && (slash = strrchr(exe, '/')); up++)
+            *slash = '\0';
+        snprintf(probe, sizeof(probe), "%s/%s", exe, LIBRARIES[0]);
+        if (access(probe, R_OK) == 0) {
+            snprintf(out, n, "%s", exe);
+            return;
+        }
     }
-    snprintf(out, n, "%s", exe);
+    const char *b = getenv("BUILD");
+    if (!b || !*b)
+        die("cannot find the workflow libraries: build them, or set BUILD");
+    snprintf(out, n, "%s", b);
 }
 
 static void load_libraries(void)
