@@ -6,7 +6,7 @@
  * and its saved regressions (tests/fuzz/corpus/<name>/, tests/fuzz/regressions/<name>/).
  *
  * Rules for a target: deterministic (the same bytes do the same thing), frees everything it
- * allocates (LeakSanitizer runs), never reads or writes outside a scratch folder of its own,
+ * allocates (LeakSanitizer runs), never writes outside a scratch folder of its own,
  * and aborts (abort()) on an invariant it checks itself, so that the fuzzer reports it.
  */
 #ifndef TW_FUZZ_H
