@@ -50,6 +50,8 @@ for t in "$@"; do
 done
 if [ ${#failed[@]} -ne 0 ]; then
     echo "fuzz: ${#failed[@]} of $# target(s) failed: ${failed[*]}"
+    echo "$(($# - ${#failed[@]})) passed, ${#failed[@]} failed"
     exit 1
 fi
 echo "fuzz: $# target(s) ran ${secs} s each without a finding"
+echo "$# passed, 0 failed"
