@@ -314,6 +314,8 @@ FUZZ_CFLAGS = $(STD) $(WARN) -O1 $(DEBUG) $(FUZZ_SAN) -fsanitize=fuzzer-no-link 
               -I$(GEN) $(DEP_CFLAGS) -MMD -MP $(CFLAGS)
 FUZZ_BINS = $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_REPLAYS = $(addprefix $(BUILD)/tests/replay_,$(FUZZ_TARGETS))
+# The test rule above was read before this list existed: its prerequisites are expanded then.
+test: $(FUZZ_REPLAYS)
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
 
 $(FUZZ_BUILD)/obj/%.o: %.c | $(DEPS_STAMPS) $(GEN)/.stamp
