@@ -42,7 +42,10 @@
 #include "tests/support/tserver.h"
 
 #define ARN "arn:aws:lambda:us-east-1:000000000000:function:function"
-#define TIMEOUT_S 6
+#define TIMEOUT_S 6          /* the function timeout */
+#define KILL_RATE "0.08"     /* of invocations whose runtime the emulator kills */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define STEPS 4 /* activities per workflow */
 #define EVIDENCE_ROOT "/tmp/chaos-evidence"
 
@@ -110,8 +113,8 @@ static int group_setup(void **st)
     snprintf(record_env, sizeof(record_env), "TW_CHAOS_LOG=%.127s", r->record);
     snprintf(addr, sizeof(addr), "TEMPORAL_ADDRESS=127.0.0.1:%d", stallproxy_port(r->proxy));
     snprintf(seed, sizeof(seed), "%u", r->seed);
-    const char *args[] = {"--handler", lib, "--timeout", "6", "--concurrency", "4",
-                          "--chaos-kill-rate", "0.08", "--chaos-seed", seed,
+    const char *args[] = {"--handler", lib, "--timeout", STR(TIMEOUT_S), "--concurrency", "4",
+                          "--chaos-kill-rate", KILL_RATE, "--chaos-seed", seed,
                           "--async-retry-delay", "2",
                           "-e", addr, "-e", "TEMPORAL_TASK_QUEUE=chaos",
                           "-e", "TEMPORAL_DEPLOYMENT_NAME=chaos", "-e", "TEMPORAL_WORKER_BUILD_ID=v1",
@@ -423,8 +426,8 @@ static void n_workflows_lose_nothing_and_keep_deadlines(void **st)
     char *bad_ids[64];
     int nbad = 0;
     r->started_ms = now_ms();
-    printf("chaos: %d workflows, seed %u, function timeout %d s, kill rate 8%%\n", r->n, r->seed,
-           TIMEOUT_S);
+    printf("chaos: %d workflows, seed %u, function timeout %d s, kill rate %s\n", r->n, r->seed,
+           TIMEOUT_S, KILL_RATE);
     fflush(stdout);
 
     set_up_deployment();
