@@ -49,7 +49,7 @@ typedef struct tw_settings {
  * running (all at once) and answering the invocation. The worker's hard deadline is the Lambda
  * deadline minus TW_ANSWER_MARGIN_MS. */
 #define TW_STOP_MARGIN_MS 1000
-#define TW_ANSWER_MARGIN_MS 250
+#define TW_ANSWER_MARGIN_MS 500
 
 /* Chosen from bench/idle-exit.sh (README, "Idle exit"): 2 s bills about a ninth of working to
  * the deadline and still covers the usual gaps (an activity's result turning into the next
