@@ -63,7 +63,14 @@ static void act_unref_locked(tw_act *act)
 
 static int64_t ts_ms(const Google__Protobuf__Timestamp *t)
 {
-    return t ? t->seconds * 1000 + t->nanos / 1000000 : 0;
+    return t ? time_to_ms(t->seconds, t->nanos) : 0; /* saturated: the task is the server's */
+}
+
+/* |deadline|, or |start| + |span| when that is earlier; without overflow whatever the task
+ * says (a zero start or a span that is not positive changes nothing). */
+static int64_t earlier(int64_t deadline, int64_t start, int64_t span)
+{
+    return span > 0 && start && start < deadline - span ? start + span : deadline;
 }
 
 /* Packs |n| payloads into malloc'd bytes (*out NULL and *len 0 for none). 0 or -1. */
@@ -266,12 +273,9 @@ static tw_act *new_activity(worker *w, arena *a, WFS(PollActivityTaskQueueRespon
     act->info.task_queue = w->s->task_queue;
     act->info.attempt = t->attempt;
     int64_t deadline = w->drain_deadline; /* an answer after the drain is not delivered */
-    int64_t stc = duration_to_ms(t->start_to_close_timeout);
-    int64_t s2c = duration_to_ms(t->schedule_to_close_timeout);
-    if (stc && ts_ms(t->started_time) && ts_ms(t->started_time) + stc < deadline)
-        deadline = ts_ms(t->started_time) + stc;
-    if (s2c && ts_ms(t->scheduled_time) && ts_ms(t->scheduled_time) + s2c < deadline)
-        deadline = ts_ms(t->scheduled_time) + s2c;
+    deadline = earlier(deadline, ts_ms(t->started_time), duration_to_ms(t->start_to_close_timeout));
+    deadline = earlier(deadline, ts_ms(t->scheduled_time),
+                       duration_to_ms(t->schedule_to_close_timeout));
     act->info.deadline_ms = deadline;
     /* Heartbeats reach the server at most once per 80% of the heartbeat timeout (and at least
      * every 30 s); calls in between are batched, never dropped. */

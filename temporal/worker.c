@@ -68,13 +68,6 @@ int worker_stopping(worker *w)
     return s;
 }
 
-void worker_ref(worker *w)
-{
-    pthread_mutex_lock(&w->mu);
-    w->refs++;
-    pthread_mutex_unlock(&w->mu);
-}
-
 void worker_unref(worker *w)
 {
     pthread_mutex_lock(&w->mu);

@@ -89,7 +89,6 @@ int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
                 const ProtobufCMessageDescriptor *desc, int flags, int timeout_ms,
                 grpc_status *st);
 int worker_stopping(worker *w);
-void worker_ref(worker *w);
 /* Starts |fn|(|arg|) on a detached thread that holds a reference to |w| (it must end with
  * worker_unref) and counts in *|counter| (may be NULL). Called with mu held. 0, or -1 when no
  * thread could be made (nothing changed). */
