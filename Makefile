@@ -39,7 +39,11 @@ SYS_LIBS = -lpthread -ldl
 # log.c starts the crash reporter's per-thread signal stack, so the two always link together.
 LOG_SRC = runtime/log.c runtime/crash.c
 RUNTIME_SRC = runtime/rt.c runtime/loop.c $(LOG_SRC)
-TEMPORAL_SRC = temporal/grpc.c temporal/transport.c temporal/connect.c temporal/config.c temporal/toml.c
+NET_SRC = temporal/net/grpc.c temporal/net/transport.c temporal/net/connect.c
+CONFIG_SRC = temporal/config/envconfig.c temporal/config/toml.c
+TEMPORAL_SRC = $(NET_SRC) $(CONFIG_SRC)
+ENGINE_SRC = temporal/engine/wf.c temporal/engine/coro.c temporal/engine/arena.c temporal/engine/payload.c
+WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c
 
 # Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
 PROTOS_DIR := $(DEPS_CACHE)/temporal-protos-$(shell awk '$$1=="core-bridge"{print $$2}' deps/protos.version)
@@ -47,8 +51,7 @@ GEN = $(BUILD)/gen
 PROTO_LIB = $(BUILD)/libtwproto.a
 GEN_CFLAGS = -std=c11 -O2 -g -ffunction-sections -fdata-sections $(SANFLAGS) -I$(GEN) \
              -I$(PROTOBUFC_DIR)/include
-BOOTSTRAP_SRC = bootstrap.c temporal/function.c temporal/settings.c temporal/worker.c temporal/wft.c temporal/act.c \
-                temporal/wf.c temporal/coro.c temporal/arena.c temporal/payload.c \
+BOOTSTRAP_SRC = bootstrap.c function.c temporal/config/settings.c $(WORKER_LAYER_SRC) $(ENGINE_SRC) \
                 registry/reg.c $(TEMPORAL_SRC) $(RUNTIME_SRC)
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
@@ -175,20 +178,19 @@ $(BUILD)/fixtures/initfini-probe: tests/fixtures/initfini_probe.c runtime/glibc_
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -O2 $(COMPAT_LINK) -o $@ $^
 
-$(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c temporal/config.c temporal/toml.c)
+$(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c temporal/config/envconfig.c temporal/config/toml.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
-$(BUILD)/tests/test_settings: $(call obj,tests/unit/test_settings.c temporal/settings.c)
+$(BUILD)/tests/test_settings: $(call obj,tests/unit/test_settings.c temporal/config/settings.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
-$(BUILD)/tests/test_coro: $(call obj,tests/unit/test_coro.c temporal/coro.c)
+$(BUILD)/tests/test_coro: $(call obj,tests/unit/test_coro.c temporal/engine/coro.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
-$(BUILD)/tests/test_wf: $(call obj,tests/unit/test_wf.c temporal/wf.c temporal/coro.c temporal/arena.c \
-                        temporal/payload.c registry/reg.c $(LOG_SRC) tests/support/harness.c) \
+$(BUILD)/tests/test_wf: $(call obj,tests/unit/test_wf.c $(ENGINE_SRC) registry/reg.c $(LOG_SRC) tests/support/harness.c) \
                         $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
@@ -204,8 +206,7 @@ $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection \
 	    -Iinclude -o $@ $<
 
-WORKER_SRC = temporal/worker.c temporal/wft.c temporal/act.c temporal/wf.c temporal/coro.c temporal/arena.c temporal/payload.c \
-             temporal/settings.c registry/reg.c $(TEMPORAL_SRC) $(LOG_SRC)
+WORKER_SRC = $(WORKER_LAYER_SRC) $(ENGINE_SRC) temporal/config/settings.c registry/reg.c $(TEMPORAL_SRC) $(LOG_SRC)
 $(BUILD)/tests/test_invocations: $(call obj,tests/integration/test_invocations.c $(TEST_SUPPORT_SRC) $(WORKER_SRC)) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
@@ -287,10 +288,10 @@ chaos: $(BUILD)/tests/test_chaos $(BUILD)/fixtures/lib_chaos.so $(BUILD)/bootstr
 # tests/fuzz/slow/<name>/. `make test` replays all three through $(BUILD)/tests/replay_<name>
 # (tests/fuzz/replay.c, built like the tests).
 FUZZ_TARGETS = toml config rt_next grpc_wire emu_http
-FUZZ_SRC_toml = temporal/toml.c
-FUZZ_SRC_config = temporal/config.c temporal/toml.c temporal/settings.c
+FUZZ_SRC_toml = temporal/config/toml.c
+FUZZ_SRC_config = temporal/config/envconfig.c temporal/config/toml.c temporal/config/settings.c
 FUZZ_SRC_rt_next = runtime/rt.c $(LOG_SRC)
-FUZZ_SRC_grpc_wire = temporal/grpc.c temporal/transport.c $(LOG_SRC)
+FUZZ_SRC_grpc_wire = temporal/net/grpc.c temporal/net/transport.c $(LOG_SRC)
 FUZZ_SRC_emu_http = local/emu/http.c
 FUZZ_TIME ?= 30
 FUZZ_CC ?= clang
@@ -298,16 +299,15 @@ FUZZ_BUILD ?= $(BUILD)/fuzz
 # The workflow engine replays histories through the example and fixture workflows, loaded from
 # $(BUILD) as the tests load them (tests/fuzz/fuzz_engine.c).
 FUZZ_TARGETS += engine
-FUZZ_SRC_engine = temporal/wf.c temporal/coro.c temporal/arena.c temporal/payload.c registry/reg.c \
-                  $(LOG_SRC)
+FUZZ_SRC_engine = $(ENGINE_SRC) registry/reg.c $(LOG_SRC)
 FUZZ_LIBS_engine = $(PROTO_LIB)
 FUZZ_ENGINE_WORKFLOWS = $(addprefix $(BUILD)/,examples/libhello.so examples/libtimers.so \
                         examples/libretry.so fixtures/lib_wf_semantics.so fixtures/lib_changing_v1.so)
 $(FUZZ_BUILD)/fuzz_engine $(BUILD)/tests/replay_engine: $(FUZZ_ENGINE_WORKFLOWS)
 # grpc.c's HTTP/2 client against a hostile server: tests/fuzz/fuzz_h2.c is the transport (in
-# place of temporal/transport.c) and serves the input as the server's bytes.
+# place of temporal/net/transport.c) and serves the input as the server's bytes.
 FUZZ_TARGETS += h2
-FUZZ_SRC_h2 = temporal/grpc.c $(LOG_SRC)
+FUZZ_SRC_h2 = temporal/net/grpc.c $(LOG_SRC)
 FUZZ_LIBS_h2 = $(PROTO_LIB)
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS = $(STD) $(WARN) -O1 $(DEBUG) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I. -Iinclude \

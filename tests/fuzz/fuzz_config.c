@@ -1,5 +1,5 @@
 /*
- * fuzz_config: envconfig (temporal/config.h) and the worker's settings (temporal/settings.h)
+ * fuzz_config: envconfig (temporal/config/envconfig.h) and the worker's settings (temporal/config/settings.h)
  * from an arbitrary environment and config file, as a function's configuration hands them over.
  *
  * Input: an environment, then optionally the config file and a PEM file, separated by lines
@@ -30,8 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "temporal/config.h"
-#include "temporal/settings.h"
+#include "temporal/config/envconfig.h"
+#include "temporal/config/settings.h"
 
 #define MAX_ENV 256
 

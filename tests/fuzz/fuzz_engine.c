@@ -1,5 +1,5 @@
 /*
- * fuzz_engine: the workflow engine (temporal/wf.c, temporal/payload.c) on histories a server
+ * fuzz_engine: the workflow engine (temporal/engine/wf.c, temporal/engine/payload.c) on histories a server
  * could send: every input becomes protobuf-valid messages (what protobuf-c's unpack gives), run
  * through wf_run with real workflow libraries (the examples and test fixtures, loaded with
  * reg_load as the runtime does), the way the worker's workflow poller runs a task.
@@ -37,9 +37,9 @@
 #include "registry/reg.h"
 #include "runtime/log.h"
 #include "temporal/api/history/v1/message.pb-c.h"
-#include "temporal/arena.h"
-#include "temporal/payload.h"
-#include "temporal/wf.h"
+#include "temporal/engine/arena.h"
+#include "temporal/engine/payload.h"
+#include "temporal/engine/wf.h"
 
 #define HA(name) Temporal__Api__History__V1__##name##EventAttributes
 #define HCASE(name) TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_##name##_EVENT_ATTRIBUTES

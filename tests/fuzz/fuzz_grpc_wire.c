@@ -1,5 +1,5 @@
 /*
- * fuzz_grpc_wire: the gRPC wire helpers of temporal/grpc.h on what a server (or anything in
+ * fuzz_grpc_wire: the gRPC wire helpers of temporal/net/grpc.h on what a server (or anything in
  * between) may send: the framing of a unary answer (grpc_unframe), the percent-encoded
  * grpc-message (grpc_percent_decode), the base64 google.rpc.Status of grpc-status-details-bin
  * (grpc_status_detail_type, with its own protobuf scanner), and the grpc-timeout value made
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "temporal/grpc.h"
+#include "temporal/net/grpc.h"
 
 #define MESSAGE_SIZE 512 /* grpc_status.message */
 #define DETAIL_SIZE 160  /* grpc_status.detail_type */

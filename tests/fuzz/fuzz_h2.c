@@ -1,12 +1,12 @@
 /*
- * fuzz_h2: the gRPC client's HTTP/2 connection (temporal/grpc.c: the nghttp2 session, its
+ * fuzz_h2: the gRPC client's HTTP/2 connection (temporal/net/grpc.c: the nghttp2 session, its
  * header, data and stream-close callbacks, gRPC message reassembly, status parsing, GOAWAY and
  * connection loss) driven as a hostile server would: every byte the "server" sends is the
  * fuzzer's. The real channel runs (its network thread, its submit queue, one to three calls
  * in flight from their own threads); only the byte stream under it is this file's.
  *
  * The seam is the link: this file defines transport.h's functions and the target is linked
- * without temporal/transport.c, so grpc.c runs unchanged over a transport that serves the
+ * without temporal/net/transport.c, so grpc.c runs unchanged over a transport that serves the
  * input. Each connection's fd is an eventfd kept readable and writable, so the channel's
  * poll() always finds it ready; tp_read() hands out the input in chunks and then TP_EOF.
  * The server's bytes are held back until every call's HEADERS frame has been written, so the
@@ -52,9 +52,9 @@
 #include "fuzz.h"
 #include "runtime/log.h"
 #include "temporal/clock.h"
-#include "temporal/grpc.h"
-#include "temporal/proto.h"
-#include "temporal/transport.h"
+#include "temporal/net/grpc.h"
+#include "temporal/engine/proto.h"
+#include "temporal/net/transport.h"
 
 #define CALL_TIMEOUT_MS 8000
 #define MAX_CALLS 3

@@ -1,5 +1,5 @@
 /*
- * fuzz_toml: the TOML reader (temporal/toml.h) on arbitrary bytes, as a config file would hand
+ * fuzz_toml: the TOML reader (temporal/config/toml.h) on arbitrary bytes, as a config file would hand
  * them to it. A document that parses is walked whole through the public accessors, checking
  * what toml.h promises: strings have no NUL inside and the length it reports, every table
  * entry has a key that toml_find() finds again, lines are within the input, nesting is bounded.
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "temporal/toml.h"
+#include "temporal/config/toml.h"
 
 #define check FUZZ_CHECK
 

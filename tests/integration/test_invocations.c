@@ -19,10 +19,10 @@
 #include <cjson/cJSON.h>
 
 #include "registry/reg.h"
-#include "temporal/config.h"
-#include "temporal/settings.h"
-#include "temporal/wf.h"
-#include "temporal/worker.h"
+#include "temporal/config/envconfig.h"
+#include "temporal/config/settings.h"
+#include "temporal/engine/wf.h"
+#include "temporal/worker/worker.h"
 #include "tests/support/harness.h"
 #include "tests/support/tserver.h"
 

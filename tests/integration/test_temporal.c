@@ -1,5 +1,5 @@
 /*
- * Integration: the gRPC channel (temporal/grpc.c) against the real Temporal server, with the
+ * Integration: the gRPC channel (temporal/net/grpc.c) against the real Temporal server, with the
  * official Go SDK (tw-driver) as the independent client that starts and checks workflows.
  * GetSystemInfo, DescribeNamespace, a workflow reaching a C poll with its whole history (paged
  * when long), completing it from C, eight polls at once on one connection, the server killed
@@ -19,8 +19,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "temporal/grpc.h"
-#include "temporal/proto.h"
+#include "temporal/net/grpc.h"
+#include "temporal/engine/proto.h"
 #include "tests/support/harness.h"
 #include "tests/support/tserver.h"
 

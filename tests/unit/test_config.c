@@ -1,5 +1,5 @@
 /*
- * Unit tests of temporal/config (envconfig) and temporal/toml (the file parser): defaults,
+ * Unit tests of temporal/config/envconfig.c and temporal/config/toml.c (the file parser): defaults,
  * precedence, profile and file selection, TLS resolution, PEM items, validation, gRPC
  * metadata, broken files, and that no secret ends up in an error message. Each test runs in
  * a fresh temporary directory that is also the current directory (for ./temporal.toml).
@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "temporal/config.h"
-#include "temporal/toml.h"
+#include "temporal/config/envconfig.h"
+#include "temporal/config/toml.h"
 
 #define ERRLEN 512
 

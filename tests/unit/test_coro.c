@@ -1,5 +1,5 @@
 /*
- * Unit tests of temporal/coro.c: yielding and resuming, several coroutines interleaved,
+ * Unit tests of temporal/engine/coro.c: yielding and resuming, several coroutines interleaved,
  * dropping an unfinished one, enough stack for real work, and an overflow that faults (in a
  * child process) even when a big frame lands deep below the stack.
  */
@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "temporal/coro.h"
+#include "temporal/engine/coro.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "temporal/grpc.h"
+#include "temporal/net/grpc.h"
 
 static void unframe_one_message(void **st)
 {

@@ -1,5 +1,5 @@
 /*
- * Unit tests of temporal/settings.c: the worker's variables, defaults and mistakes.
+ * Unit tests of temporal/config/settings.c: the worker's variables, defaults and mistakes.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "temporal/settings.h"
+#include "temporal/config/settings.h"
 
 #define REQUIRED "TEMPORAL_TASK_QUEUE=q", "TEMPORAL_DEPLOYMENT_NAME=d", "TEMPORAL_WORKER_BUILD_ID=b"
 

@@ -1,5 +1,5 @@
 /*
- * Replay tests of the workflow engine (temporal/wf.c) on histories recorded from the real
+ * Replay tests of the workflow engine (temporal/engine/wf.c) on histories recorded from the real
  * server (tests/data/NAME.history, made by tests/data/record-histories.sh) and the example
  * libraries: whole histories replay without new commands, cut histories produce exactly the
  * next command, and a changed workflow is caught as non-determinism. Then histories built
@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "temporal/api/history/v1/message.pb-c.h"
-#include "temporal/payload.h"
-#include "temporal/wf.h"
+#include "temporal/engine/payload.h"
+#include "temporal/engine/wf.h"
 #include "tests/support/harness.h"
 
 typedef struct replay {

@@ -2,7 +2,7 @@
  * connect: envconfig -> grpc_config. See connect.h.
  */
 #define _GNU_SOURCE
-#include "connect.h"
+#include "temporal/net/connect.h"
 
 #include <stdio.h>
 #include <stdlib.h>

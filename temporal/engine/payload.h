@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 #include "temporal/api/failure/v1/message.pb-c.h"
-#include "arena.h"
-#include "proto.h"
+#include "temporal/engine/arena.h"
+#include "temporal/engine/proto.h"
 #include "tw.h"
 
 typedef Temporal__Api__Failure__V1__Failure pb_failure;

@@ -19,12 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "clock.h"
-#include "payload.h"
+#include "temporal/engine/arena.h"
+#include "temporal/clock.h"
+#include "temporal/engine/payload.h"
 #include "runtime/log.h"
-#include "worker.h"
-#include "worker_int.h"
+#include "temporal/worker/worker.h"
+#include "temporal/worker/worker_int.h"
 
 #define HEARTBEAT_MAX_EVERY_MS 30000
 

@@ -1,6 +1,6 @@
 /*
  * settings: the worker's own configuration from the function's environment (envconfig in
- * config.h covers the connection). Every mistake is reported naming the variable and what is
+ * envconfig.h covers the connection). Every mistake is reported naming the variable and what is
  * wrong; nothing here opens anything.
  *
  *   TEMPORAL_TASK_QUEUE                      required

@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "config.h"
-#include "grpc.h"
+#include "temporal/config/envconfig.h"
+#include "temporal/net/grpc.h"
 
 /* Splits "host:port" or "[v6]:port". Returns 0, or -1 when malformed. */
 int tw_split_address(const char *address, char *host, size_t hostlen, int *port);

@@ -17,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "clock.h"
-#include "payload.h"
+#include "temporal/engine/arena.h"
+#include "temporal/clock.h"
+#include "temporal/engine/payload.h"
 #include "runtime/log.h"
-#include "version.h"
-#include "wf.h"
-#include "worker_int.h"
+#include "temporal/version.h"
+#include "temporal/engine/wf.h"
+#include "temporal/worker/worker_int.h"
 
 #define CAUSE(name) TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_##name
 #define QUERY_FAILED TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_FAILED

@@ -20,16 +20,16 @@
  * Times are saturated, never overflowed. Nothing in a history can crash the runtime.
  */
 #define _GNU_SOURCE
-#include "wf.h"
+#include "temporal/engine/wf.h"
 
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "clock.h"
-#include "coro.h"
-#include "payload.h"
+#include "temporal/clock.h"
+#include "temporal/engine/coro.h"
+#include "temporal/engine/payload.h"
 #include "runtime/log.h"
 
 enum { FUT_ACTIVITY = 1, FUT_TIMER = 2 };

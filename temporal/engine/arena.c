@@ -1,7 +1,7 @@
 /*
  * arena: a list of chunks; allocation bumps a pointer in the newest one.
  */
-#include "arena.h"
+#include "temporal/engine/arena.h"
 
 #include <stdint.h>
 #include <stdlib.h>

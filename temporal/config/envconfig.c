@@ -6,7 +6,7 @@
  * result and copy it out, reading PEM files if TLS is on. Rules are in config.h.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "config.h"
+#include "temporal/config/envconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "toml.h"
+#include "temporal/config/toml.h"
 
 #define META_PREFIX "TEMPORAL_GRPC_META_"
 #define MAX_META_KEY 128

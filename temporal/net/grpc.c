@@ -6,7 +6,7 @@
  * stack; the loop forgets it (and detaches it from its stream) before marking it done.
  */
 #define _GNU_SOURCE
-#include "grpc.h"
+#include "temporal/net/grpc.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -20,9 +20,9 @@
 
 #include <nghttp2/nghttp2.h>
 
-#include "clock.h"
+#include "temporal/clock.h"
 #include "runtime/log.h"
-#include "version.h"
+#include "temporal/version.h"
 
 #define SERVICE_PATH "/temporal.api.workflowservice.v1.WorkflowService/"
 #define STREAM_WINDOW (8 * 1024 * 1024)

@@ -16,7 +16,7 @@
  *      the process asked to end, so Lambda starts a fresh one.
  */
 #define _GNU_SOURCE
-#include "worker.h"
+#include "temporal/worker/worker.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -25,10 +25,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "arena.h"
-#include "clock.h"
-#include "connect.h"
-#include "worker_int.h"
+#include "temporal/engine/arena.h"
+#include "temporal/clock.h"
+#include "temporal/net/connect.h"
+#include "temporal/worker/worker_int.h"
 #include "runtime/log.h"
 
 #define SHUTDOWN_WORKER_MS 2000

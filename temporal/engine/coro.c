@@ -2,7 +2,7 @@
  * coro: ucontext coroutines with guarded mmap'd stacks and sanitizer fiber annotations.
  */
 #define _GNU_SOURCE
-#include "coro.h"
+#include "temporal/engine/coro.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -21,10 +21,10 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "grpc.h"
-#include "proto.h"
+#include "temporal/net/grpc.h"
+#include "temporal/engine/proto.h"
 #include "registry/reg.h"
-#include "settings.h"
+#include "temporal/config/settings.h"
 
 #define CALL_TIMEOUT_MS 10000
 #define POLL_TIMEOUT_MS 70000

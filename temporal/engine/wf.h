@@ -22,8 +22,8 @@
 
 #include <stddef.h>
 
-#include "arena.h"
-#include "proto.h"
+#include "temporal/engine/arena.h"
+#include "temporal/engine/proto.h"
 #include "registry/reg.h"
 
 typedef struct wf_input {

@@ -26,7 +26,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "transport.h"
+#include "temporal/net/transport.h"
 
 enum grpc_code {
     GRPC_OK = 0, GRPC_CANCELLED = 1, GRPC_UNKNOWN = 2, GRPC_INVALID_ARGUMENT = 3,

@@ -17,9 +17,9 @@
 
 #include <stdint.h>
 
-#include "config.h"
+#include "temporal/config/envconfig.h"
 #include "registry/reg.h"
-#include "settings.h"
+#include "temporal/config/settings.h"
 
 typedef struct worker_params {
     const tw_settings *settings;

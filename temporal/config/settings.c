@@ -2,7 +2,7 @@
  * settings: the worker's environment variables. See settings.h.
  */
 #define _GNU_SOURCE
-#include "settings.h"
+#include "temporal/config/settings.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * payload: protobuf <-> public views. See payload.h.
  */
-#include "payload.h"
+#include "temporal/engine/payload.h"
 
 #include <stdint.h>
 #include <string.h>

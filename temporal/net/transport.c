@@ -2,7 +2,7 @@
  * transport: TCP and mbedTLS connections for the gRPC channel. See transport.h.
  */
 #define _GNU_SOURCE
-#include "transport.h"
+#include "temporal/net/transport.h"
 
 #include <errno.h>
 #include <fcntl.h>

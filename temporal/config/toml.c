@@ -5,7 +5,7 @@
  * error message. See toml.h for the subset and the bounds.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "toml.h"
+#include "temporal/config/toml.h"
 
 #include <limits.h>
 #include <stdarg.h>

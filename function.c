@@ -10,10 +10,10 @@
 
 #include "registry/reg.h"
 #include "runtime/loop.h"
-#include "temporal/config.h"
-#include "temporal/settings.h"
-#include "temporal/wf.h"
-#include "temporal/worker.h"
+#include "temporal/config/envconfig.h"
+#include "temporal/config/settings.h"
+#include "temporal/engine/wf.h"
+#include "temporal/worker/worker.h"
 
 extern char **environ;
 
