@@ -70,11 +70,22 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 .PHONY: all test unit integration deps clean layer demo bench
 all: $(BUILD)/bootstrap
 
+# The system packages (and deb-src entries, Go, npm) a fresh Debian machine lacks, installed
+# once by deps/system.sh: what the build needs before anything is built, what the tests need
+# before a test is compiled. Each stamp is redone when the script changes (a fresh clone: one
+# quick check that installs nothing when everything is there).
+SYSTEM_BUILD := $(DEPS_CACHE)/system-build.stamp
+SYSTEM_TEST := $(DEPS_CACHE)/system-test.stamp
+$(SYSTEM_BUILD) $(SYSTEM_TEST): $(DEPS_CACHE)/system-%.stamp: deps/system.sh deps/apt-sources.sh
+	@mkdir -p $(dir $@)
+	@bash deps/system.sh $*
+	@touch $@
+
 deps: $(DEPS_STAMPS)
-$(DEPS_STAMPS) &: deps/build.sh deps/versions
+$(DEPS_STAMPS) &: deps/build.sh deps/versions | $(SYSTEM_BUILD)
 	bash deps/build.sh $(DEPS_CACHE)
 
-$(PROTOS_DIR)/.done: deps/protos.sh deps/protos.version
+$(PROTOS_DIR)/.done: deps/protos.sh deps/protos.version | $(SYSTEM_BUILD)
 	bash deps/protos.sh $(DEPS_CACHE) >/dev/null
 
 $(GEN)/.stamp: $(PROTOS_DIR)/.done temporal/gen-protos.sh
@@ -90,6 +101,10 @@ $(PROTO_LIB): $(GEN)/.stamp | $(DEPS_STAMPS)
 	rm -f $@ && find $(BUILD)/genobj -name '*.o' | xargs ar rcs $@
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMPS) $(GEN)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+# Tests include cmocka and run nghttpd, debootstrap's root and clang's libFuzzer.
+$(BUILD)/obj/tests/%.o: tests/%.c | $(DEPS_STAMPS) $(GEN)/.stamp $(SYSTEM_TEST)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -148,7 +163,7 @@ $(BUILD)/tests/test_linkage: $(call obj,tests/integration/test_linkage.c $(TEST_
 # The real Temporal server and the Go SDK driver, built from Temporal's Go modules (cached).
 TEMPORAL_BINS = $(BUILD)/temporal-server $(BUILD)/tw-driver
 $(TEMPORAL_BINS) &: local/temporal/go.mod local/temporal/go.sum local/temporal/build.sh \
-                    $(wildcard local/temporal/server/*.go local/temporal/driver/*.go)
+                    $(wildcard local/temporal/server/*.go local/temporal/driver/*.go) | $(SYSTEM_BUILD)
 	bash local/temporal/build.sh $(DEPS_CACHE) $(BUILD)
 
 # Shared objects the registry tests load (real libraries, each wrong in one way).
@@ -240,7 +255,7 @@ TEST_BINS += $(FUZZ_REPLAYS)
 
 # An older glibc to run bootstrap on (Debian bullseye, cached; needs root).
 OLDROOT := $(DEPS_CACHE)/bullseye-root
-$(OLDROOT)/.done: deps/oldroot.sh
+$(OLDROOT)/.done: deps/oldroot.sh | $(SYSTEM_TEST)
 	bash deps/oldroot.sh $(DEPS_CACHE) >/dev/null
 
 # The older-glibc test runs the shipped (unsanitized) bootstrap, also in the sanitizer run.
@@ -258,12 +273,25 @@ test: $(TEST_BINS) $(FIXTURES) $(EXAMPLES) $(BUILD)/bootstrap $(BUILD)/test-boot
 	BUILD=$(BUILD) OLDROOT=$(OLDROOT) SHIPPED_BOOTSTRAP=$(SHIPPED_BOOTSTRAP) bash tests/run.sh $(TEST_BINS)
 
 # What users deploy: build/layer.zip, build/function.zip, build/temporal-lambda-c-sdk.tar.gz.
-layer: $(BUILD)/bootstrap $(BUILD)/examples/libhello.so
+layer: $(BUILD)/bootstrap $(BUILD)/examples/libhello.so | $(SYSTEM_BUILD)
 	bash layer/build.sh $(BUILD)
 
-# The whole serverless flow on this machine, once: Temporal invokes the hello example.
-demo: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEMPORAL_BINS)
-	BUILD=$(BUILD) bash local/demo.sh
+# The whole serverless flow on this machine, once: Temporal invokes the hello example. Says
+# what it builds in plain lines (the compiler's go to $(BUILD)/demo-build.log).
+DEMO_LOG = $(BUILD)/demo-build.log
+demo_step = $(MAKE) --no-print-directory $(1) >>$(DEMO_LOG) 2>&1 || \
+            { echo "demo: the build failed; the end of $(DEMO_LOG):" >&2; tail -n 25 $(DEMO_LOG) >&2; exit 1; }
+demo:
+	@mkdir -p $(BUILD) && : >$(DEMO_LOG)
+	@echo "== checking the system packages the build needs (installs what is missing)"
+	@$(MAKE) --no-print-directory $(SYSTEM_BUILD)
+	@echo "== building bootstrap, the Lambda emulator and the hello example"
+	@echo "   (the first run also builds the pinned libraries and Temporal's protos: about 2 minutes)"
+	@$(call demo_step,$(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so)
+	@echo "== building the local Temporal server and the Go SDK driver"
+	@echo "   (the first run downloads Temporal's Go modules and compiles them: about 5 minutes)"
+	@$(call demo_step,$(TEMPORAL_BINS))
+	@BUILD=$(BUILD) bash local/demo.sh
 
 # Benchmarks (never part of `make test`): billed time with and without idle exit.
 bench: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEMPORAL_BINS)
@@ -318,7 +346,7 @@ FUZZ_REPLAYS = $(addprefix $(BUILD)/tests/replay_,$(FUZZ_TARGETS))
 test: $(FUZZ_REPLAYS)
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
 
-$(FUZZ_BUILD)/obj/%.o: %.c | $(DEPS_STAMPS) $(GEN)/.stamp
+$(FUZZ_BUILD)/obj/%.o: %.c | $(DEPS_STAMPS) $(GEN)/.stamp $(SYSTEM_TEST)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
