@@ -11,10 +11,10 @@
 #include "runtime/loop.h"
 
 /* Provided by the handler linked into this executable. */
-extern const rt_handler tw_function_handler;
+extern const rt_handler function_handler;
 
 int main(void)
 {
     crash_install(); /* before any thread exists; if it fails, a crash only lacks its line */
-    return rt_main(&tw_function_handler);
+    return rt_main(&function_handler);
 }

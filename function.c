@@ -1,7 +1,7 @@
 /*
  * The function handler of the shipped bootstrap. Init reads everything the worker needs and
  * reports any mistake through /runtime/init/error: the worker settings (settings.h), the
- * connection settings (envconfig, config.h) and the user's library (registry). Each invocation
+ * connection settings (config/envconfig.h) and the user's library (registry). Each invocation
  * then runs the Temporal worker (worker.h) until its deadline and answers with its summary.
  */
 #include <stdio.h>
@@ -18,8 +18,8 @@
 extern char **environ;
 
 typedef struct fn_state {
-    tw_settings settings;
-    tw_conn_config conn;
+    settings settings;
+    conn_config conn;
     tw_registry *reg;
 } fn_state;
 
@@ -29,8 +29,8 @@ static void fn_destroy(void *st)
     if (!s)
         return;
     reg_free(s->reg);
-    tw_conn_config_free(&s->conn);
-    tw_settings_free(&s->settings);
+    cfg_free(&s->conn);
+    settings_free(&s->settings);
     free(s);
 }
 
@@ -43,8 +43,8 @@ static int fn_init(void **state, rt_error *err)
         rt_error_set(err, "Runtime.OutOfMemory", "out of memory");
         return -1;
     }
-    if (tw_settings_load(&s->settings, env, msg, sizeof(msg)) != 0 ||
-        tw_conn_config_load(&s->conn, env, msg, sizeof(msg)) != 0) {
+    if (settings_load(&s->settings, env, msg, sizeof(msg)) != 0 ||
+        cfg_load(&s->conn, env, msg, sizeof(msg)) != 0) {
         rt_error_set(err, "Runtime.ConfigError", "%s", msg);
         goto fail;
     }
@@ -84,4 +84,4 @@ static int fn_invoke(void *state, const rt_invocation *inv, rt_result *res)
     return 0;
 }
 
-const rt_handler tw_function_handler = {fn_init, fn_invoke, fn_destroy};
+const rt_handler function_handler = {fn_init, fn_invoke, fn_destroy};

@@ -1,9 +1,9 @@
 /*
- * config: envconfig in three steps over a loader that borrows every string (from the
+ * envconfig: three steps over a loader that borrows every string (from the
  * environment and from the parsed TOML document) and remembers where each setting came from,
  * so that an error can name the variable or the file, line and key: (1) find, read and parse
  * the file and take the profile's settings, (2) lay the environment over them, (3) check the
- * result and copy it out, reading PEM files if TLS is on. Rules are in config.h.
+ * result and copy it out, reading PEM files if TLS is on. Rules are in envconfig.h.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "temporal/config/envconfig.h"
@@ -111,7 +111,7 @@ typedef struct loader {
     setting v[NFIELDS];
     int tls_table;       /* the profile has a tls table */
     int tls_env;         /* a TEMPORAL_TLS* variable is set non-empty */
-    meta_entry meta[TW_CONF_MAX_META];
+    meta_entry meta[CFG_MAX_META];
     size_t nmeta;
     char *err;
     size_t errlen;
@@ -136,7 +136,7 @@ static int fail(loader *ld, int code, const char *fmt, ...)
 
 static int oom(loader *ld)
 {
-    return fail(ld, TW_CONF_ENOMEM, "out of memory");
+    return fail(ld, CFG_ENOMEM, "out of memory");
 }
 
 static void wipe(void *p, size_t n)
@@ -297,9 +297,9 @@ static int file_error(loader *ld, const char *what, const char *path, int e)
     if (e == ENOMEM)
         return oom(ld);
     if (e == SLURP_TOOBIG)
-        return fail(ld, TW_CONF_EFILE, "%s: \"%s\" is larger than %d bytes", what, path,
-                    TW_CONF_MAX_FILE);
-    return fail(ld, TW_CONF_EFILE, "%s: cannot read \"%s\": %s", what, path,
+        return fail(ld, CFG_EFILE, "%s: \"%s\" is larger than %d bytes", what, path,
+                    CFG_MAX_FILE);
+    return fail(ld, CFG_EFILE, "%s: cannot read \"%s\": %s", what, path,
                 e == SLURP_NOTREG ? "not a regular file" : strerror(e));
 }
 
@@ -312,9 +312,9 @@ static int load_file(loader *ld, const char *path, const char *what, int must_ex
 {
     char *text = NULL, msg[256];
     size_t len = 0;
-    int e = slurp(path, TW_CONF_MAX_FILE, &text, &len);
+    int e = slurp(path, CFG_MAX_FILE, &text, &len);
     if ((e == ENOENT || e == ENOTDIR) && !must_exist)
-        return TW_CONF_OK;
+        return CFG_OK;
     if (e)
         return file_error(ld, what, path, e);
     if (!(ld->file = strdup(path))) {
@@ -326,8 +326,8 @@ static int load_file(loader *ld, const char *path, const char *what, int must_ex
     if (rc == TOML_ENOMEM)
         return oom(ld);
     if (rc)
-        return fail(ld, TW_CONF_ESYNTAX, "%s: %s", path, msg);
-    return TW_CONF_OK;
+        return fail(ld, CFG_ESYNTAX, "%s: %s", path, msg);
+    return CFG_OK;
 }
 
 static int find_file(loader *ld)
@@ -343,7 +343,7 @@ static int find_file(loader *ld)
         while (n > 1 && root[n - 1] == '/')
             n--;
         if (n + sizeof("/temporal.toml") > sizeof(path))
-            return fail(ld, TW_CONF_EINVAL, "LAMBDA_TASK_ROOT: path too long");
+            return fail(ld, CFG_EINVAL, "LAMBDA_TASK_ROOT: path too long");
         snprintf(path, sizeof(path), "%.*s/temporal.toml", (int)n, root);
         if ((rc = load_file(ld, path, "LAMBDA_TASK_ROOT", 0)) || ld->doc)
             return rc;
@@ -364,11 +364,11 @@ static int set_from_file(loader *ld, int f, const char *key, const toml_node *v)
     } else if (len) {
         *s = (setting){.set = 1, .s = str, .len = len};
     } else {
-        return TW_CONF_OK; /* an empty string counts as unset */
+        return CFG_OK; /* an empty string counts as unset */
     }
     s->line = toml_node_line(v);
     s->key = key;
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
 static int read_meta_table(loader *ld, const toml_node *t, const char *pname, int keep)
@@ -380,7 +380,7 @@ static int read_meta_table(loader *ld, const toml_node *t, const char *pname, in
         size_t len;
         const char *s = toml_string(v, &len);
         if (!s)
-            return fail(ld, TW_CONF_ESYNTAX, "%s: line %d: profile.%s.grpc_meta.%s: expected a "
+            return fail(ld, CFG_ESYNTAX, "%s: line %d: profile.%s.grpc_meta.%s: expected a "
                         "string, found %s", ld->file, toml_node_line(v),
                         key_part(pp, sizeof(pp), pname, strlen(pname)),
                         key_part(kp, sizeof(kp), key, strlen(key)), toml_type_phrase(toml_node_type(v)));
@@ -390,7 +390,7 @@ static int read_meta_table(loader *ld, const toml_node *t, const char *pname, in
                 return rc;
         }
     }
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
 /* Checks the keys of |t| against |defs| (case-insensitively, as the Go SDK matches them) and,
@@ -404,7 +404,7 @@ static int read_table(loader *ld, const toml_node *t, const char *pname, const c
         const char *key = toml_key(t, i);
         const toml_node *v = toml_child(t, i);
         size_t d = 0;
-        int rc = TW_CONF_OK;
+        int rc = CFG_OK;
         while (d < ndefs && strcasecmp(key, defs[d].name) != 0)
             d++;
         if (d == ndefs)
@@ -413,7 +413,7 @@ static int read_table(loader *ld, const toml_node *t, const char *pname, const c
         key_part(k1, sizeof(k1), key, strlen(key));
         if (first[d]) {
             const char *other = toml_key(t, first[d] - 1);
-            return fail(ld, TW_CONF_ESYNTAX, "%s: line %d: profile.%s.%s%s: the same setting as "
+            return fail(ld, CFG_ESYNTAX, "%s: line %d: profile.%s.%s%s: the same setting as "
                         "%s at line %d (keys are not case-sensitive)", ld->file,
                         toml_node_line(v), pp, sub, k1,
                         key_part(k2, sizeof(k2), other, strlen(other)),
@@ -421,7 +421,7 @@ static int read_table(loader *ld, const toml_node *t, const char *pname, const c
         }
         first[d] = i + 1;
         if (toml_node_type(v) != defs[d].type)
-            return fail(ld, TW_CONF_ESYNTAX, "%s: line %d: profile.%s.%s%s: expected %s, "
+            return fail(ld, CFG_ESYNTAX, "%s: line %d: profile.%s.%s%s: expected %s, "
                         "found %s", ld->file, toml_node_line(v), pp, sub, k1,
                         toml_type_phrase(defs[d].type), toml_type_phrase(toml_node_type(v)));
         switch (defs[d].field) {
@@ -444,7 +444,7 @@ static int read_table(loader *ld, const toml_node *t, const char *pname, const c
         if (rc)
             return rc;
     }
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
 /* A file may give the path or the data of a PEM item, not both. */
@@ -456,10 +456,10 @@ static int check_file_pairs(loader *ld)
     for (size_t i = 0; i < NDEFS(pairs); i++) {
         const setting *p = &ld->v[pairs[i][0]], *d = &ld->v[pairs[i][1]];
         if (p->set && d->set)
-            return fail(ld, TW_CONF_EINVAL, "%s and %s (line %d) are both set; set only one",
+            return fail(ld, CFG_EINVAL, "%s and %s (line %d) are both set; set only one",
                         where(ld, w, sizeof(w), pairs[i][0]), d->key, d->line);
     }
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
 /* Type-checks every profile (as decoding the whole file in Go does) and keeps the chosen one. */
@@ -471,13 +471,13 @@ static int read_profiles(loader *ld)
         if (strcasecmp(toml_key(root, i), "profile") != 0)
             continue;
         if (profiles)
-            return fail(ld, TW_CONF_ESYNTAX, "%s: line %d: %s: the same table as %s at line %d "
+            return fail(ld, CFG_ESYNTAX, "%s: line %d: %s: the same table as %s at line %d "
                         "(keys are not case-sensitive)", ld->file,
                         toml_node_line(toml_child(root, i)), toml_key(root, i), "profile",
                         toml_node_line(profiles));
         profiles = toml_child(root, i);
         if (toml_node_type(profiles) != TOML_TABLE)
-            return fail(ld, TW_CONF_ESYNTAX, "%s: line %d: %s: expected a table, found %s",
+            return fail(ld, CFG_ESYNTAX, "%s: line %d: %s: expected a table, found %s",
                         ld->file, toml_node_line(profiles), toml_key(root, i),
                         toml_type_phrase(toml_node_type(profiles)));
     }
@@ -486,7 +486,7 @@ static int read_profiles(loader *ld)
         const toml_node *p = toml_child(profiles, i);
         int keep = strcmp(name, ld->profile) == 0, rc;
         if (toml_node_type(p) != TOML_TABLE)
-            return fail(ld, TW_CONF_ESYNTAX, "%s: line %d: profile.%s: expected a table, found "
+            return fail(ld, CFG_ESYNTAX, "%s: line %d: profile.%s: expected a table, found "
                         "%s", ld->file, toml_node_line(p), key_part(k, sizeof(k), name,
                         strlen(name)), toml_type_phrase(toml_node_type(p)));
         if ((rc = read_table(ld, p, name, "", PROFILE_KEYS, NDEFS(PROFILE_KEYS), keep)))
@@ -502,16 +502,16 @@ static int choose_profile(loader *ld)
     char shown_name[96];
     int rc;
     ld->profile_explicit = p && *p;
-    ld->profile = ld->profile_explicit ? p : TW_CONF_DEFAULT_PROFILE;
+    ld->profile = ld->profile_explicit ? p : CFG_DEFAULT_PROFILE;
     if (ld->doc && (rc = read_profiles(ld)))
         return rc;
     if (ld->profile_found || !ld->profile_explicit)
-        return TW_CONF_OK;
+        return CFG_OK;
     shown(shown_name, sizeof(shown_name), ld->profile, strlen(ld->profile));
     if (ld->file)
-        return fail(ld, TW_CONF_ENOPROFILE, "TEMPORAL_PROFILE: profile \"%s\" not found in %s",
+        return fail(ld, CFG_ENOPROFILE, "TEMPORAL_PROFILE: profile \"%s\" not found in %s",
                     shown_name, ld->file);
-    return fail(ld, TW_CONF_ENOPROFILE, "TEMPORAL_PROFILE: profile \"%s\" not found: no config "
+    return fail(ld, CFG_ENOPROFILE, "TEMPORAL_PROFILE: profile \"%s\" not found: no config "
                 "file (TEMPORAL_CONFIG_FILE is unset and there is no temporal.toml in "
                 "$LAMBDA_TASK_ROOT or the current directory)", shown_name);
 }
@@ -537,13 +537,13 @@ static int env_bool(loader *ld, int f)
     char sv[80];
     int b;
     if (!s || !*s)
-        return TW_CONF_OK;
+        return CFG_OK;
     if (parse_bool(s, &b))
-        return fail(ld, TW_CONF_EINVAL, "%s: expected true, false, 1 or 0, got \"%s\"",
+        return fail(ld, CFG_EINVAL, "%s: expected true, false, 1 or 0, got \"%s\"",
                     ENV_NAME[f], shown(sv, sizeof(sv), s, strlen(s)));
     ld->v[f] = (setting){.set = 1, .b = b};
     ld->tls_env = 1;
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
 static void env_string(loader *ld, int f)
@@ -561,13 +561,13 @@ static int env_pair(loader *ld, int fpath, int fdata)
 {
     const char *p = env_get(ld->env, ENV_NAME[fpath]), *d = env_get(ld->env, ENV_NAME[fdata]);
     if (p && *p && d && *d)
-        return fail(ld, TW_CONF_EINVAL, "%s and %s are both set; set only one", ENV_NAME[fpath],
+        return fail(ld, CFG_EINVAL, "%s and %s are both set; set only one", ENV_NAME[fpath],
                     ENV_NAME[fdata]);
     if ((p && *p) || (d && *d))
         ld->v[fpath] = ld->v[fdata] = (setting){0};
     env_string(ld, fpath);
     env_string(ld, fdata);
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
 static int apply_env(loader *ld)
@@ -588,7 +588,7 @@ static int apply_env(loader *ld)
         if ((rc = add_meta(ld, *e, (size_t)(eq - *e), 0, eq + 1, strlen(eq + 1))))
             return rc;
     }
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -645,11 +645,11 @@ static int add_meta(loader *ld, const char *raw, size_t rawlen, int line, const 
     meta_where(ld, w, sizeof(w), &cur);
     if ((why = meta_key_problem(key))) {
         free(key);
-        return fail(ld, TW_CONF_EINVAL, "%s: %s", w, why);
+        return fail(ld, CFG_EINVAL, "%s: %s", w, why);
     }
     if (value_len > MAX_META_VALUE || !header_value_ok(value, value_len)) {
         free(key);
-        return fail(ld, TW_CONF_EINVAL, "%s: the value %s", w, value_len > MAX_META_VALUE
+        return fail(ld, CFG_EINVAL, "%s: the value %s", w, value_len > MAX_META_VALUE
                     ? "is longer than 8192 bytes"
                     : "has a character not allowed in a gRPC header (printable ASCII only, no "
                       "blank at either end)");
@@ -659,29 +659,29 @@ static int add_meta(loader *ld, const char *raw, size_t rawlen, int line, const 
             m = &ld->meta[i];
     if (m && m->line == 0 && line == 0 && m->rawlen == rawlen && !memcmp(m->raw, raw, rawlen)) {
         free(key); /* the same variable twice in |env|: the first wins, as with getenv */
-        return TW_CONF_OK;
+        return CFG_OK;
     }
     if (m && (m->line == 0) == (line == 0)) {
         free(key);
-        return fail(ld, TW_CONF_EINVAL, "%s and %s both set the gRPC header %s", w,
+        return fail(ld, CFG_EINVAL, "%s and %s both set the gRPC header %s", w,
                     meta_where(ld, w2, sizeof(w2), m), m->key);
     }
     if (m) { /* the environment overrides the file */
         free(m->key);
         cur.deleted = value_len == 0;
         *m = cur;
-        return TW_CONF_OK;
+        return CFG_OK;
     }
     if (line == 0 && value_len == 0) {
         free(key); /* deletes nothing */
-        return TW_CONF_OK;
+        return CFG_OK;
     }
-    if (ld->nmeta == TW_CONF_MAX_META) {
+    if (ld->nmeta == CFG_MAX_META) {
         free(key);
-        return fail(ld, TW_CONF_EINVAL, "%s: more than %d gRPC headers", w, TW_CONF_MAX_META);
+        return fail(ld, CFG_EINVAL, "%s: more than %d gRPC headers", w, CFG_MAX_META);
     }
     ld->meta[ld->nmeta++] = cur;
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -743,7 +743,7 @@ static int copy_string(loader *ld, int f, const char *dflt, char **out)
 {
     const setting *s = &ld->v[f];
     *out = s->set ? dupn(s->s, s->len) : dflt ? strdup(dflt) : NULL;
-    return (s->set || dflt) && !*out ? oom(ld) : TW_CONF_OK;
+    return (s->set || dflt) && !*out ? oom(ld) : CFG_OK;
 }
 
 static int contains_pem(const char *s, size_t len)
@@ -762,27 +762,27 @@ static int load_pem(loader *ld, int fpath, int fdata, char **out, size_t *len)
     char w[512];
     if (p->set) {
         char *path = dupn(p->s, p->len);
-        int e = path ? slurp(path, TW_CONF_MAX_FILE, out, len) : ENOMEM;
+        int e = path ? slurp(path, CFG_MAX_FILE, out, len) : ENOMEM;
         int rc = e ? file_error(ld, where(ld, w, sizeof(w), fpath), path ? path : "", e) : 0;
         if (!rc && !contains_pem(*out, *len)) {
             free_secret(*out, *len);
             *out = NULL;
             *len = 0;
-            rc = fail(ld, TW_CONF_EINVAL, "%s: \"%s\" has no PEM block (no -----BEGIN line)",
+            rc = fail(ld, CFG_EINVAL, "%s: \"%s\" has no PEM block (no -----BEGIN line)",
                       where(ld, w, sizeof(w), fpath), path);
         }
         free(path);
         return rc;
     }
     if (!d->set)
-        return TW_CONF_OK;
+        return CFG_OK;
     if (!contains_pem(d->s, d->len))
-        return fail(ld, TW_CONF_EINVAL, "%s: not PEM data (no -----BEGIN line)",
+        return fail(ld, CFG_EINVAL, "%s: not PEM data (no -----BEGIN line)",
                     where(ld, w, sizeof(w), fdata));
     if (!(*out = dupn(d->s, d->len)))
         return oom(ld);
     *len = d->len;
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
 static int check_values(loader *ld)
@@ -790,33 +790,33 @@ static int check_values(loader *ld)
     char w[512], sv[80];
     const setting *s = &ld->v[F_ADDRESS];
     if (s->set && (s->len != strlen(s->s) || !address_ok(s->s)))
-        return fail(ld, TW_CONF_EINVAL, "%s: expected host:port or [ipv6]:port with a port from "
+        return fail(ld, CFG_EINVAL, "%s: expected host:port or [ipv6]:port with a port from "
                     "1 to 65535, got \"%s\"", where(ld, w, sizeof(w), F_ADDRESS),
                     shown(sv, sizeof(sv), s->s, s->len));
     static const int names[] = {F_NAMESPACE, F_AUTHORITY, F_SERVER_NAME};
     for (size_t i = 0; i < NDEFS(names); i++) {
         s = &ld->v[names[i]];
         if (s->set && !text_ok(s->s, s->len, names[i] == F_NAMESPACE))
-            return fail(ld, TW_CONF_EINVAL, "%s: \"%s\" has a character that is not allowed "
+            return fail(ld, CFG_EINVAL, "%s: \"%s\" has a character that is not allowed "
                         "(printable ASCII%s only)", where(ld, w, sizeof(w), names[i]),
                         shown(sv, sizeof(sv), s->s, s->len),
                         names[i] == F_NAMESPACE ? "" : " without spaces");
     }
     s = &ld->v[F_API_KEY];
     if (s->set && !text_ok(s->s, s->len, 1))
-        return fail(ld, TW_CONF_EINVAL, "%s: the API key has a character not allowed in an HTTP "
+        return fail(ld, CFG_EINVAL, "%s: the API key has a character not allowed in an HTTP "
                     "header (printable ASCII only, no blank at either end)",
                     where(ld, w, sizeof(w), F_API_KEY));
     for (size_t i = 0; s->set && i < ld->nmeta; i++)
         if (!ld->meta[i].deleted && strcmp(ld->meta[i].key, "authorization") == 0)
-            return fail(ld, TW_CONF_EINVAL, "%s: conflicts with the API key (%s), which sets the "
+            return fail(ld, CFG_EINVAL, "%s: conflicts with the API key (%s), which sets the "
                         "authorization header; set only one",
                         meta_where(ld, w, sizeof(w), &ld->meta[i]), ld->v[F_API_KEY].line
                         ? "api_key in the profile" : ENV_NAME[F_API_KEY]);
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
-static int load_tls(loader *ld, tw_conn_config *out)
+static int load_tls(loader *ld, conn_config *out)
 {
     char w[512];
     int cert = ld->v[F_CERT_PATH].set || ld->v[F_CERT_DATA].set;
@@ -825,7 +825,7 @@ static int load_tls(loader *ld, tw_conn_config *out)
     if (cert != key) {
         int f = cert ? (ld->v[F_CERT_PATH].set ? F_CERT_PATH : F_CERT_DATA)
                      : (ld->v[F_KEY_PATH].set ? F_KEY_PATH : F_KEY_DATA);
-        return fail(ld, TW_CONF_EINVAL, "%s: a client %s needs a client %s too (%s or %s, or "
+        return fail(ld, CFG_EINVAL, "%s: a client %s needs a client %s too (%s or %s, or "
                     "tls.%s in the profile)", where(ld, w, sizeof(w), f),
                     cert ? "certificate" : "key", cert ? "key" : "certificate",
                     ENV_NAME[cert ? F_KEY_PATH : F_CERT_PATH],
@@ -837,16 +837,16 @@ static int load_tls(loader *ld, tw_conn_config *out)
         (rc = load_pem(ld, F_KEY_PATH, F_KEY_DATA, &out->client_key, &out->client_key_len)) ||
         (rc = load_pem(ld, F_CA_PATH, F_CA_DATA, &out->server_ca, &out->server_ca_len)))
         return rc;
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
-static int build(loader *ld, tw_conn_config *out)
+static int build(loader *ld, conn_config *out)
 {
     int rc;
     if ((rc = check_values(ld)))
         return rc;
-    if ((rc = copy_string(ld, F_ADDRESS, TW_CONF_DEFAULT_ADDRESS, &out->address)) ||
-        (rc = copy_string(ld, F_NAMESPACE, TW_CONF_DEFAULT_NAMESPACE, &out->namespace_name)) ||
+    if ((rc = copy_string(ld, F_ADDRESS, CFG_DEFAULT_ADDRESS, &out->address)) ||
+        (rc = copy_string(ld, F_NAMESPACE, CFG_DEFAULT_NAMESPACE, &out->namespace_name)) ||
         (rc = copy_string(ld, F_API_KEY, NULL, &out->api_key)) ||
         (rc = copy_string(ld, F_AUTHORITY, NULL, &out->authority)) ||
         (rc = copy_string(ld, F_SERVER_NAME, NULL, &out->server_name)))
@@ -863,7 +863,7 @@ static int build(loader *ld, tw_conn_config *out)
         const meta_entry *m = &ld->meta[i];
         if (m->deleted)
             continue;
-        tw_meta *t = &out->meta[out->nmeta++];
+        cfg_meta *t = &out->meta[out->nmeta++];
         if (!(t->key = strdup(m->key)) || !(t->value = dupn(m->value, m->value_len)))
             return oom(ld);
     }
@@ -871,21 +871,21 @@ static int build(loader *ld, tw_conn_config *out)
         return oom(ld);
     out->config_file = ld->file;
     ld->file = NULL;
-    return TW_CONF_OK;
+    return CFG_OK;
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Public                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
-int tw_conn_config_load(tw_conn_config *out, const char *const *env, char *err, size_t errlen)
+int cfg_load(conn_config *out, const char *const *env, char *err, size_t errlen)
 {
     loader ld = {.env = env, .err = err, .errlen = errlen};
     int rc;
     if (errlen)
         err[0] = '\0';
     if (!out)
-        return fail(&ld, TW_CONF_EINVAL, "no config to fill");
+        return fail(&ld, CFG_EINVAL, "no config to fill");
     memset(out, 0, sizeof(*out));
     if (!(rc = find_file(&ld)) && !(rc = choose_profile(&ld)) && !(rc = apply_env(&ld)))
         rc = build(&ld, out);
@@ -894,11 +894,11 @@ int tw_conn_config_load(tw_conn_config *out, const char *const *env, char *err, 
     free(ld.file);
     toml_free(ld.doc);
     if (rc)
-        tw_conn_config_free(out);
+        cfg_free(out);
     return rc;
 }
 
-void tw_conn_config_free(tw_conn_config *c)
+void cfg_free(conn_config *c)
 {
     if (!c)
         return;
@@ -920,15 +920,15 @@ void tw_conn_config_free(tw_conn_config *c)
     memset(c, 0, sizeof(*c));
 }
 
-const char *tw_conn_config_strerror(int code)
+const char *cfg_strerror(int code)
 {
     switch (code) {
-    case TW_CONF_OK: return "success";
-    case TW_CONF_ENOMEM: return "out of memory";
-    case TW_CONF_EINVAL: return "invalid connection setting";
-    case TW_CONF_EFILE: return "a configured file could not be read";
-    case TW_CONF_ESYNTAX: return "invalid config file";
-    case TW_CONF_ENOPROFILE: return "config profile not found";
+    case CFG_OK: return "success";
+    case CFG_ENOMEM: return "out of memory";
+    case CFG_EINVAL: return "invalid connection setting";
+    case CFG_EFILE: return "a configured file could not be read";
+    case CFG_ESYNTAX: return "invalid config file";
+    case CFG_ENOPROFILE: return "config profile not found";
     }
     return "unknown error";
 }

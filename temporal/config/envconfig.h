@@ -1,5 +1,5 @@
 /*
- * config: envconfig, the worker's connection settings for Temporal, read the way the Go SDK's
+ * envconfig: the worker's connection settings for Temporal, read the way the Go SDK's
  * envconfig package reads them: one profile of a TOML file, then TEMPORAL_* environment
  * variables on top. It resolves TLS and loads PEM files, so that connect.h only has to apply
  * the result; it opens no connection and logs nothing.
@@ -39,40 +39,40 @@
  *   that normalise to the same header in one source are an error.
  * - The address must be host:port or [ipv6]:port with a port of 1-65535.
  *
- * Errors: tw_conn_config_load() returns 0 or a negative TW_CONF_E* code and writes to |err| the
+ * Errors: cfg_load() returns 0 or a negative CFG_E* code and writes to |err| the
  * variable (or "file: line N: profile.x.key"), and what is wrong. Secret values (API key,
  * client key, PEM data, metadata values) never appear in messages.
- * Ownership: |env| is borrowed. Everything in a loaded tw_conn_config belongs to it and is
- * released by tw_conn_config_free(), which wipes the API key, client key and metadata values;
- * tw_conn_config_free(NULL) is a no-op. On failure |out| is left zeroed (freeing it is fine).
+ * Ownership: |env| is borrowed. Everything in a loaded conn_config belongs to it and is
+ * released by cfg_free(), which wipes the API key, client key and metadata values;
+ * cfg_free(NULL) is a no-op. On failure |out| is left zeroed (freeing it is fine).
  * Threading: no shared state; the process's current directory is read for ./temporal.toml.
  */
-#ifndef TW_CONFIG_H
-#define TW_CONFIG_H
+#ifndef TW_ENVCONFIG_H
+#define TW_ENVCONFIG_H
 
 #include <stddef.h>
 
 enum {
-    TW_CONF_OK = 0,
-    TW_CONF_ENOMEM = -1,     /* out of memory */
-    TW_CONF_EINVAL = -2,     /* a setting has a bad value or conflicts with another */
-    TW_CONF_EFILE = -3,      /* a file (config or PEM) could not be read */
-    TW_CONF_ESYNTAX = -4,    /* the config file is not valid TOML, or a key has the wrong type */
-    TW_CONF_ENOPROFILE = -5, /* TEMPORAL_PROFILE names a profile the file does not have */
+    CFG_OK = 0,
+    CFG_ENOMEM = -1,     /* out of memory */
+    CFG_EINVAL = -2,     /* a setting has a bad value or conflicts with another */
+    CFG_EFILE = -3,      /* a file (config or PEM) could not be read */
+    CFG_ESYNTAX = -4,    /* the config file is not valid TOML, or a key has the wrong type */
+    CFG_ENOPROFILE = -5, /* TEMPORAL_PROFILE names a profile the file does not have */
 };
 
-#define TW_CONF_DEFAULT_ADDRESS "localhost:7233"
-#define TW_CONF_DEFAULT_NAMESPACE "default"
-#define TW_CONF_DEFAULT_PROFILE "default"
-#define TW_CONF_MAX_FILE (1024 * 1024) /* config and PEM files */
-#define TW_CONF_MAX_META 64
+#define CFG_DEFAULT_ADDRESS "localhost:7233"
+#define CFG_DEFAULT_NAMESPACE "default"
+#define CFG_DEFAULT_PROFILE "default"
+#define CFG_MAX_FILE (1024 * 1024) /* config and PEM files */
+#define CFG_MAX_META 64
 
-typedef struct tw_meta {
+typedef struct cfg_meta {
     char *key;
     char *value;
-} tw_meta;
+} cfg_meta;
 
-typedef struct tw_conn_config {
+typedef struct conn_config {
     char *address;        /* host:port; default "localhost:7233" */
     char *namespace_name; /* default "default" */
     char *api_key;        /* NULL when none */
@@ -87,16 +87,16 @@ typedef struct tw_conn_config {
     size_t server_ca_len;
     char *server_name;    /* SNI / verification name or NULL */
     int disable_host_verification;
-    tw_meta *meta;        /* extra gRPC headers, keys normalised; file order, then env order */
+    cfg_meta *meta;        /* extra gRPC headers, keys normalised; file order, then env order */
     size_t nmeta;
     char *profile;        /* profile used */
     char *config_file;    /* file read, or NULL when none */
-} tw_conn_config;
+} conn_config;
 
 /* Loads from |env| (NULL-terminated "KEY=VALUE" array, e.g. environ; NULL means an empty
  * environment; the first of duplicate entries wins, as with getenv) and the profile file. */
-int tw_conn_config_load(tw_conn_config *out, const char *const *env, char *err, size_t errlen);
-void tw_conn_config_free(tw_conn_config *c);
-const char *tw_conn_config_strerror(int code);
+int cfg_load(conn_config *out, const char *const *env, char *err, size_t errlen);
+void cfg_free(conn_config *c);
+const char *cfg_strerror(int code);
 
 #endif

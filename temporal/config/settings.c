@@ -19,7 +19,7 @@ static const char *lookup(const char *const *env, const char *name)
     return NULL;
 }
 
-int tw_parse_duration(const char *s, int64_t *ms)
+int settings_parse_duration(const char *s, int64_t *ms)
 {
     char *end;
     if (!s || *s < '0' || *s > '9')
@@ -88,7 +88,7 @@ static int get_duration(const char *const *env, const char *name, int64_t *out, 
     *set = 0;
     if (!v || !*v)
         return 0;
-    if (tw_parse_duration(v, out) || *out > 15 * 60 * 1000) {
+    if (settings_parse_duration(v, out) || *out > 15 * 60 * 1000) {
         snprintf(err, errlen, "%s: expected a duration such as 7s or 500ms (at most 15m), got "
                               "\"%.40s\"", name, v);
         return -1;
@@ -97,7 +97,7 @@ static int get_duration(const char *const *env, const char *name, int64_t *out, 
     return 0;
 }
 
-int tw_settings_load(tw_settings *s, const char *const *env, char *err, size_t errlen)
+int settings_load(settings *s, const char *const *env, char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
     s->stop_timeout_ms = 5000;
@@ -105,7 +105,7 @@ int tw_settings_load(tw_settings *s, const char *const *env, char *err, size_t e
     s->activity_pollers = 1;
     s->max_workflow_tasks = 10;
     s->max_activities = 2;
-    s->idle_exit_ms = TW_DEFAULT_IDLE_EXIT_MS;
+    s->idle_exit_ms = SETTINGS_DEFAULT_IDLE_EXIT_MS;
     s->deadlock_timeout_ms = 1000;
     int buffer_set = 0, stop_set = 0, idle_set = 0, deadlock_set = 0;
     if (get_string(env, "TEMPORAL_TASK_QUEUE", &s->task_queue, err, errlen) ||
@@ -123,13 +123,13 @@ int tw_settings_load(tw_settings *s, const char *const *env, char *err, size_t e
         goto fail;
     if (!buffer_set)
         s->shutdown_buffer_ms = s->stop_timeout_ms + 2000; /* stop timeout + time for hooks */
-    else if (s->shutdown_buffer_ms < s->stop_timeout_ms + TW_STOP_MARGIN_MS) {
+    else if (s->shutdown_buffer_ms < s->stop_timeout_ms + SETTINGS_STOP_MARGIN_MS) {
         snprintf(err, errlen, "TEMPORAL_SHUTDOWN_BUFFER (%lld ms) must be at least "
                               "TEMPORAL_WORKER_STOP_TIMEOUT (%lld ms) plus %d ms to fail back "
                               "running activities and answer the invocation before the "
                               "deadline; raise the buffer or lower the stop timeout",
                  (long long)s->shutdown_buffer_ms, (long long)s->stop_timeout_ms,
-                 TW_STOP_MARGIN_MS);
+                 SETTINGS_STOP_MARGIN_MS);
         goto fail;
     }
     const char *vb = lookup(env, "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR");
@@ -146,11 +146,11 @@ int tw_settings_load(tw_settings *s, const char *const *env, char *err, size_t e
     }
     return 0;
 fail:
-    tw_settings_free(s);
+    settings_free(s);
     return -1;
 }
 
-void tw_settings_free(tw_settings *s)
+void settings_free(settings *s)
 {
     if (!s)
         return;

@@ -21,7 +21,7 @@
  *                                            deadline - buffer as the official helpers do)
  *   TEMPORAL_DEADLOCK_DETECTION_TIMEOUT      fail the task of workflow code that runs this
  *                                            long without yielding (1s; 0s: off)
- * The shutdown buffer must be at least the stop timeout + 1s (TW_STOP_MARGIN_MS).
+ * The shutdown buffer must be at least the stop timeout + 1s (SETTINGS_STOP_MARGIN_MS).
  * Durations are a number with a unit: ms, s or m ("7s", "500ms").
  */
 #ifndef TW_SETTINGS_H
@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct tw_settings {
+typedef struct settings {
     char *task_queue;
     char *deployment_name;
     char *build_id;
@@ -47,20 +47,20 @@ typedef struct tw_settings {
 
 /* What the shutdown buffer must hold beyond the stop timeout: failing back the activities still
  * running (all at once) and answering the invocation. The worker's hard deadline is the Lambda
- * deadline minus TW_ANSWER_MARGIN_MS. */
-#define TW_STOP_MARGIN_MS 1000
-#define TW_ANSWER_MARGIN_MS 500
+ * deadline minus SETTINGS_ANSWER_MARGIN_MS. */
+#define SETTINGS_STOP_MARGIN_MS 1000
+#define SETTINGS_ANSWER_MARGIN_MS 500
 
 /* Chosen from bench/idle-exit.sh (README, "Idle exit"): 2 s bills about a ninth of working to
  * the deadline and still covers the usual gaps (an activity's result turning into the next
  * workflow task, sub-second timers) without a new invocation. */
-#define TW_DEFAULT_IDLE_EXIT_MS 2000
-} tw_settings;
+#define SETTINGS_DEFAULT_IDLE_EXIT_MS 2000
+} settings;
 
 /* Reads |env| (NULL-terminated "KEY=VALUE"; NULL: empty). 0, or -1 with |err|. */
-int tw_settings_load(tw_settings *out, const char *const *env, char *err, size_t errlen);
-void tw_settings_free(tw_settings *s);
+int settings_load(settings *out, const char *const *env, char *err, size_t errlen);
+void settings_free(settings *s);
 /* Parses "7s", "500ms", "2m" into milliseconds. 0, or -1 when malformed. */
-int tw_parse_duration(const char *s, int64_t *ms);
+int settings_parse_duration(const char *s, int64_t *ms);
 
 #endif

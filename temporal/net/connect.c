@@ -10,7 +10,7 @@
 
 #include "runtime/log.h"
 
-int tw_split_address(const char *address, char *host, size_t hostlen, int *port)
+int conn_split_address(const char *address, char *host, size_t hostlen, int *port)
 {
     const char *colon;
     size_t hl;
@@ -41,12 +41,12 @@ int tw_split_address(const char *address, char *host, size_t hostlen, int *port)
     return 0;
 }
 
-int tw_channel_open(const tw_conn_config *cc, grpc_channel **out, char *err, size_t errlen)
+int conn_channel_open(const conn_config *cc, grpc_channel **out, char *err, size_t errlen)
 {
     char host[256];
     int port;
     *out = NULL;
-    if (tw_split_address(cc->address, host, sizeof(host), &port)) {
+    if (conn_split_address(cc->address, host, sizeof(host), &port)) {
         snprintf(err, errlen, "TEMPORAL_ADDRESS: expected host:port, got \"%s\"",
                  cc->address ? cc->address : "");
         return -1;

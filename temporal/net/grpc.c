@@ -590,7 +590,7 @@ static void submit(grpc_channel *ch, h2conn *conn, call *c)
         snprintf(authority, sizeof(authority), "%s", ch->authority);
     else
         snprintf(authority, sizeof(authority), "%s:%d", ch->host, ch->port);
-    nghttp2_nv nv[16 + 64]; /* fixed headers + TW_CONF_MAX_META extra ones */
+    nghttp2_nv nv[16 + 64]; /* fixed headers + CFG_MAX_META extra ones */
     size_t n = 0;
 #define NV(k, v) nv[n++] = (nghttp2_nv){(uint8_t *)(k), (uint8_t *)(v), strlen(k), strlen(v), \
                                         NGHTTP2_NV_FLAG_NONE}

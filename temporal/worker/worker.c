@@ -3,12 +3,12 @@
  * fails the invocation instead of idling), starts the pollers (wft.c, act.c) and the heartbeat
  * sender, watches for workflow code that does not yield, and runs the stop. See worker.h.
  *
- * The stop, all of it inside the hard deadline (Lambda deadline - TW_ANSWER_MARGIN_MS):
+ * The stop, all of it inside the hard deadline (Lambda deadline - SETTINGS_ANSWER_MARGIN_MS):
  *   1. stopping: pollers poll no more; ShutdownWorker tells the server (a server that
  *      completes polls on shutdown answers the open ones empty, so no task goes to a poll
  *      about to be dropped; otherwise they are cancelled at once);
  *   2. drain: running tasks may finish until stop start + stop timeout, cut short so that at
- *      least TW_STOP_MARGIN_MS - TW_ANSWER_MARGIN_MS remain for step 3;
+ *      least SETTINGS_STOP_MARGIN_MS - SETTINGS_ANSWER_MARGIN_MS remain for step 3;
  *   3. polls still open are cancelled; activities still running are failed back, all at once,
  *      retryable and with their latest heartbeat details; pending heartbeats are flushed;
  *   4. wait for the fail-backs and the pollers up to the hard deadline. A poller still inside
@@ -196,7 +196,7 @@ static int start_thread(worker *w, void *(*fn)(void *), int *counter)
 
 static worker *worker_new(const worker_params *p, int64_t now_mono)
 {
-    const tw_settings *s = p->settings;
+    const settings *s = p->settings;
     worker *w = calloc(1, sizeof(*w));
     if (!w)
         return NULL;
@@ -208,7 +208,7 @@ static worker *worker_new(const worker_params *p, int64_t now_mono)
     w->free_slots = s->max_activities;
     w->lambda_deadline = p->deadline_ms;
     w->drain_deadline = p->deadline_ms - s->shutdown_buffer_ms + s->stop_timeout_ms;
-    w->hard_ms = now_mono + (p->deadline_ms - clock_wall_ms()) - TW_ANSWER_MARGIN_MS;
+    w->hard_ms = now_mono + (p->deadline_ms - clock_wall_ms()) - SETTINGS_ANSWER_MARGIN_MS;
     snprintf(w->identity, sizeof(w->identity), "%s@%s", p->request_id, p->function_arn);
     snprintf(w->instance_key, sizeof(w->instance_key), "%s", p->request_id); /* unique per invocation */
     pthread_mutex_init(&w->mu, NULL);
@@ -280,7 +280,7 @@ static int shutdown_worker(worker *w)
 /* Works until the stop time, or until idle for the idle-exit window. Returns 1 when idle. */
 static int work(worker *w, int64_t stop_at)
 {
-    const tw_settings *s = w->s;
+    const settings *s = w->s;
     int idle = 0;
     pthread_mutex_lock(&w->mu);
     w->last_busy = clock_mono_ms();
@@ -319,7 +319,7 @@ static int work(worker *w, int64_t stop_at)
 static int stop(worker *w, int64_t stop_start)
 {
     int64_t drain_end = stop_start + w->s->stop_timeout_ms;
-    int64_t latest = w->hard_ms - (TW_STOP_MARGIN_MS - TW_ANSWER_MARGIN_MS);
+    int64_t latest = w->hard_ms - (SETTINGS_STOP_MARGIN_MS - SETTINGS_ANSWER_MARGIN_MS);
     if (drain_end > latest)
         drain_end = latest;
     /* A server that completes polls on shutdown answers them empty once told; otherwise they
@@ -371,7 +371,7 @@ static char *summary_json(worker *w, int idle, int polled)
 
 int worker_run(const worker_params *p, worker_result *res, char *err, size_t errlen)
 {
-    const tw_settings *s = p->settings;
+    const settings *s = p->settings;
     memset(res, 0, sizeof(*res));
     int64_t now_mono = clock_mono_ms();
     int64_t work_ms = p->deadline_ms - clock_wall_ms() - s->shutdown_buffer_ms;
@@ -391,7 +391,7 @@ int worker_run(const worker_params *p, worker_result *res, char *err, size_t err
         return -1;
     }
     int64_t stop_at = now_mono + work_ms;
-    if (tw_channel_open(p->conn, &w->ch, err, errlen) != 0 ||
+    if (conn_channel_open(p->conn, &w->ch, err, errlen) != 0 ||
         check_namespace(w, work_ms, err, errlen) != 0) {
         worker_unref(w);
         return -1;

@@ -5,7 +5,7 @@
  * at deadline - shutdown buffer, tells the server it is shutting down, drains running tasks up
  * to the stop timeout, fails back what is still running (retryable, with its latest heartbeat
  * details) so nothing waits for a server timeout, and returns a JSON summary. Nothing it does
- * runs past the Lambda deadline minus TW_ANSWER_MARGIN_MS, whatever the network does.
+ * runs past the Lambda deadline minus SETTINGS_ANSWER_MARGIN_MS, whatever the network does.
  *
  * Threading: worker_run() blocks its caller for the invocation. Its threads are detached and
  * hold the worker until they end: an activity that ignores the stop keeps its thread (its
@@ -22,8 +22,8 @@
 #include "temporal/config/settings.h"
 
 typedef struct worker_params {
-    const tw_settings *settings;
-    const tw_conn_config *conn;
+    const settings *settings;
+    const conn_config *conn;
     const tw_registry *reg;
     const char *request_id;
     const char *function_arn;

@@ -46,7 +46,7 @@ typedef struct wf_slot {
 } wf_slot;
 
 struct worker {
-    const tw_settings *s;
+    const settings *s;
     const tw_registry *reg;
     const char *ns;
     const char *address;

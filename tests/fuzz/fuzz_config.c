@@ -137,37 +137,37 @@ static void check_secrets(char *const *env, size_t n, const char *err, const uin
 
 static void load_config(char *const *env, size_t n, const uint8_t *data, size_t size)
 {
-    tw_conn_config c;
+    conn_config c;
     char err[512];
     memset(&c, 0x5a, sizeof(c));
-    int rc = tw_conn_config_load(&c, (const char *const *)env, err, sizeof(err));
+    int rc = cfg_load(&c, (const char *const *)env, err, sizeof(err));
     check(memchr(err, '\0', sizeof(err)) != NULL);
-    if (rc != TW_CONF_OK) {
-        check(rc >= TW_CONF_ENOPROFILE && rc <= TW_CONF_ENOMEM);
+    if (rc != CFG_OK) {
+        check(rc >= CFG_ENOPROFILE && rc <= CFG_ENOMEM);
         check(err[0] != '\0');
         check(!c.address && !c.namespace_name && !c.meta && !c.profile && !c.config_file);
         check_secrets(env, n, err, data, size);
     } else {
         check(c.address && c.namespace_name && c.profile);
-        check(c.nmeta <= TW_CONF_MAX_META);
+        check(c.nmeta <= CFG_MAX_META);
         for (size_t i = 0; i < c.nmeta; i++)
             check(c.meta[i].key && c.meta[i].value && c.meta[i].key[0]);
         check(c.tls == 0 || c.tls == 1);
         check(!c.client_cert == !c.client_key); /* both or neither */
     }
-    tw_conn_config_free(&c);
-    tw_conn_config_free(&c); /* freed configs are zeroed: a second free is harmless */
+    cfg_free(&c);
+    cfg_free(&c); /* freed configs are zeroed: a second free is harmless */
     /* No room for a message: still no overrun. */
-    rc = tw_conn_config_load(&c, (const char *const *)env, NULL, 0);
-    tw_conn_config_free(&c);
+    rc = cfg_load(&c, (const char *const *)env, NULL, 0);
+    cfg_free(&c);
 }
 
 static void load_settings(char *const *env)
 {
-    tw_settings s;
+    settings s;
     char err[512];
     err[0] = '\0';
-    int rc = tw_settings_load(&s, (const char *const *)env, err, sizeof(err));
+    int rc = settings_load(&s, (const char *const *)env, err, sizeof(err));
     check(memchr(err, '\0', sizeof(err)) != NULL);
     if (rc != 0) {
         check(err[0] != '\0');
@@ -175,15 +175,15 @@ static void load_settings(char *const *env)
     } else {
         check(s.task_queue && s.deployment_name && s.build_id);
         check(s.stop_timeout_ms >= 0 && s.idle_exit_ms >= 0 && s.deadlock_timeout_ms >= 0);
-        check(s.shutdown_buffer_ms >= s.stop_timeout_ms + TW_STOP_MARGIN_MS);
+        check(s.shutdown_buffer_ms >= s.stop_timeout_ms + SETTINGS_STOP_MARGIN_MS);
         check(s.workflow_pollers >= 1 && s.activity_pollers >= 1);
         check(s.max_workflow_tasks >= 1 && s.max_activities >= 1);
     }
-    tw_settings_free(&s);
+    settings_free(&s);
     for (size_t i = 0; env[i]; i++) {
         const char *eq = strchr(env[i], '=');
         int64_t ms = -1;
-        if (eq && tw_parse_duration(eq + 1, &ms) == 0)
+        if (eq && settings_parse_duration(eq + 1, &ms) == 0)
             check(ms >= 0);
     }
 }

@@ -59,10 +59,10 @@ static void twenty_invocations_in_one_process(void **st)
     const char *env[] = {addr, "TEMPORAL_TASK_QUEUE=warm", "TEMPORAL_DEPLOYMENT_NAME=warm",
                          "TEMPORAL_WORKER_BUILD_ID=b1", "TEMPORAL_SHUTDOWN_BUFFER=1200ms",
                          "TEMPORAL_WORKER_STOP_TIMEOUT=200ms", "TEMPORAL_IDLE_EXIT=500ms", NULL};
-    tw_settings settings;
-    tw_conn_config conn;
-    assert_int_equal(tw_settings_load(&settings, env, err, sizeof(err)), 0);
-    assert_int_equal(tw_conn_config_load(&conn, env, err, sizeof(err)), 0);
+    settings ws;
+    conn_config conn;
+    assert_int_equal(settings_load(&ws, env, err, sizeof(err)), 0);
+    assert_int_equal(cfg_load(&conn, env, err, sizeof(err)), 0);
     tw_api api = {0};
     wf_fill_api(&api);
     worker_fill_api(&api);
@@ -78,7 +78,7 @@ static void twenty_invocations_in_one_process(void **st)
         const char *start[] = {"start", "--id", id, "--type", "Greet", "--task-queue", "warm",
                                "--input", input, NULL};
         driver_ok(start, NULL);
-        worker_params p = {.settings = &settings, .conn = &conn, .reg = reg,
+        worker_params p = {.settings = &ws, .conn = &conn, .reg = reg,
                            .request_id = request,
                            .function_arn = "arn:aws:lambda:us-east-1:000000000000:function:warm",
                            .deadline_ms = wall_ms() + 10000};
@@ -97,8 +97,8 @@ static void twenty_invocations_in_one_process(void **st)
         driver_ok(await, want);
     }
     reg_free(reg);
-    tw_conn_config_free(&conn);
-    tw_settings_free(&settings);
+    cfg_free(&conn);
+    settings_free(&ws);
     tserver_stop(&srv, 0, 0);
 }
 

@@ -16,9 +16,9 @@
 static void defaults_follow_the_official_helpers(void **st)
 {
     const char *env[] = {REQUIRED, NULL};
-    tw_settings s;
+    settings s;
     char err[256];
-    assert_int_equal(tw_settings_load(&s, env, err, sizeof(err)), 0);
+    assert_int_equal(settings_load(&s, env, err, sizeof(err)), 0);
     assert_string_equal(s.task_queue, "q");
     assert_string_equal(s.deployment_name, "d");
     assert_string_equal(s.build_id, "b");
@@ -30,11 +30,11 @@ static void defaults_follow_the_official_helpers(void **st)
     assert_int_equal(s.max_activities, 2);
     assert_int_equal(s.default_versioning, 0);
     assert_true(s.idle_exit_ms == 2000);
-    tw_settings_free(&s);
+    settings_free(&s);
     const char *off[] = {REQUIRED, "TEMPORAL_IDLE_EXIT=0s", NULL};
-    assert_int_equal(tw_settings_load(&s, off, err, sizeof(err)), 0);
+    assert_int_equal(settings_load(&s, off, err, sizeof(err)), 0);
     assert_true(s.idle_exit_ms == 0);
-    tw_settings_free(&s);
+    settings_free(&s);
 }
 
 static void overrides(void **st)
@@ -42,21 +42,21 @@ static void overrides(void **st)
     const char *env[] = {REQUIRED, "TEMPORAL_WORKER_STOP_TIMEOUT=3s",
                          "TEMPORAL_ACTIVITY_TASK_POLLERS=4", "TEMPORAL_MAX_CONCURRENT_ACTIVITIES=8",
                          "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR=AUTO_UPGRADE", NULL};
-    tw_settings s;
+    settings s;
     char err[256];
-    assert_int_equal(tw_settings_load(&s, env, err, sizeof(err)), 0);
+    assert_int_equal(settings_load(&s, env, err, sizeof(err)), 0);
     assert_true(s.stop_timeout_ms == 3000);
     assert_true(s.shutdown_buffer_ms == 5000); /* follows the stop timeout */
     assert_int_equal(s.activity_pollers, 4);
     assert_int_equal(s.max_activities, 8);
     assert_int_equal(s.default_versioning, 2);
     assert_true(s.deadlock_timeout_ms == 1000); /* as the official SDKs' deadlock detector */
-    tw_settings_free(&s);
+    settings_free(&s);
     const char *tight[] = {REQUIRED, "TEMPORAL_WORKER_STOP_TIMEOUT=1s", "TEMPORAL_SHUTDOWN_BUFFER=2s",
                            "TEMPORAL_DEADLOCK_DETECTION_TIMEOUT=0s", NULL};
-    assert_int_equal(tw_settings_load(&s, tight, err, sizeof(err)), 0); /* exactly stop + 1 s */
+    assert_int_equal(settings_load(&s, tight, err, sizeof(err)), 0); /* exactly stop + 1 s */
     assert_true(s.deadlock_timeout_ms == 0);
-    tw_settings_free(&s);
+    settings_free(&s);
 }
 
 static void mistakes_name_the_variable(void **st)
@@ -74,34 +74,34 @@ static void mistakes_name_the_variable(void **st)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *env[] = {REQUIRED, cases[i].extra, NULL};
-        tw_settings s;
+        settings s;
         char err[256] = "";
-        assert_int_equal(tw_settings_load(&s, env, err, sizeof(err)), -1);
+        assert_int_equal(settings_load(&s, env, err, sizeof(err)), -1);
         if (!strstr(err, cases[i].needle))
             fail_msg("%s: got \"%s\"", cases[i].extra, err);
     }
     const char *none[] = {"TEMPORAL_TASK_QUEUE=q", NULL};
-    tw_settings s;
+    settings s;
     char err[256];
-    assert_int_equal(tw_settings_load(&s, none, err, sizeof(err)), -1);
+    assert_int_equal(settings_load(&s, none, err, sizeof(err)), -1);
     assert_string_equal(err, "TEMPORAL_DEPLOYMENT_NAME is not set");
-    tw_settings_free(&s);
+    settings_free(&s);
 }
 
 static void durations(void **st)
 {
     int64_t ms;
-    assert_int_equal(tw_parse_duration("7s", &ms), 0);
+    assert_int_equal(settings_parse_duration("7s", &ms), 0);
     assert_true(ms == 7000);
-    assert_int_equal(tw_parse_duration("250ms", &ms), 0);
+    assert_int_equal(settings_parse_duration("250ms", &ms), 0);
     assert_true(ms == 250);
-    assert_int_equal(tw_parse_duration("2m", &ms), 0);
+    assert_int_equal(settings_parse_duration("2m", &ms), 0);
     assert_true(ms == 120000);
-    assert_int_equal(tw_parse_duration("7", &ms), -1);
-    assert_int_equal(tw_parse_duration("-1s", &ms), -1);
-    assert_int_equal(tw_parse_duration("1h", &ms), -1);
-    assert_int_equal(tw_parse_duration("", &ms), -1);
-    assert_int_equal(tw_parse_duration("99999999999999999999s", &ms), -1);
+    assert_int_equal(settings_parse_duration("7", &ms), -1);
+    assert_int_equal(settings_parse_duration("-1s", &ms), -1);
+    assert_int_equal(settings_parse_duration("1h", &ms), -1);
+    assert_int_equal(settings_parse_duration("", &ms), -1);
+    assert_int_equal(settings_parse_duration("99999999999999999999s", &ms), -1);
 }
 
 int main(void)
