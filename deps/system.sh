@@ -55,7 +55,10 @@ install() {
     [ $# -gt 0 ] || return 0
     say "installing $*"
     apt_update
-    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    local log; log=$(mktemp)
+    "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "$@" >"$log" 2>&1 \
+        || { tail -n 20 "$log" >&2; rm -f "$log"; say "apt-get install $* failed"; exit 1; }
+    rm -f "$log"
 }
 
 install $(missing "${want[@]}")
