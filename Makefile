@@ -42,8 +42,10 @@ RUNTIME_SRC = runtime/rt.c runtime/loop.c $(LOG_SRC)
 NET_SRC = temporal/net/grpc.c temporal/net/transport.c temporal/net/connect.c
 CONFIG_SRC = temporal/config/envconfig.c temporal/config/toml.c
 TEMPORAL_SRC = $(NET_SRC) $(CONFIG_SRC)
-ENGINE_SRC = temporal/engine/wf.c temporal/engine/coro.c temporal/engine/arena.c temporal/engine/payload.c
-WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c
+ENGINE_SRC = temporal/engine/wf.c temporal/engine/coro.c temporal/engine/arena.c \
+             temporal/engine/payload.c
+WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c \
+                   temporal/worker/api.c
 
 # Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
 PROTOS_DIR := $(DEPS_CACHE)/temporal-protos-$(shell awk '$$1=="core-bridge"{print $$2}' deps/protos.version)
@@ -51,8 +53,11 @@ GEN = $(BUILD)/gen
 PROTO_LIB = $(BUILD)/libtwproto.a
 GEN_CFLAGS = -std=c11 -O2 -g -ffunction-sections -fdata-sections $(SANFLAGS) -I$(GEN) \
              -I$(PROTOBUFC_DIR)/include
-BOOTSTRAP_SRC = bootstrap.c function.c temporal/config/settings.c $(WORKER_LAYER_SRC) $(ENGINE_SRC) \
-                registry/reg.c $(TEMPORAL_SRC) $(RUNTIME_SRC)
+# Everything a worker needs below the Lambda runtime (the tw_api table in api.c refers to all of
+# it, so a test that loads a user library links this).
+WORKER_SRC = $(WORKER_LAYER_SRC) $(ENGINE_SRC) temporal/config/settings.c registry/reg.c \
+             $(TEMPORAL_SRC) $(LOG_SRC)
+BOOTSTRAP_SRC = bootstrap.c function.c $(WORKER_SRC) runtime/rt.c runtime/loop.c
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
@@ -205,12 +210,13 @@ $(BUILD)/tests/test_coro: $(call obj,tests/unit/test_coro.c temporal/engine/coro
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
-$(BUILD)/tests/test_wf: $(call obj,tests/unit/test_wf.c $(ENGINE_SRC) registry/reg.c $(LOG_SRC) tests/support/harness.c) \
+$(BUILD)/tests/test_wf: $(call obj,tests/unit/test_wf.c $(WORKER_SRC) tests/support/harness.c) \
                         $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
-$(BUILD)/tests/test_reg: $(call obj,tests/unit/test_reg.c registry/reg.c tests/support/harness.c)
+$(BUILD)/tests/test_reg: $(call obj,tests/unit/test_reg.c $(WORKER_SRC) tests/support/harness.c) \
+                         $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
@@ -221,7 +227,6 @@ $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection \
 	    -Iinclude -o $@ $<
 
-WORKER_SRC = $(WORKER_LAYER_SRC) $(ENGINE_SRC) temporal/config/settings.c registry/reg.c $(TEMPORAL_SRC) $(LOG_SRC)
 $(BUILD)/tests/test_invocations: $(call obj,tests/integration/test_invocations.c $(TEST_SUPPORT_SRC) $(WORKER_SRC)) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
@@ -327,7 +332,7 @@ FUZZ_BUILD ?= $(BUILD)/fuzz
 # The workflow engine replays histories through the example and fixture workflows, loaded from
 # $(BUILD) as the tests load them (tests/fuzz/fuzz_engine.c).
 FUZZ_TARGETS += engine
-FUZZ_SRC_engine = $(ENGINE_SRC) registry/reg.c $(LOG_SRC)
+FUZZ_SRC_engine = $(WORKER_SRC)
 FUZZ_LIBS_engine = $(PROTO_LIB)
 FUZZ_ENGINE_WORKFLOWS = $(addprefix $(BUILD)/,examples/libhello.so examples/libtimers.so \
                         examples/libretry.so fixtures/lib_wf_semantics.so fixtures/lib_changing_v1.so)

@@ -12,7 +12,7 @@
 #include "runtime/loop.h"
 #include "temporal/config/envconfig.h"
 #include "temporal/config/settings.h"
-#include "temporal/engine/wf.h"
+#include "temporal/worker/api.h"
 #include "temporal/worker/worker.h"
 
 extern char **environ;
@@ -48,11 +48,8 @@ static int fn_init(void **state, rt_error *err)
         rt_error_set(err, "Runtime.ConfigError", "%s", msg);
         goto fail;
     }
-    tw_api api = {0};
-    wf_fill_api(&api);
-    worker_fill_api(&api);
-    int rc = reg_load_with_default(&s->reg, getenv("_HANDLER"), getenv("LAMBDA_TASK_ROOT"), &api,
-                                   s->settings.default_versioning, msg, sizeof(msg));
+    int rc = reg_load_with_default(&s->reg, getenv("_HANDLER"), getenv("LAMBDA_TASK_ROOT"),
+                                   api_table(), s->settings.default_versioning, msg, sizeof(msg));
     if (rc != 0) {
         rt_error_set(err, rc == REG_ENOENT ? "Runtime.NoSuchHandler" : "Runtime.InvalidHandler",
                      "%s", msg);

@@ -27,7 +27,7 @@
 
 struct tw_registry {
     void *handle;
-    tw_api api;
+    const tw_api *api; /* borrowed: the table the library was given */
     reg_workflow *wf;
     size_t nwf;
     reg_activity *act;
@@ -61,7 +61,7 @@ static int valid_name(tw_registry *r, const char *kind, const char *name, const 
     return 0;
 }
 
-static int register_workflow(tw_registry *r, const char *name, tw_workflow_fn fn, tw_versioning v)
+int reg_register_workflow(tw_registry *r, const char *name, tw_workflow_fn fn, tw_versioning v)
 {
     if (!r)
         return TW_EINVAL;
@@ -101,7 +101,7 @@ static int register_workflow(tw_registry *r, const char *name, tw_workflow_fn fn
     return TW_OK;
 }
 
-static int register_activity(tw_registry *r, const char *name, tw_activity_fn fn)
+int reg_register_activity(tw_registry *r, const char *name, tw_activity_fn fn)
 {
     if (!r)
         return TW_EINVAL;
@@ -179,17 +179,21 @@ static int check_abi(const char *path, uint32_t abi, char *err, size_t errlen)
     return 0;
 }
 
-int reg_load(tw_registry **out, const char *handler, const char *task_root, const tw_api *base,
+int reg_load(tw_registry **out, const char *handler, const char *task_root, const tw_api *api,
              char *err, size_t errlen)
 {
-    return reg_load_with_default(out, handler, task_root, base, 0, err, errlen);
+    return reg_load_with_default(out, handler, task_root, api, 0, err, errlen);
 }
 
 int reg_load_with_default(tw_registry **out, const char *handler, const char *task_root,
-                          const tw_api *base, int default_versioning, char *err, size_t errlen)
+                          const tw_api *api, int default_versioning, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     *out = NULL;
+    if (!api || api->abi_version != TW_ABI_VERSION || api->size != sizeof(tw_api)) {
+        snprintf(err, errlen, "internal error: no function table for the library");
+        return REG_EINVAL;
+    }
     if (!handler || !*handler) {
         snprintf(err, errlen, "_HANDLER is not set: set the function's handler to the file name "
                               "of its shared object (e.g. libworkflows.so)");
@@ -220,13 +224,8 @@ int reg_load_with_default(tw_registry **out, const char *handler, const char *ta
         snprintf(err, errlen, "out of memory");
         return REG_EINVAL;
     }
-    if (base)
-        r->api = *base;
+    r->api = api;
     r->default_versioning = (tw_versioning)default_versioning;
-    r->api.abi_version = TW_ABI_VERSION;
-    r->api.size = sizeof(tw_api);
-    r->api.register_workflow = register_workflow;
-    r->api.register_activity = register_activity;
 
     r->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!r->handle) {
@@ -243,7 +242,7 @@ int reg_load_with_default(tw_registry **out, const char *handler, const char *ta
     }
     if (check_abi(path, *abi, err, errlen))
         goto fail;
-    int rc = init(&r->api, r);
+    int rc = init(api, r);
     if (r->problem[0]) {
         snprintf(err, errlen, "%s: %s", handler, r->problem);
         goto fail;
@@ -298,7 +297,7 @@ const reg_activity *reg_find_activity(const tw_registry *r, const char *name)
 
 size_t reg_workflow_count(const tw_registry *r) { return r->nwf; }
 size_t reg_activity_count(const tw_registry *r) { return r->nact; }
-const tw_api *reg_api(const tw_registry *r) { return &r->api; }
+const tw_api *reg_api(const tw_registry *r) { return r->api; }
 
 static void names(char *out, size_t n, size_t count, const char *(*get)(const tw_registry *, size_t),
                   const tw_registry *r)

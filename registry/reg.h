@@ -27,19 +27,19 @@ typedef struct reg_activity {
 
 enum { REG_ENOENT = -1 /* no such file, or _HANDLER unset */, REG_EINVAL = -2 /* anything else */ };
 
-/* Resolves |handler| (relative to |task_root|, or absolute) and loads it. |base| supplies the
- * workflow and activity functions of the table handed to the library (NULL: none yet; the
- * registry fills in its own registration functions). A library stamped with another major
- * ABI version, or a newer minor one, is refused. Returns 0, or REG_ENOENT / REG_EINVAL with
- * |err| saying what is wrong and how to fix it. A workflow registered without a versioning
- * behaviour is refused (naming it and TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR). */
-int reg_load(tw_registry **out, const char *handler, const char *task_root, const tw_api *base,
+/* Resolves |handler| (relative to |task_root|, or absolute) and loads it, handing its entry
+ * point |api|, the runtime's function table (api_table() from temporal/worker/api.h; borrowed:
+ * it must outlive the registry, and the library keeps a pointer to it). A library stamped with
+ * another major ABI version, or a newer minor one, is refused. Returns 0, or REG_ENOENT /
+ * REG_EINVAL with |err| saying what is wrong and how to fix it. A workflow registered without
+ * a versioning behaviour is refused (naming it and TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR). */
+int reg_load(tw_registry **out, const char *handler, const char *task_root, const tw_api *api,
              char *err, size_t errlen);
 /* reg_load(), where a workflow registered without a versioning behaviour (0) gets
  * |default_versioning| (TW_PINNED or TW_AUTO_UPGRADE, from TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR;
  * 0: none, so such a workflow is refused as by reg_load()). */
 int reg_load_with_default(tw_registry **out, const char *handler, const char *task_root,
-                          const tw_api *base, int default_versioning, char *err, size_t errlen);
+                          const tw_api *api, int default_versioning, char *err, size_t errlen);
 void reg_free(tw_registry *r);
 
 const reg_workflow *reg_find_workflow(const tw_registry *r, const char *name);
@@ -51,5 +51,11 @@ void reg_workflow_names(const tw_registry *r, char *out, size_t n);
 void reg_activity_names(const tw_registry *r, char *out, size_t n);
 /* The table handed to the library (for tests). */
 const tw_api *reg_api(const tw_registry *r);
+
+/* What tw_register_workflow() and tw_register_activity() call (tw.h documents them), for the
+ * table api.h builds. Called by the library's setup, inside reg_load(); a mistake is kept and
+ * reg_load() reports the first one. */
+int reg_register_workflow(tw_registry *r, const char *name, tw_workflow_fn fn, tw_versioning v);
+int reg_register_activity(tw_registry *r, const char *name, tw_activity_fn fn);
 
 #endif

@@ -592,11 +592,11 @@ int act_answering(const worker *w)
 
 /* ---- the activity API ---- */
 
-static const tw_act_info *act_info(tw_act *act) { return act ? &act->info : NULL; }
+const tw_act_info *act_info(tw_act *act) { return act ? &act->info : NULL; }
 
 /* Keeps |details| as the latest (one copy, replacing the previous) and lets the sender deliver
  * them: at once when the window allows, else when it ends. Never blocks on the network. */
-static int act_heartbeat(tw_act *act, const tw_payload *details, size_t n)
+int act_heartbeat(tw_act *act, const tw_payload *details, size_t n)
 {
     if (!act)
         return TW_EINVAL;
@@ -620,7 +620,7 @@ static int act_heartbeat(tw_act *act, const tw_payload *details, size_t n)
     return gone ? TW_ECANCELED : TW_OK;
 }
 
-static int act_cancelled(tw_act *act)
+int act_cancelled(tw_act *act)
 {
     if (!act)
         return 0;
@@ -630,9 +630,9 @@ static int act_cancelled(tw_act *act)
     return c;
 }
 
-static void *act_alloc(tw_act *act, size_t n) { return act ? arena_alloc(act->a, n) : NULL; }
+void *act_alloc(tw_act *act, size_t n) { return act ? arena_alloc(act->a, n) : NULL; }
 
-static void act_log(tw_act *act, int level, const char *msg)
+void act_log(tw_act *act, int level, const char *msg)
 {
     int l = level >= TW_LOG_ERROR ? LOG_ERROR : level == TW_LOG_WARN ? LOG_WARN
           : level == TW_LOG_INFO ? LOG_INFO : LOG_DEBUG;
@@ -641,7 +641,7 @@ static void act_log(tw_act *act, int level, const char *msg)
 }
 
 /* Deep-copies |f| (details included) into the activity's arena, on its own thread. */
-static int act_fail(tw_act *act, const tw_failure *f)
+int act_fail(tw_act *act, const tw_failure *f)
 {
     if (!act || !f)
         return TW_EINVAL;
@@ -650,14 +650,4 @@ static int act_fail(tw_act *act, const tw_failure *f)
         return TW_ENOMEM;
     act_failure = copy;
     return TW_EFAILED;
-}
-
-void worker_fill_api(tw_api *api)
-{
-    api->act_info = act_info;
-    api->act_heartbeat = act_heartbeat;
-    api->act_cancelled = act_cancelled;
-    api->act_alloc = act_alloc;
-    api->act_log = act_log;
-    api->act_fail = act_fail;
 }

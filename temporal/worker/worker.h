@@ -39,7 +39,4 @@ typedef struct worker_result {
  * namespace or key, too little time, every poll failing). res->restart is set either way. */
 int worker_run(const worker_params *p, worker_result *res, char *err, size_t errlen);
 
-/* Fills the activity functions of a tw_api table. */
-void worker_fill_api(tw_api *api);
-
 #endif

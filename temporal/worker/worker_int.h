@@ -1,7 +1,7 @@
 /*
  * worker_int: what the worker's own files share (worker.c: lifecycle and the stop; wft.c:
- * workflow tasks; act.c: activities and heartbeats). Nothing outside temporal/worker*.c,
- * wft.c and act.c includes this.
+ * workflow tasks; act.c: activities and heartbeats; api.c: the tw_api table). Nothing outside
+ * temporal/worker/ includes this.
  *
  * Ownership: worker_run() makes the worker with one reference; every thread it starts
  * (pollers, the heartbeat sender, activity threads, fail-backs) takes one more and drops it
@@ -117,5 +117,13 @@ void *act_heartbeat_sender(void *arg);
 int act_abandon_running(worker *w);
 /* Is an activity that finished still sending its own answer? Called with mu held. */
 int act_answering(const worker *w);
+/* act.c: the activity calls of tw_api (tw.h documents them; api.c puts them in the table).
+ * Each runs on the activity's own thread. */
+const tw_act_info *act_info(tw_act *act);
+int act_heartbeat(tw_act *act, const tw_payload *details, size_t n);
+int act_cancelled(tw_act *act);
+void *act_alloc(tw_act *act, size_t n);
+void act_log(tw_act *act, int level, const char *msg);
+int act_fail(tw_act *act, const tw_failure *f);
 
 #endif

@@ -1,8 +1,9 @@
 /*
- * fuzz_engine: the workflow engine (temporal/engine/wf.c, temporal/engine/payload.c) on histories a server
- * could send: every input becomes protobuf-valid messages (what protobuf-c's unpack gives), run
- * through wf_run with real workflow libraries (the examples and test fixtures, loaded with
- * reg_load as the runtime does), the way the worker's workflow poller runs a task.
+ * fuzz_engine: the workflow engine (temporal/engine/wf.c, temporal/engine/payload.c) on
+ * histories a server could send: every input becomes protobuf-valid messages (what protobuf-c's
+ * unpack gives), run through wf_run with real workflow libraries (the examples and test
+ * fixtures, loaded with reg_load as the runtime does), the way the worker's workflow poller
+ * runs a task.
  *
  * The first byte chooses how the rest is read and which workflow runs (when the input does
  * not name a registered one):
@@ -40,6 +41,7 @@
 #include "temporal/engine/arena.h"
 #include "temporal/engine/payload.h"
 #include "temporal/engine/wf.h"
+#include "temporal/worker/api.h"
 
 #define HA(name) Temporal__Api__History__V1__##name##EventAttributes
 #define HCASE(name) TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_##name##_EVENT_ATTRIBUTES
@@ -110,12 +112,10 @@ static void load_libraries(void)
 {
     char dir[4096], path[4400], err[512];
     build_dir(dir, sizeof(dir));
-    tw_api api = {0};
-    wf_fill_api(&api);
     for (size_t i = 0; i < NLIBS; i++) {
         snprintf(path, sizeof(path), "%s/%s", dir, LIBRARIES[i]);
         char *abs = realpath(path, NULL);
-        if (!abs || reg_load(&regs[i], abs, NULL, &api, err, sizeof(err)) != 0) {
+        if (!abs || reg_load(&regs[i], abs, NULL, api_table(), err, sizeof(err)) != 0) {
             fprintf(stderr, "fuzz_engine: %s: %s (build it first)\n", path,
                     abs ? err : "not found");
             abort();

@@ -21,7 +21,7 @@
 #include "registry/reg.h"
 #include "temporal/config/envconfig.h"
 #include "temporal/config/settings.h"
-#include "temporal/engine/wf.h"
+#include "temporal/worker/api.h"
 #include "temporal/worker/worker.h"
 #include "tests/support/harness.h"
 #include "tests/support/tserver.h"
@@ -63,12 +63,9 @@ static void twenty_invocations_in_one_process(void **st)
     conn_config conn;
     assert_int_equal(settings_load(&ws, env, err, sizeof(err)), 0);
     assert_int_equal(cfg_load(&conn, env, err, sizeof(err)), 0);
-    tw_api api = {0};
-    wf_fill_api(&api);
-    worker_fill_api(&api);
     tw_registry *reg;
     assert_non_null(realpath(harness_built("examples/libhello.so"), lib));
-    assert_int_equal(reg_load(&reg, lib, NULL, &api, err, sizeof(err)), 0);
+    assert_int_equal(reg_load(&reg, lib, NULL, api_table(), err, sizeof(err)), 0);
 
     for (int i = 0; i < 20; i++) {
         char id[64], input[32], request[64];

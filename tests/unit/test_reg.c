@@ -1,7 +1,7 @@
 /*
  * Unit tests of registry/: loading real shared objects built from tests/fixtures, the message
- * a user gets for each way a library can be wrong, the default versioning behaviour, and the
- * check TW_LIBRARY's entry point makes of the table it is given.
+ * a user gets for each way a library can be wrong, the default versioning behaviour, the
+ * check TW_LIBRARY's entry point makes of the table it is given, and that table (api.h).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "registry/reg.h"
+#include "temporal/worker/api.h"
 #include "tests/support/harness.h"
 
 static char fixtures[512];
@@ -31,7 +32,7 @@ static char *load_error(const char *handler)
     static char err[512];
     tw_registry *r = NULL;
     err[0] = '\0';
-    if (reg_load(&r, handler, fixtures, NULL, err, sizeof(err)) == 0) {
+    if (reg_load(&r, handler, fixtures, api_table(), err, sizeof(err)) == 0) {
         reg_free(r);
         return NULL;
     }
@@ -43,7 +44,7 @@ static void loads_and_registers(void **st)
 {
     tw_registry *r;
     char err[512];
-    assert_int_equal(reg_load(&r, "lib_good.so", fixtures, NULL, err, sizeof(err)), 0);
+    assert_int_equal(reg_load(&r, "lib_good.so", fixtures, api_table(), err, sizeof(err)), 0);
     assert_int_equal(reg_workflow_count(r), 2);
     assert_int_equal(reg_activity_count(r), 1);
     const reg_workflow *w = reg_find_workflow(r, "Beta");
@@ -58,6 +59,7 @@ static void loads_and_registers(void **st)
     reg_activity_names(r, names, sizeof(names));
     assert_string_equal(names, "Gamma");
     assert_int_equal(reg_api(r)->abi_version, TW_ABI_VERSION);
+    assert_ptr_equal(reg_api(r), api_table());
     reg_free(r);
     reg_free(NULL);
 }
@@ -69,7 +71,7 @@ static void absolute_handler(void **st)
     char abs[4096];
     assert_non_null(realpath(path, abs));
     tw_registry *r;
-    assert_int_equal(reg_load(&r, abs, "/nonexistent", NULL, err, sizeof(err)), 0);
+    assert_int_equal(reg_load(&r, abs, "/nonexistent", api_table(), err, sizeof(err)), 0);
     reg_free(r);
 }
 
@@ -160,6 +162,29 @@ static void entry_refuses_a_shorter_table(void **st)
     tw__api = NULL;
 }
 
+/* Every entry a library can call is filled (a new tw.h entry missing from api.c fails here),
+ * and the registry refuses to load without a table. */
+static void the_table_is_complete(void **st)
+{
+    const tw_api *api = api_table();
+    assert_ptr_equal(api, api_table());
+    assert_int_equal(api->abi_version, TW_ABI_VERSION);
+    assert_int_equal(api->size, sizeof(tw_api));
+    typedef void (*slot_fn)(void);
+    size_t first = offsetof(tw_api, register_workflow);
+    assert_int_equal((sizeof(tw_api) - first) % sizeof(slot_fn), 0);
+    for (size_t off = first; off < sizeof(tw_api); off += sizeof(slot_fn)) {
+        slot_fn f;
+        memcpy(&f, (const char *)api + off, sizeof(f));
+        if (!f)
+            fail_msg("tw_api slot at offset %zu is not filled", off);
+    }
+    tw_registry *r = (tw_registry *)1;
+    char err[512];
+    assert_int_equal(reg_load(&r, "lib_good.so", fixtures, NULL, err, sizeof(err)), REG_EINVAL);
+    assert_null(r);
+}
+
 static void registered_twice(void **st)
 {
     char *e = load_error("lib_twice.so");
@@ -192,20 +217,20 @@ static void default_versioning_applies(void **st)
     for (size_t i = 0; i < 2; i++) {
         tw_registry *r = NULL;
         err[0] = '\0';
-        if (reg_load_with_default(&r, "lib_noversioning.so", fixtures, NULL, defaults[i], err,
-                                  sizeof(err)) != 0)
+        if (reg_load_with_default(&r, "lib_noversioning.so", fixtures, api_table(), defaults[i],
+                                  err, sizeof(err)) != 0)
             fail_msg("default %d: %s", (int)defaults[i], err);
         assert_int_equal(reg_find_workflow(r, "Loose")->versioning, defaults[i]);
         reg_free(r);
     }
     tw_registry *r = NULL;
-    assert_int_equal(reg_load_with_default(&r, "lib_good.so", fixtures, NULL, TW_PINNED, err,
+    assert_int_equal(reg_load_with_default(&r, "lib_good.so", fixtures, api_table(), TW_PINNED, err,
                                            sizeof(err)), 0);
     assert_int_equal(reg_find_workflow(r, "Beta")->versioning, TW_AUTO_UPGRADE);
     assert_int_equal(reg_find_workflow(r, "Alpha")->versioning, TW_PINNED);
     reg_free(r);
     /* No default: the same refusal as reg_load(). */
-    assert_int_equal(reg_load_with_default(&r, "lib_noversioning.so", fixtures, NULL, 0, err,
+    assert_int_equal(reg_load_with_default(&r, "lib_noversioning.so", fixtures, api_table(), 0, err,
                                            sizeof(err)), REG_EINVAL);
     assert_null(r);
     assert_non_null(strstr(err, "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR"));
@@ -223,6 +248,7 @@ int main(void)
         cmocka_unit_test(abi_mismatch),
         cmocka_unit_test(newer_minor_abi_refused),
         cmocka_unit_test(entry_refuses_a_shorter_table),
+        cmocka_unit_test(the_table_is_complete),
         cmocka_unit_test(registered_twice),
         cmocka_unit_test(nothing_registered),
         cmocka_unit_test(versioning_required),

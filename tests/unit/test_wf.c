@@ -21,6 +21,7 @@
 #include "temporal/api/history/v1/message.pb-c.h"
 #include "temporal/engine/payload.h"
 #include "temporal/engine/wf.h"
+#include "temporal/worker/api.h"
 #include "tests/support/harness.h"
 
 typedef struct replay {
@@ -40,11 +41,9 @@ static void load(replay *r, const char *history, const char *library)
     r->h = temporal__api__history__v1__history__unpack(NULL, len, (const uint8_t *)raw);
     free(raw);
     assert_non_null(r->h);
-    tw_api api = {0};
-    wf_fill_api(&api);
     char lib[4096];
     assert_non_null(realpath(harness_built(library), lib));
-    if (reg_load(&r->reg, lib, NULL, &api, err, sizeof(err)) != 0)
+    if (reg_load(&r->reg, lib, NULL, api_table(), err, sizeof(err)) != 0)
         fail_msg("%s", err);
     r->a = arena_new(64 * 1024 * 1024);
 }
@@ -301,11 +300,9 @@ static void h_timer(hist *h, const char *id)
 static tw_registry *semantics_lib(void)
 {
     char err[512], lib[4096];
-    tw_api api = {0};
-    wf_fill_api(&api);
     assert_non_null(realpath(harness_built("fixtures/lib_wf_semantics.so"), lib));
     tw_registry *reg;
-    if (reg_load(&reg, lib, NULL, &api, err, sizeof(err)) != 0)
+    if (reg_load(&reg, lib, NULL, api_table(), err, sizeof(err)) != 0)
         fail_msg("%s", err);
     return reg;
 }
