@@ -255,6 +255,26 @@ $(BUILD)/tests/test_chaos: $(call obj,tests/integration/test_chaos.c $(TEST_SUPP
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
+# ---- Temporal's feature suite (tests/features/README.md) ----
+# A scenario AREA/NAME is tests/features/AREA/NAME/feature.c, built like a user library into
+# $(BUILD)/features/AREA/NAME.so; test_features runs each scenario listed in FEATURES through
+# the driver's check (`tw-driver feature --name AREA/NAME`), reading the list from
+# $(BUILD)/features/enabled. A scenario joins FEATURES once the runtime has what it uses.
+FEATURES = activity/basic_no_workflow_timeout activity/heartbeating activity/running_concurrently
+FEATURE_LIBS = $(addprefix $(BUILD)/features/,$(addsuffix .so,$(FEATURES)))
+$(BUILD)/features/%.so: tests/features/%/feature.c tests/features/feature.h include/tw.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -Wno-unused-parameter -O2 -fPIC -shared -fvisibility=hidden \
+	    -fstack-clash-protection -Iinclude -Itests/features -o $@ $<
+$(BUILD)/features/enabled: Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' $(FEATURES) >$@
+INTEGRATION_TESTS += test_features
+$(BUILD)/tests/test_features: $(call obj,tests/integration/test_features.c $(TEST_SUPPORT_SRC)) \
+                              $(FEATURE_LIBS) $(BUILD)/features/enabled
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 TEST_BINS += $(FUZZ_REPLAYS)
 
