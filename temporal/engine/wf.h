@@ -14,6 +14,10 @@
  * id (so a reset run replays the same values) and reseeded by the new run id at the reset
  * point.
  *
+ * The engine's files: history.c (the history in batches, pages loaded as the replay needs
+ * them), cmd.c (the command state machines as tables), wf.c (the replay driver), wf_api.c
+ * (the calls workflow code makes); wf_int.h is what they share.
+ *
  * Memory: everything lives in the caller's arena. Threading: one task per call, on the
  * calling thread; calls on different threads are independent.
  */
@@ -23,6 +27,7 @@
 #include <stddef.h>
 
 #include "temporal/engine/arena.h"
+#include "temporal/engine/history.h"
 #include "temporal/engine/proto.h"
 #include "registry/reg.h"
 
@@ -31,8 +36,11 @@ typedef struct wf_input {
     const char *workflow_id;
     const char *run_id;
     const char *task_queue;
-    pb_event *const *events; /* the full history, in order */
+    pb_event *const *events; /* the history's first page (or all of it), in order */
     size_t nevents;
+    history_page_fn next_page; /* NULL: |events| is the whole history; else loads the next
+                                * page when the replay reaches the end of the last one */
+    void *page_ctx;          /* |next_page|'s */
     int64_t *code_since;     /* NULL, or set (atomically) to the monotonic ms whenever workflow
                               * code is resumed and to 0 when it yields: the worker's deadlock
                               * watchdog reads it from another thread */
@@ -55,8 +63,9 @@ typedef struct wf_output {
 
 /* Runs one workflow task. Returns 0; what to answer is in |out|. Running out of memory
  * anywhere (the arena's limit, malloc) is a failed task (UNHANDLED_FAILURE), which the server
- * retries, never a failed workflow; so is a history whose event ids are not 1, 2, 3, ...
- * (missing history events), and one that cannot be this run's, the message naming the event:
+ * retries, never a failed workflow; so is a page |next_page| could not load, a history whose
+ * event ids are not 1, 2, 3, ... (missing history events), and one that cannot be this run's,
+ * the message naming the event:
  * an event the engine reads (WorkflowExecutionStarted, WorkflowTaskFailed, ActivityTask*,
  * Timer*) without its own attributes, an ActivityTaskScheduled without a type, or a
  * completion, failure, time-out, cancellation or fire of an activity or timer the code did not
@@ -64,8 +73,5 @@ typedef struct wf_output {
  * task too (an activity argument like that is TW_EINVAL). Event times are saturated. Nothing
  * in |in| crashes the engine as long as it is what protobuf-c's unpack makes. */
 int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out);
-
-/* Fills the workflow functions of a tw_api table. */
-void wf_fill_api(tw_api *api);
 
 #endif

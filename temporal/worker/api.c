@@ -7,6 +7,7 @@
 
 #include "registry/reg.h"
 #include "temporal/engine/wf.h"
+#include "temporal/engine/wf_api.h"
 #include "temporal/worker/worker_int.h"
 
 static tw_api table;
@@ -21,9 +22,19 @@ static void build(void)
     table.size = sizeof(tw_api);
     table.register_workflow = reg_register_workflow;
     table.register_activity = reg_register_activity;
-    /* The workflow calls (wf_execute_activity .. wf_last_failure), until the engine exports
-     * them by name. */
-    wf_fill_api(&table);
+    table.wf_execute_activity = wf_execute_activity;
+    table.wf_start_activity = wf_start_activity;
+    table.wf_sleep = wf_sleep;
+    table.wf_start_timer = wf_start_timer;
+    table.wf_await = wf_await;
+    table.wf_select = wf_select;
+    table.wf_now_ms = wf_now_ms;
+    table.wf_random = wf_random;
+    table.wf_info = wf_info;
+    table.wf_alloc = wf_alloc;
+    table.wf_log = wf_log;
+    table.wf_fail = wf_fail;
+    table.wf_last_failure = wf_last_failure;
     table.act_info = act_info;
     table.act_heartbeat = act_heartbeat;
     table.act_cancelled = act_cancelled;

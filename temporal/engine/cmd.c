@@ -1,0 +1,244 @@
+/*
+ * cmd: the command and event tables. See cmd.h.
+ *
+ * The attribute getters below run only on events whose attributes ev_problem() checked (the
+ * history iterator refuses the others), so each reads its own oneof member, never another's.
+ */
+#include "temporal/engine/cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define HCASE(name) TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_##name##_EVENT_ATTRIBUTES
+#define CCASE(name) TEMPORAL__API__COMMAND__V1__COMMAND__ATTRIBUTES_##name##_COMMAND_ATTRIBUTES
+#define HA(name) const Temporal__Api__History__V1__##name##EventAttributes
+#define STR(s) ((s) ? (s) : "?")
+
+/* ---- ScheduleActivityTask ---- */
+
+static int activity_same(const pb_command *c, const pb_event *ev)
+{
+    const Temporal__Api__Command__V1__ScheduleActivityTaskCommandAttributes *ca =
+        c->schedule_activity_task_command_attributes;
+    HA(ActivityTaskScheduled) *at = ev->activity_task_scheduled_event_attributes;
+    return strcmp(ca->activity_id, STR(at->activity_id)) == 0 &&
+           strcmp(ca->activity_type->name, STR(at->activity_type->name)) == 0;
+}
+
+static void activity_describe(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "ScheduleActivityTask(type %s, id %s)",
+             c->schedule_activity_task_command_attributes->activity_type->name,
+             c->schedule_activity_task_command_attributes->activity_id);
+}
+
+static void activity_describe_event(const pb_event *ev, char *out, size_t n)
+{
+    HA(ActivityTaskScheduled) *at = ev->activity_task_scheduled_event_attributes;
+    snprintf(out, n, "ScheduleActivityTask(type %s, id %s)", STR(at->activity_type->name),
+             STR(at->activity_id));
+}
+
+static const char *activity_scheduled_check(const pb_event *ev)
+{
+    return ev->activity_task_scheduled_event_attributes->activity_type ? NULL
+                                                                        : "names no activity type";
+}
+
+static int64_t completed_scheduled(const pb_event *ev)
+{
+    return ev->activity_task_completed_event_attributes->scheduled_event_id;
+}
+static const pb_payloads *completed_result(const pb_event *ev)
+{
+    return ev->activity_task_completed_event_attributes->result;
+}
+static int64_t failed_scheduled(const pb_event *ev)
+{
+    return ev->activity_task_failed_event_attributes->scheduled_event_id;
+}
+static const pb_failure *failed_failure(const pb_event *ev)
+{
+    return ev->activity_task_failed_event_attributes->failure;
+}
+static int64_t timed_out_scheduled(const pb_event *ev)
+{
+    return ev->activity_task_timed_out_event_attributes->scheduled_event_id;
+}
+static const pb_failure *timed_out_failure(const pb_event *ev)
+{
+    return ev->activity_task_timed_out_event_attributes->failure;
+}
+static int64_t canceled_scheduled(const pb_event *ev)
+{
+    return ev->activity_task_canceled_event_attributes->scheduled_event_id;
+}
+
+/* ---- StartTimer ---- */
+
+static int timer_same(const pb_command *c, const pb_event *ev)
+{
+    return strcmp(c->start_timer_command_attributes->timer_id,
+                  STR(ev->timer_started_event_attributes->timer_id)) == 0;
+}
+
+static void timer_describe(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "StartTimer(id %s)", c->start_timer_command_attributes->timer_id);
+}
+
+static void timer_describe_event(const pb_event *ev, char *out, size_t n)
+{
+    snprintf(out, n, "StartTimer(id %s)", STR(ev->timer_started_event_attributes->timer_id));
+}
+
+static const char *fired_timer(const pb_event *ev)
+{
+    return ev->timer_fired_event_attributes->timer_id;
+}
+
+/* ---- commands that close the workflow: nothing identifies them but their type ---- */
+
+static int same_type(const pb_command *c, const pb_event *ev) { return 1; }
+
+static void describe_complete(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "CompleteWorkflowExecution");
+}
+static void describe_complete_event(const pb_event *ev, char *out, size_t n)
+{
+    describe_complete(NULL, out, n);
+}
+static void describe_fail(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "FailWorkflowExecution");
+}
+static void describe_fail_event(const pb_event *ev, char *out, size_t n)
+{
+    describe_fail(NULL, out, n);
+}
+
+/* ---- the tables ---- */
+
+#define COMMAND(T, N, E) .type = CMD(T), .name = N, .initiated = EV(E)
+static const cmd_kind CMD_KINDS[] = {
+    {COMMAND(SCHEDULE_ACTIVITY_TASK, "ScheduleActivityTask", ACTIVITY_TASK_SCHEDULED),
+     .resolved_by = {EV(ACTIVITY_TASK_COMPLETED), EV(ACTIVITY_TASK_FAILED),
+                     EV(ACTIVITY_TASK_TIMED_OUT), EV(ACTIVITY_TASK_CANCELED)},
+     .same = activity_same, .describe = activity_describe,
+     .describe_event = activity_describe_event},
+    {COMMAND(START_TIMER, "StartTimer", TIMER_STARTED), .resolved_by = {EV(TIMER_FIRED)},
+     .same = timer_same, .describe = timer_describe, .describe_event = timer_describe_event},
+    {COMMAND(COMPLETE_WORKFLOW_EXECUTION, "CompleteWorkflowExecution",
+             WORKFLOW_EXECUTION_COMPLETED),
+     .same = same_type, .describe = describe_complete, .describe_event = describe_complete_event},
+    {COMMAND(FAIL_WORKFLOW_EXECUTION, "FailWorkflowExecution", WORKFLOW_EXECUTION_FAILED),
+     .same = same_type, .describe = describe_fail, .describe_event = describe_fail_event},
+};
+
+/* Events whose attributes the engine never reads have 0 for them (no check). */
+#define EVENT(T, N, ATTRS) .type = EV(T), .name = N, .attributes = ATTRS
+#define RESOLVES(C, O) .resolves = CMD(C), .outcome = O
+static const ev_kind EV_KINDS[] = {
+    {EVENT(WORKFLOW_EXECUTION_STARTED, "WorkflowExecutionStarted",
+           HCASE(WORKFLOW_EXECUTION_STARTED))},
+    {EVENT(WORKFLOW_TASK_FAILED, "WorkflowTaskFailed", HCASE(WORKFLOW_TASK_FAILED))},
+    {EVENT(WORKFLOW_EXECUTION_COMPLETED, "WorkflowExecutionCompleted", 0)},
+    {EVENT(WORKFLOW_EXECUTION_FAILED, "WorkflowExecutionFailed", 0)},
+    {EVENT(ACTIVITY_TASK_SCHEDULED, "ActivityTaskScheduled", HCASE(ACTIVITY_TASK_SCHEDULED)),
+     .check = activity_scheduled_check},
+    {EVENT(ACTIVITY_TASK_COMPLETED, "ActivityTaskCompleted", HCASE(ACTIVITY_TASK_COMPLETED)),
+     RESOLVES(SCHEDULE_ACTIVITY_TASK, RES_COMPLETED), .initiated_id = completed_scheduled,
+     .result = completed_result},
+    {EVENT(ACTIVITY_TASK_FAILED, "ActivityTaskFailed", HCASE(ACTIVITY_TASK_FAILED)),
+     RESOLVES(SCHEDULE_ACTIVITY_TASK, RES_FAILED), .initiated_id = failed_scheduled,
+     .failure = failed_failure},
+    {EVENT(ACTIVITY_TASK_TIMED_OUT, "ActivityTaskTimedOut", HCASE(ACTIVITY_TASK_TIMED_OUT)),
+     RESOLVES(SCHEDULE_ACTIVITY_TASK, RES_FAILED), .initiated_id = timed_out_scheduled,
+     .failure = timed_out_failure},
+    {EVENT(ACTIVITY_TASK_CANCELED, "ActivityTaskCanceled", HCASE(ACTIVITY_TASK_CANCELED)),
+     RESOLVES(SCHEDULE_ACTIVITY_TASK, RES_CANCELED), .initiated_id = canceled_scheduled},
+    {EVENT(TIMER_STARTED, "TimerStarted", HCASE(TIMER_STARTED))},
+    {EVENT(TIMER_FIRED, "TimerFired", HCASE(TIMER_FIRED)), RESOLVES(START_TIMER, RES_COMPLETED),
+     .op_id = fired_timer},
+};
+
+#define COUNT(t) (sizeof(t) / sizeof((t)[0]))
+
+const cmd_kind *cmd_kind_of(int type)
+{
+    for (size_t i = 0; i < COUNT(CMD_KINDS); i++)
+        if (CMD_KINDS[i].type == type)
+            return &CMD_KINDS[i];
+    return NULL;
+}
+
+const cmd_kind *cmd_recorded_by(int event_type)
+{
+    for (size_t i = 0; i < COUNT(CMD_KINDS); i++)
+        if (CMD_KINDS[i].initiated == event_type)
+            return &CMD_KINDS[i];
+    return NULL;
+}
+
+const ev_kind *ev_kind_of(int type)
+{
+    for (size_t i = 0; i < COUNT(EV_KINDS); i++)
+        if (EV_KINDS[i].type == type)
+            return &EV_KINDS[i];
+    return NULL;
+}
+
+const char *ev_problem(const pb_event *ev, char *buf, size_t n)
+{
+    const ev_kind *k = ev_kind_of(ev->event_type);
+    if (!k || !k->attributes)
+        return NULL;
+    if (ev->attributes_case == 0)
+        return "has no attributes";
+    if ((int)ev->attributes_case != k->attributes) {
+        snprintf(buf, n, "carries another event type's attributes (field %d)",
+                 (int)ev->attributes_case);
+        return buf;
+    }
+    return k->check ? k->check(ev) : NULL;
+}
+
+void cmd_describe(const pb_command *c, char *out, size_t n)
+{
+    const cmd_kind *k = c ? cmd_kind_of(c->command_type) : NULL;
+    if (k)
+        k->describe(c, out, n);
+    else
+        snprintf(out, n, c ? "a command" : "no command");
+}
+
+pb_command *cmd_new(arena *a, int type, void *attributes)
+{
+    if (!cmd_kind_of(type) || !attributes)
+        return NULL;
+    pb_command *c = arena_alloc(a, sizeof(*c));
+    if (!c)
+        return NULL;
+    PB_INIT(temporal__api__command__v1__command__descriptor, c);
+    c->command_type = type;
+    switch (type) {
+    case CMD(SCHEDULE_ACTIVITY_TASK):
+        c->attributes_case = CCASE(SCHEDULE_ACTIVITY_TASK);
+        c->schedule_activity_task_command_attributes = attributes;
+        break;
+    case CMD(START_TIMER):
+        c->attributes_case = CCASE(START_TIMER);
+        c->start_timer_command_attributes = attributes;
+        break;
+    case CMD(COMPLETE_WORKFLOW_EXECUTION):
+        c->attributes_case = CCASE(COMPLETE_WORKFLOW_EXECUTION);
+        c->complete_workflow_execution_command_attributes = attributes;
+        break;
+    case CMD(FAIL_WORKFLOW_EXECUTION):
+        c->attributes_case = CCASE(FAIL_WORKFLOW_EXECUTION);
+        c->fail_workflow_execution_command_attributes = attributes;
+        break;
+    }
+    return c;
+}

@@ -1,0 +1,166 @@
+/*
+ * history: batches of a lazily paged history. See history.h.
+ */
+#include "temporal/engine/history.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "temporal/engine/cmd.h"
+
+struct history_iter {
+    arena *a;
+    pb_event *const *page;   /* the page being read */
+    size_t npage, pos;
+    history_page_fn more;    /* NULL once there are no more pages */
+    void *ctx;
+    size_t count;            /* events read (and checked) so far */
+    pb_event *peeked;        /* read ahead, not yet in a batch */
+    pb_event **buf;          /* the current batch */
+    size_t cap;
+    char err[768];
+};
+
+static const char oom[] = "out of memory while reading the history";
+
+history_iter *history_open(arena *a, pb_event *const *first, size_t nfirst,
+                           history_page_fn more, void *ctx)
+{
+    history_iter *h = arena_alloc(a, sizeof(*h));
+    if (!h)
+        return NULL;
+    memset(h, 0, sizeof(*h));
+    h->a = a;
+    h->page = first;
+    h->npage = first ? nfirst : 0;
+    h->more = more;
+    h->ctx = ctx;
+    return h;
+}
+
+const char *history_error(const history_iter *h) { return h->err; }
+size_t history_count(const history_iter *h) { return h->count; }
+
+/* The checks every event passes as it is read. 0, or -1 with h->err set. */
+static int check_event(history_iter *h, const pb_event *ev)
+{
+    if (ev->event_id != (int64_t)h->count + 1) {
+        snprintf(h->err, sizeof(h->err), "missing history events: expected event id %lld but "
+                 "got %lld (%zu events read)", (long long)h->count + 1, (long long)ev->event_id,
+                 h->count + 1);
+        return -1;
+    }
+    char buf[64];
+    const char *wrong = ev_problem(ev, buf, sizeof(buf));
+    if (wrong) {
+        snprintf(h->err, sizeof(h->err), "history event %lld (%s) %s: the history cannot be "
+                 "replayed", (long long)ev->event_id, ev_kind_of(ev->event_type)->name, wrong);
+        return -1;
+    }
+    h->count++;
+    return 0;
+}
+
+/* The next event, loading pages as needed: 1 with *ev, 0 at the end, -1 failed. */
+static int read_event(history_iter *h, pb_event **ev)
+{
+    if (h->peeked) {
+        *ev = h->peeked;
+        h->peeked = NULL;
+        return 1;
+    }
+    while (h->pos == h->npage) {
+        if (!h->more)
+            return 0;
+        char why[512] = "";
+        pb_event *const *page = NULL;
+        size_t n = 0;
+        if (h->more(h->ctx, h->a, &page, &n, why, sizeof(why)) != 0) {
+            snprintf(h->err, sizeof(h->err), "could not read the history after event %zu: %s",
+                     h->count, why[0] ? why : "the page could not be loaded");
+            return -1;
+        }
+        if (!n || !page) {
+            h->more = NULL;
+            return 0;
+        }
+        h->page = page;
+        h->npage = n;
+        h->pos = 0;
+    }
+    pb_event *e = h->page[h->pos++];
+    if (!e) {
+        snprintf(h->err, sizeof(h->err), "history event after %zu is missing", h->count);
+        return -1;
+    }
+    if (check_event(h, e))
+        return -1;
+    *ev = e;
+    return 1;
+}
+
+static int peek_event(history_iter *h, pb_event **ev)
+{
+    int rc = h->peeked ? 1 : read_event(h, &h->peeked);
+    *ev = rc == 1 ? h->peeked : NULL;
+    return rc;
+}
+
+static int append(history_iter *h, size_t n, pb_event *ev)
+{
+    if (n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        pb_event **bigger = arena_alloc(h->a, cap * sizeof(*bigger));
+        if (!bigger) {
+            snprintf(h->err, sizeof(h->err), "%s", oom);
+            return -1;
+        }
+        if (n)
+            memcpy(bigger, h->buf, n * sizeof(*bigger));
+        h->buf = bigger;
+        h->cap = cap;
+    }
+    h->buf[n] = ev;
+    return 0;
+}
+
+/* Did the workflow task attempt that started with the event before |next| fail or time out?
+ * Only the next event says (the server writes nothing between an attempt's start and end). */
+static int attempt_failed(const pb_event *next)
+{
+    return next && (next->event_type == EV(WORKFLOW_TASK_FAILED) ||
+                    next->event_type == EV(WORKFLOW_TASK_TIMED_OUT));
+}
+
+int history_next(history_iter *h, history_batch *b)
+{
+    size_t n = 0;
+    *b = (history_batch){0};
+    for (;;) {
+        pb_event *ev, *next;
+        int rc = read_event(h, &ev);
+        if (rc < 0)
+            return -1;
+        if (rc == 0)
+            break;
+        if (append(h, n++, ev))
+            return -1;
+        if (ev->event_type != EV(WORKFLOW_TASK_STARTED))
+            continue;
+        if ((rc = peek_event(h, &next)) < 0)
+            return -1;
+        if (attempt_failed(next))
+            continue; /* the code runs at the attempt that completed, with its time */
+        b->runs_code = 1;
+        b->last = next == NULL;
+        break;
+    }
+    if (!n)
+        return 0;
+    b->events = h->buf;
+    b->n = n;
+    if (!b->runs_code)
+        b->last = 1;
+    return 1;
+}

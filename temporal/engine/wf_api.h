@@ -1,0 +1,34 @@
+/*
+ * wf_api: the workflow calls of tw.h, exported by name for the one place that builds the
+ * tw_api table (temporal/worker/api.c): each function here is the entry of the same name in
+ * tw_api (wf_sleep is api->wf_sleep), and tw.h documents what it does for user code.
+ *
+ * Each returns TW_ESTATE (or NULL / 0) when called outside the code of a workflow task (its
+ * coroutine), and TW_ENOMEM once the task's memory ran out (the task then fails and is
+ * retried, whatever the code does next). Threading: the workflow task's thread only.
+ */
+#ifndef TW_WF_API_H
+#define TW_WF_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tw.h"
+
+int wf_execute_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
+                        const tw_payload *args, size_t nargs, tw_payload *result);
+int wf_start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
+                      const tw_payload *args, size_t nargs, tw_future **out);
+int wf_sleep(tw_wf *wf, int64_t ms);
+int wf_start_timer(tw_wf *wf, int64_t ms, tw_future **out);
+int wf_await(tw_wf *wf, tw_future *f, tw_payload *result);
+int wf_select(tw_wf *wf, tw_future *const *fs, size_t n, size_t *ready);
+int64_t wf_now_ms(tw_wf *wf);
+uint64_t wf_random(tw_wf *wf);
+const tw_wf_info *wf_info(tw_wf *wf);
+void *wf_alloc(tw_wf *wf, size_t n);
+void wf_log(tw_wf *wf, int level, const char *msg);
+int wf_fail(tw_wf *wf, const tw_failure *f);
+const tw_failure *wf_last_failure(tw_wf *wf);
+
+#endif
