@@ -1,8 +1,8 @@
 /*
- * wft: workflow tasks. A workflow poller polls, reads the task's whole history (paging),
- * replays it through the engine (wf.h) and answers: RespondWorkflowTaskCompleted with the new
- * commands, RespondWorkflowTaskFailed when the task cannot complete, RespondQueryTaskCompleted
- * for a legacy query task. Each poller runs the task it got before it polls again.
+ * wft: workflow tasks. A workflow poller polls, replays the task's history through the engine
+ * (wf.h; it asks for each further page when its replay gets there) and answers:
+ * RespondWorkflowTaskCompleted with the new commands, RespondWorkflowTaskFailed when the task
+ * cannot complete, RespondQueryTaskCompleted for a legacy query task. Each poller runs the task it got before it polls again.
  *
  * The watchdog (wft_watchdog, on the worker's main thread) fails the task of workflow code
  * that has run longer than the deadlock timeout without yielding, as the official SDKs'
@@ -31,50 +31,41 @@
 
 typedef WFS(PollWorkflowTaskQueueResponse) wf_task;
 
-/* Collects the task's whole history, fetching further pages when there are any. */
-static int full_history(worker *w, arena *a, wf_task *t, pb_event ***events, size_t *n)
+/* The task's history pages after the first (history_page_fn): the engine asks for the next
+ * page only when its replay reaches the end of the last one. */
+typedef struct pages {
+    worker *w;
+    const wf_task *t;
+    ProtobufCBinaryData token; /* the next page's; empty: no more */
+} pages;
+
+static int next_page(void *ctx, arena *a, pb_event *const **events, size_t *n, char *err,
+                     size_t errlen)
 {
-    size_t cap = t->history ? t->history->n_events : 0;
-    pb_event **ev = cap ? arena_alloc(a, cap * sizeof(*ev)) : NULL;
-    if (cap && !ev)
-        return -1;
-    for (size_t i = 0; i < cap; i++)
-        ev[i] = t->history->events[i];
-    size_t count = cap;
-    ProtobufCBinaryData token = t->next_page_token;
-    while (token.len) {
+    pages *p = ctx;
+    *n = 0;
+    /* An empty page with a token is allowed; a server sending only those is not followed far. */
+    for (int tries = 0; p->token.len && !*n && tries < 16; tries++) {
         WFS(GetWorkflowExecutionHistoryRequest) req;
         PB_INIT(WFS_DESC(get_workflow_execution_history_request), &req);
-        req.namespace_ = (char *)w->ns;
-        req.execution = t->workflow_execution;
-        req.next_page_token = token;
+        req.namespace_ = (char *)p->w->ns;
+        req.execution = p->t->workflow_execution;
+        req.next_page_token = p->token;
         ProtobufCMessage *resp;
         grpc_status st;
-        if (grpc_unary(w->ch, "GetWorkflowExecutionHistory", GRPC_NAMESPACED, &req.base,
+        if (grpc_unary(p->w->ch, "GetWorkflowExecutionHistory", GRPC_NAMESPACED, &req.base,
                        &WFS_DESC(get_workflow_execution_history_response), arena_allocator(a),
-                       &resp, worker_call_ms(w, CALL_TIMEOUT_MS), &st) != GRPC_OK) {
-            log_error("history page for %s: %s: %s", t->workflow_execution->workflow_id,
-                      grpc_code_name(st.code), st.message);
+                       &resp, worker_call_ms(p->w, CALL_TIMEOUT_MS), &st) != GRPC_OK) {
+            snprintf(err, errlen, "GetWorkflowExecutionHistory: %s: %s",
+                     grpc_code_name(st.code), st.message);
+            log_error("history page for %s: %s", p->t->workflow_execution->workflow_id, err);
             return -1;
         }
         WFS(GetWorkflowExecutionHistoryResponse) *r = (void *)resp;
-        size_t more = r->history ? r->history->n_events : 0;
-        if (count + more > cap) {
-            size_t ncap = (count + more) * 2;
-            pb_event **bigger = arena_alloc(a, ncap * sizeof(*bigger));
-            if (!bigger)
-                return -1;
-            if (count)
-                memcpy(bigger, ev, count * sizeof(*ev));
-            ev = bigger;
-            cap = ncap;
-        }
-        for (size_t i = 0; i < more; i++)
-            ev[count++] = r->history->events[i];
-        token = r->next_page_token;
+        p->token = r->next_page_token;
+        *events = r->history ? r->history->events : NULL;
+        *n = r->history ? r->history->n_events : 0;
     }
-    *events = ev;
-    *n = count;
     return 0;
 }
 
@@ -183,19 +174,16 @@ static int slot_stuck(worker *w, wf_slot *slot)
 /* Runs one task; 0 when it completed, -1 when it failed. */
 static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
 {
-    pb_event **events;
-    size_t n;
     wf_output out;
-    if (full_history(w, a, t, &events, &n) != 0) {
-        fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, "could not read the history");
-        return -1;
-    }
+    pages more = {.w = w, .t = t, .token = t->next_page_token};
     wf_input in = {.workflow_type = t->workflow_type ? t->workflow_type->name : "",
                    .workflow_id = t->workflow_execution->workflow_id,
                    .run_id = t->workflow_execution->run_id,
                    .task_queue = w->s->task_queue,
-                   .events = events,
-                   .nevents = n,
+                   .events = t->history ? t->history->events : NULL,
+                   .nevents = t->history ? t->history->n_events : 0,
+                   .next_page = next_page,
+                   .page_ctx = &more,
                    .code_since = &slot->code_since};
     int rc = wf_run(w->reg, a, &in, &out);
     if (slot_stuck(w, slot))

@@ -92,6 +92,108 @@ static void whole_histories_replay_cleanly(void **st)
     }
 }
 
+/* ---- pages ---- */
+
+/* A history handed over in pages of |size| events, as the worker's GetWorkflowExecutionHistory
+ * pages come; |fail_at| > 0: the page holding that event cannot be loaded. */
+typedef struct paged {
+    pb_event *const *events;
+    size_t n, next, size;
+    size_t fail_at;
+    int loads;
+} paged;
+
+static int next_page(void *ctx, arena *a, pb_event *const **events, size_t *n, char *err,
+                     size_t errlen)
+{
+    paged *p = ctx;
+    *n = 0;
+    if (p->next == p->n)
+        return 0;
+    p->loads++;
+    if (p->fail_at && p->fail_at <= p->next + p->size) {
+        snprintf(err, errlen, "UNAVAILABLE: the server went away");
+        return -1;
+    }
+    *events = p->events + p->next;
+    *n = p->n - p->next < p->size ? p->n - p->next : p->size;
+    p->next += *n;
+    return 0;
+}
+
+/* Replays |r|'s first |n| events as |type|, given in pages of |size|. */
+static void run_paged(replay *r, const char *type, size_t n, paged *p)
+{
+    *p = (paged){.events = r->h->events, .n = n, .size = p->size, .fail_at = p->fail_at};
+    size_t first = p->size < n ? p->size : n;
+    p->next = first;
+    wf_input in = {.workflow_type = type, .workflow_id = "wf", .run_id = "run", .task_queue = "rec",
+                   .events = r->h->events, .nevents = first, .next_page = next_page,
+                   .page_ctx = p};
+    assert_int_equal(wf_run(r->reg, r->a, &in, &r->out), 0);
+}
+
+/* The worker hands the engine the poll's first page and a callback for the rest: whatever the
+ * page size, the replay sees the same history, and loads a page only when it gets there. */
+static void paged_histories_replay_like_whole_ones(void **st)
+{
+    replay r;
+    load(&r, "fanout.history", "examples/libtimers.so");
+    size_t n = r.h->n_events;
+    for (size_t size = 1; size <= n + 1; size++) {
+        paged p = {.size = size};
+        run_paged(&r, "FanOut", n, &p);
+        if (r.out.task_failed)
+            fail_msg("pages of %zu: %s", size, r.out.message);
+        assert_int_equal(r.out.ncommands, 0);
+        assert_int_equal(p.next, n);
+        /* The first task, cut as its poll saw it: the same three commands. */
+        p = (paged){.size = size};
+        run_paged(&r, "FanOut", upto_task(&r, 1), &p);
+        assert_int_equal(r.out.ncommands, 3);
+    }
+    done(&r);
+    /* Changed code is caught at event 5, in the batch of events 4-9 (the second task): the
+     * page of event 11 is never loaded. */
+    load(&r, "changing.history", "fixtures/lib_changing_v2.so");
+    paged p = {.size = 2};
+    run_paged(&r, "Changing", r.h->n_events, &p);
+    assert_true(r.out.task_failed);
+    assert_int_equal(r.out.cause, WF_CAUSE_NON_DETERMINISTIC);
+    assert_int_equal(r.h->n_events, 11);
+    assert_int_equal(p.loads, 4); /* events 3-4, 5-6, 7-8, 9-10 */
+    done(&r);
+}
+
+/* A page that cannot be loaded fails the task (retried), naming where the replay stopped; a
+ * page whose ids do not follow the last one's is a lost page. */
+static void unloadable_or_missing_pages_fail_the_task(void **st)
+{
+    replay r;
+    load(&r, "hello.history", "examples/libhello.so");
+    size_t n = r.h->n_events;
+    paged p = {.size = 4, .fail_at = 6};
+    run_paged(&r, "Greet", n, &p);
+    assert_true(r.out.task_failed);
+    assert_int_equal(r.out.cause, WF_CAUSE_UNHANDLED_FAILURE);
+    assert_int_equal(r.out.ncommands, 0);
+    assert_non_null(strstr(r.out.message, "could not read the history after event 4: "
+                                          "UNAVAILABLE: the server went away"));
+    /* Page 2 handed twice: event 5 follows event 8. */
+    p = (paged){.size = 4};
+    p.events = r.h->events;
+    wf_input in = {.workflow_type = "Greet", .workflow_id = "wf", .run_id = "run",
+                   .task_queue = "rec", .events = r.h->events, .nevents = 8,
+                   .next_page = next_page, .page_ctx = &p};
+    p.n = n;
+    p.next = 4; /* the next page starts at event 5 again */
+    assert_int_equal(wf_run(r.reg, r.a, &in, &r.out), 0);
+    assert_true(r.out.task_failed);
+    assert_non_null(strstr(r.out.message, "missing history events: expected event id 9 but "
+                                          "got 5"));
+    done(&r);
+}
+
 static void first_task_schedules_the_activity(void **st)
 {
     replay r;
@@ -865,6 +967,8 @@ int main(void)
         cmocka_unit_test(fan_out_starts_activities_and_timer_together),
         cmocka_unit_test(changed_code_is_non_determinism),
         cmocka_unit_test(unknown_type_lists_the_registered),
+        cmocka_unit_test(paged_histories_replay_like_whole_ones),
+        cmocka_unit_test(unloadable_or_missing_pages_fail_the_task),
         cmocka_unit_test(failure_copy_is_deep),
         cmocka_unit_test(fail_details_outlive_the_callers_frame),
         cmocka_unit_test(out_of_memory_fails_the_task_not_the_workflow),
