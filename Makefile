@@ -39,7 +39,8 @@ SYS_LIBS = -lpthread -ldl
 # log.c starts the crash reporter's per-thread signal stack, so the two always link together.
 LOG_SRC = runtime/log.c runtime/crash.c
 RUNTIME_SRC = runtime/rt.c runtime/loop.c $(LOG_SRC)
-NET_SRC = temporal/net/grpc.c temporal/net/transport.c temporal/net/connect.c
+NET_SRC = temporal/net/grpc.c temporal/net/h2.c temporal/net/grpc_wire.c temporal/net/transport.c \
+          temporal/net/connect.c
 CONFIG_SRC = temporal/config/envconfig.c temporal/config/toml.c
 TEMPORAL_SRC = $(NET_SRC) $(CONFIG_SRC)
 ENGINE_SRC = temporal/engine/wf.c temporal/engine/coro.c temporal/engine/arena.c \
@@ -63,7 +64,7 @@ BOOTSTRAP_SRC = bootstrap.c function.c $(WORKER_SRC) runtime/rt.c runtime/loop.c
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
-UNIT_TESTS = test_rt test_grpc test_reg test_config test_settings test_coro test_wf test_log
+UNIT_TESTS = test_rt test_grpc_wire test_grpc test_reg test_config test_settings test_coro test_wf test_log
 INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_serverless \
                     test_invocations test_stallproxy test_crash
 INTEGRATION_TESTS += test_wf_semantics
@@ -150,6 +151,10 @@ $(BUILD)/tests/test_log: $(call obj,tests/unit/test_log.c $(LOG_SRC))
 $(BUILD)/tests/test_grpc: $(call obj,tests/unit/test_grpc.c $(TEMPORAL_SRC) $(LOG_SRC)) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
+$(BUILD)/tests/test_grpc_wire: $(call obj,tests/unit/test_grpc_wire.c temporal/net/grpc_wire.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
 $(BUILD)/tests/test_temporal: $(call obj,tests/integration/test_temporal.c $(TEST_SUPPORT_SRC) $(TEMPORAL_SRC) $(LOG_SRC)) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
@@ -346,7 +351,7 @@ FUZZ_TARGETS = toml config rt_next grpc_wire emu_http
 FUZZ_SRC_toml = temporal/config/toml.c
 FUZZ_SRC_config = temporal/config/envconfig.c temporal/config/toml.c temporal/config/settings.c
 FUZZ_SRC_rt_next = runtime/rt.c $(LOG_SRC)
-FUZZ_SRC_grpc_wire = temporal/net/grpc.c temporal/net/transport.c $(LOG_SRC)
+FUZZ_SRC_grpc_wire = temporal/net/grpc_wire.c
 FUZZ_SRC_emu_http = local/emu/http.c
 FUZZ_TIME ?= 30
 FUZZ_CC ?= clang
@@ -362,7 +367,7 @@ $(FUZZ_BUILD)/fuzz_engine $(BUILD)/tests/replay_engine: $(FUZZ_ENGINE_WORKFLOWS)
 # grpc.c's HTTP/2 client against a hostile server: tests/fuzz/fuzz_h2.c is the transport (in
 # place of temporal/net/transport.c) and serves the input as the server's bytes.
 FUZZ_TARGETS += h2
-FUZZ_SRC_h2 = temporal/net/grpc.c $(LOG_SRC)
+FUZZ_SRC_h2 = temporal/net/grpc.c temporal/net/h2.c temporal/net/grpc_wire.c $(LOG_SRC)
 FUZZ_LIBS_h2 = $(PROTO_LIB)
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS = $(STD) $(WARN) -O1 $(DEBUG) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I. -Iinclude \

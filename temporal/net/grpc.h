@@ -16,7 +16,12 @@
  * not repeat pass GRPC_NO_RETRY.
  *
  * Ownership: arguments are borrowed; a response belongs to the caller. Errors: functions
- * return a gRPC status code (0 = OK) and fill a grpc_status with the message.
+ * return a gRPC status code (grpc_wire.h; 0 = OK) and fill a grpc_status with the message.
+ * Threading: calls may be made from any thread, many at once.
+ *
+ * Files: grpc.c (the channel thread, its event loop, the retrying calls), h2.c (one HTTP/2
+ * connection: nghttp2 session, streams, what the server's frames mean), grpc_wire.c (pure
+ * framing and header formats), grpc_int.h (what grpc.c and h2.c share).
  */
 #ifndef TW_GRPC_H
 #define TW_GRPC_H
@@ -26,15 +31,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "temporal/net/grpc_wire.h"
 #include "temporal/net/transport.h"
-
-enum grpc_code {
-    GRPC_OK = 0, GRPC_CANCELLED = 1, GRPC_UNKNOWN = 2, GRPC_INVALID_ARGUMENT = 3,
-    GRPC_DEADLINE_EXCEEDED = 4, GRPC_NOT_FOUND = 5, GRPC_ALREADY_EXISTS = 6,
-    GRPC_PERMISSION_DENIED = 7, GRPC_RESOURCE_EXHAUSTED = 8, GRPC_FAILED_PRECONDITION = 9,
-    GRPC_ABORTED = 10, GRPC_OUT_OF_RANGE = 11, GRPC_UNIMPLEMENTED = 12, GRPC_INTERNAL = 13,
-    GRPC_UNAVAILABLE = 14, GRPC_DATA_LOSS = 15, GRPC_UNAUTHENTICATED = 16,
-};
 
 #define GRPC_MAX_REQUEST (4 * 1024 * 1024)     /* the server refuses more */
 #define GRPC_MAX_RESPONSE (128 * 1024 * 1024)  /* history pages can be large (as sdk-go) */
@@ -97,20 +95,5 @@ void grpc_cancel_polls(grpc_channel *ch);
 
 /* Connections made so far (for tests of reconnection). */
 int grpc_channel_connections(grpc_channel *ch);
-
-const char *grpc_code_name(int code);
-int grpc_retryable(int code, const char *message);
-
-/* Internal, exposed for tests. */
-/* grpc-timeout value for |ms| milliseconds: at most 8 digits and a unit. */
-void grpc_timeout_value(int64_t ms, char *out, size_t n);
-/* Decodes |in| (percent-encoded grpc-message) into |out|. */
-void grpc_percent_decode(const char *in, size_t len, char *out, size_t n);
-/* The first detail's type URL from a grpc-status-details-bin value (base64 of
- * google.rpc.Status). Returns 0, or -1 when malformed. */
-int grpc_status_detail_type(const char *b64, size_t len, char *out, size_t n);
-/* Unframes one gRPC message (flag byte + big-endian length + bytes). Returns 0 and the
- * message's offset and length, or -1 with |why| set. */
-int grpc_unframe(const uint8_t *buf, size_t len, size_t *off, size_t *msg_len, const char **why);
 
 #endif

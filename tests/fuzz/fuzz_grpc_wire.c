@@ -1,11 +1,12 @@
 /*
- * fuzz_grpc_wire: the gRPC wire helpers of temporal/net/grpc.h on what a server (or anything in
- * between) may send: the framing of a unary answer (grpc_unframe), the percent-encoded
- * grpc-message (grpc_percent_decode), the base64 google.rpc.Status of grpc-status-details-bin
- * (grpc_status_detail_type, with its own protobuf scanner), and the grpc-timeout value made
- * from a number (grpc_timeout_value). Every input goes to all of them; output buffers are
- * allocated to the exact size (the one grpc.c uses, and a small one chosen by the last byte)
- * so that ASan sees a byte written too far. The HTTP/2 connection itself has its own target.
+ * fuzz_grpc_wire: the gRPC wire helpers of temporal/net/grpc_wire.h (linked alone) on what a
+ * server (or anything in between) may send: the framing of a unary answer (grpc_unframe), the
+ * percent-encoded grpc-message (grpc_percent_decode), the base64 google.rpc.Status of
+ * grpc-status-details-bin (grpc_status_detail_type, with its own protobuf scanner), and the
+ * grpc-timeout value made from a number (grpc_timeout_value). Every input goes to all of them;
+ * output buffers are allocated to the exact size (the one h2.c uses, and a small one chosen by
+ * the last byte) so that ASan sees a byte written too far. The HTTP/2 connection itself has its
+ * own target.
  *
  * Checked beyond crashes and leaks: an accepted frame is the 5-byte header plus exactly the
  * length it declares; outputs are NUL-terminated within their buffer and never longer than the
@@ -17,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "temporal/net/grpc.h"
+#include "temporal/net/grpc_wire.h"
 
 #define MESSAGE_SIZE 512 /* grpc_status.message */
 #define DETAIL_SIZE 160  /* grpc_status.detail_type */

@@ -1,14 +1,15 @@
 /*
- * fuzz_h2: the gRPC client's HTTP/2 connection (temporal/net/grpc.c: the nghttp2 session, its
+ * fuzz_h2: the gRPC client's HTTP/2 connection (temporal/net/h2.c: the nghttp2 session, its
  * header, data and stream-close callbacks, gRPC message reassembly, status parsing, GOAWAY and
  * connection loss) driven as a hostile server would: every byte the "server" sends is the
  * fuzzer's. The real channel runs (its network thread, its submit queue, one to three calls
  * in flight from their own threads); only the byte stream under it is this file's.
  *
  * The seam is the link: this file defines transport.h's functions and the target is linked
- * without temporal/net/transport.c, so grpc.c runs unchanged over a transport that serves the
- * input. Each connection's fd is an eventfd kept readable and writable, so the channel's
- * poll() always finds it ready; tp_read() hands out the input in chunks and then TP_EOF.
+ * without temporal/net/transport.c, so grpc.c and h2.c run unchanged over a transport that
+ * serves the input. Each connection's fd is an eventfd kept readable and writable, so the
+ * channel's poll() always finds it ready; tp_read() hands out the input in chunks and then
+ * TP_EOF.
  * The server's bytes are held back until every call's HEADERS frame has been written, so the
  * streams are 1, 3, 5 in every run and the same input always does the same thing.
  *
