@@ -41,7 +41,8 @@ LOG_SRC = runtime/log.c runtime/crash.c
 RUNTIME_SRC = runtime/rt.c runtime/loop.c $(LOG_SRC)
 NET_SRC = temporal/net/grpc.c temporal/net/h2.c temporal/net/grpc_wire.c temporal/net/transport.c \
           temporal/net/connect.c
-CONFIG_SRC = temporal/config/envconfig.c temporal/config/toml.c
+TOML_SRC = temporal/config/toml.c temporal/config/toml_lex.c temporal/config/toml_tree.c
+CONFIG_SRC = temporal/config/envconfig.c $(TOML_SRC)
 TEMPORAL_SRC = $(NET_SRC) $(CONFIG_SRC)
 ENGINE_SRC = temporal/engine/wf.c temporal/engine/coro.c temporal/engine/arena.c \
              temporal/engine/payload.c
@@ -205,7 +206,7 @@ $(BUILD)/fixtures/initfini-probe: tests/fixtures/initfini_probe.c runtime/glibc_
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -O2 $(COMPAT_LINK) -o $@ $^
 
-$(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c temporal/config/envconfig.c temporal/config/toml.c)
+$(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c temporal/config/envconfig.c $(TOML_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
@@ -348,8 +349,8 @@ chaos: $(BUILD)/tests/test_chaos $(BUILD)/fixtures/lib_chaos.so $(BUILD)/bootstr
 # tests/fuzz/slow/<name>/. `make test` replays all three through $(BUILD)/tests/replay_<name>
 # (tests/fuzz/replay.c, built like the tests).
 FUZZ_TARGETS = toml config rt_next grpc_wire emu_http
-FUZZ_SRC_toml = temporal/config/toml.c
-FUZZ_SRC_config = temporal/config/envconfig.c temporal/config/toml.c temporal/config/settings.c
+FUZZ_SRC_toml = $(TOML_SRC)
+FUZZ_SRC_config = temporal/config/envconfig.c $(TOML_SRC) temporal/config/settings.c
 FUZZ_SRC_rt_next = runtime/rt.c $(LOG_SRC)
 FUZZ_SRC_grpc_wire = temporal/net/grpc_wire.c
 FUZZ_SRC_emu_http = local/emu/http.c

@@ -19,6 +19,9 @@
  * Ownership: the document owns every node and string; pointers handed out stay valid until
  * toml_free(), which wipes string memory before releasing it. toml_free(NULL) is a no-op.
  * Threading: a document is immutable after parsing and may be read from any thread.
+ *
+ * Files: toml.c (the document's structure), toml_lex.c (tokens), toml_tree.c (the tree and
+ * these read functions), toml_int.h (what they share).
  */
 #ifndef TW_TOML_H
 #define TW_TOML_H
