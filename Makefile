@@ -42,7 +42,8 @@ RUNTIME_SRC = runtime/rt.c runtime/loop.c $(LOG_SRC)
 NET_SRC = temporal/net/grpc.c temporal/net/h2.c temporal/net/grpc_wire.c temporal/net/transport.c \
           temporal/net/connect.c
 TOML_SRC = temporal/config/toml.c temporal/config/toml_lex.c temporal/config/toml_tree.c
-CONFIG_SRC = temporal/config/envconfig.c $(TOML_SRC)
+ENVCONFIG_SRC = temporal/config/envconfig.c temporal/config/envconfig_read.c
+CONFIG_SRC = $(ENVCONFIG_SRC) $(TOML_SRC)
 TEMPORAL_SRC = $(NET_SRC) $(CONFIG_SRC)
 ENGINE_SRC = temporal/engine/wf.c temporal/engine/coro.c temporal/engine/arena.c \
              temporal/engine/payload.c
@@ -206,7 +207,7 @@ $(BUILD)/fixtures/initfini-probe: tests/fixtures/initfini_probe.c runtime/glibc_
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -O2 $(COMPAT_LINK) -o $@ $^
 
-$(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c temporal/config/envconfig.c $(TOML_SRC))
+$(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c $(ENVCONFIG_SRC) $(TOML_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
@@ -350,7 +351,7 @@ chaos: $(BUILD)/tests/test_chaos $(BUILD)/fixtures/lib_chaos.so $(BUILD)/bootstr
 # (tests/fuzz/replay.c, built like the tests).
 FUZZ_TARGETS = toml config rt_next grpc_wire emu_http
 FUZZ_SRC_toml = $(TOML_SRC)
-FUZZ_SRC_config = temporal/config/envconfig.c $(TOML_SRC) temporal/config/settings.c
+FUZZ_SRC_config = $(ENVCONFIG_SRC) $(TOML_SRC) temporal/config/settings.c
 FUZZ_SRC_rt_next = runtime/rt.c $(LOG_SRC)
 FUZZ_SRC_grpc_wire = temporal/net/grpc_wire.c
 FUZZ_SRC_emu_http = local/emu/http.c
