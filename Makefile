@@ -67,7 +67,7 @@ EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
 UNIT_TESTS = test_rt test_grpc_wire test_grpc test_reg test_config test_settings test_coro test_wf test_log
-INTEGRATION_TESTS = test_linkage test_emulator test_temporal test_worker test_serverless \
+INTEGRATION_TESTS = test_linkage test_emulator test_emulator_http test_temporal test_worker test_serverless \
                     test_invocations test_stallproxy test_crash
 INTEGRATION_TESTS += test_wf_semantics
 INTEGRATION_TESTS += test_contract
@@ -162,7 +162,13 @@ $(BUILD)/tests/test_temporal: $(call obj,tests/integration/test_temporal.c $(TES
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
-$(BUILD)/tests/test_emulator: $(call obj,tests/integration/test_emulator.c $(TEST_SUPPORT_SRC))
+$(BUILD)/tests/test_emulator: $(call obj,tests/integration/test_emulator.c $(TEST_SUPPORT_SRC) \
+                              tests/support/emu_fixture.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
+$(BUILD)/tests/test_emulator_http: $(call obj,tests/integration/test_emulator_http.c \
+                                   $(TEST_SUPPORT_SRC) tests/support/emu_fixture.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
