@@ -49,6 +49,7 @@ ENGINE_SRC = temporal/engine/wf.c temporal/engine/coro.c temporal/engine/arena.c
              temporal/engine/payload.c
 # The engine beyond the replay driver: history batches, the command tables, the calls code makes.
 ENGINE_SRC += temporal/engine/history.c temporal/engine/cmd.c temporal/engine/wf_api.c
+ENGINE_SRC += temporal/engine/dispatch.c
 WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c \
                    temporal/worker/api.c
 
@@ -289,6 +290,22 @@ $(BUILD)/tests/test_features: $(call obj,tests/integration/test_features.c $(TES
                               $(FEATURE_LIBS) $(BUILD)/features/enabled
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
+# The engine's coroutines, cancellation and signals (tests/unit/test_wf_machines.c) on
+# histories built the server's way (tests/support/wf_hist.c), through lib_wf_talk.c.
+UNIT_TESTS += test_wf_machines
+FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_talk.so
+$(BUILD)/tests/test_wf_machines: $(call obj,tests/unit/test_wf_machines.c tests/support/wf_hist.c \
+                             $(WORKER_SRC) tests/support/harness.c) $(PROTO_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+
+# End to end (tests/integration/test_wf_talk.c): lib_wf_talk under the emulator, the real
+# server, the Go driver.
+INTEGRATION_TESTS += test_wf_talk
+$(BUILD)/tests/test_wf_talk: $(call obj,tests/integration/test_wf_talk.c $(TEST_SUPPORT_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
 
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 TEST_BINS += $(FUZZ_REPLAYS)

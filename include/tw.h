@@ -56,7 +56,7 @@ extern "C" {
 #endif
 
 #define TW_ABI_MAJOR 1
-#define TW_ABI_MINOR 0
+#define TW_ABI_MINOR 1
 #define TW_ABI_VERSION ((TW_ABI_MAJOR << 16) | TW_ABI_MINOR)
 
 enum {
@@ -67,6 +67,8 @@ enum {
     TW_EFAILED = -4,   /* the awaited operation failed: see tw_wf_last_failure() */
     TW_ECANCELED = -5, /* the operation, or the workflow or activity, was cancelled */
     TW_ESTATE = -6,    /* not allowed now (e.g. a workflow call outside a workflow) */
+    TW_ETIMEDOUT = -7, /* a timed wait expired (tw_await_condition, tw_signal_receive); ABI 1.1 */
+    TW_ENOTFOUND = -8, /* no such handler or target; ABI 1.1 */
 };
 
 /* ---- payloads ---- */
@@ -104,6 +106,13 @@ typedef int (*tw_workflow_fn)(tw_wf *wf, const tw_payload *args, size_t nargs, t
 /* An activity: returns 0 with *result set, or a negative value after tw_act_fail(). *result's
  * bytes: tw_act_alloc() or static memory. */
 typedef int (*tw_activity_fn)(tw_act *act, const tw_payload *args, size_t nargs, tw_payload *result);
+/* Workflow code run as a coroutine of its own by tw_go() (ABI 1.1): returns 0 with *result
+ * set, or a negative value (after tw_wf_fail(): the future fails with that failure). */
+typedef int (*tw_coroutine_fn)(tw_wf *wf, void *arg, tw_payload *result);
+/* A condition tw_await_condition() waits for: nonzero when it holds. It only reads workflow
+ * state (no blocking call: those return TW_ESTATE inside it) and is evaluated again whenever
+ * the workflow's other code has run. */
+typedef int (*tw_condition_fn)(tw_wf *wf, void *arg);
 
 typedef struct tw_retry_policy {
     int64_t initial_interval_ms; /* 0: server default (1 s) */
@@ -173,6 +182,9 @@ typedef struct tw_api {
     void *(*act_alloc)(tw_act *act, size_t n);
     void (*act_log)(tw_act *act, int level, const char *msg);
     int (*act_fail)(tw_act *act, const tw_failure *f);
+    /* ---- ABI 1.1 ---- */
+    int (*wf_go)(tw_wf *wf, tw_coroutine_fn fn, void *arg, tw_future **out);
+    int (*wf_await_condition)(tw_wf *wf, tw_condition_fn pred, void *arg, int64_t timeout_ms);
 } tw_api;
 
 /* ---- the library entry point ---- */
@@ -235,6 +247,29 @@ static inline void *tw_wf_alloc(tw_wf *wf, size_t n) { return tw__api->wf_alloc(
 static inline void tw_wf_log(tw_wf *wf, int level, const char *msg) { tw__api->wf_log(wf, level, msg); }
 static inline int tw_wf_fail(tw_wf *wf, const tw_failure *f) { return tw__api->wf_fail(wf, f); }
 static inline const tw_failure *tw_wf_last_failure(tw_wf *wf) { return tw__api->wf_last_failure(wf); }
+
+/* ---- several coroutines per workflow (ABI 1.1) ----
+ *
+ * A workflow may run several pieces of code at once, each a coroutine: the workflow function,
+ * the ones tw_go() starts, and signal handlers. Only one runs at a time, and the order is
+ * deterministic (as the Go SDK's dispatcher): after the history's events of a workflow task
+ * are applied, every coroutine that can go on runs, in creation order, each until it blocks
+ * (a handler started by an event runs before the others, so they see what it did), and this
+ * repeats until none can go on. The workflow completes when the workflow function returns;
+ * the other coroutines are then dropped (wait for them with tw_await() on their futures, or
+ * tw_await_condition(), first). Each coroutine has its own 256 KiB stack. */
+
+/* Starts fn(wf, arg, &result) as a coroutine; it first runs once the caller blocks. *out (may
+ * be NULL) is a future that resolves with fn's result when it returns: TW_EFAILED with its
+ * failure when it returned an error, TW_ECANCELED when it returned TW_ECANCELED. */
+static inline int tw_go(tw_wf *wf, tw_coroutine_fn fn, void *arg, tw_future **out)
+{ return tw__api->wf_go(wf, fn, arg, out); }
+/* Blocks until pred(wf, arg) is nonzero (0 at once when it is already). |timeout_ms| < 0 waits
+ * without limit; otherwise a durable timer bounds the wait (cancelled when the condition
+ * wins; none when the condition holds at once): TW_ETIMEDOUT when it fires first. */
+static inline int tw_await_condition(tw_wf *wf, tw_condition_fn pred, void *arg,
+                                     int64_t timeout_ms)
+{ return tw__api->wf_await_condition(wf, pred, arg, timeout_ms); }
 
 static inline const tw_act_info *tw_act_info_get(tw_act *a) { return tw__api->act_info(a); }
 /* Records progress (throttled); returns TW_ECANCELED once the activity is cancelled. */

@@ -33,6 +33,7 @@ struct tw_registry {
     reg_activity *act;
     size_t nact;
     tw_versioning default_versioning; /* for workflows registered with none; 0: none */
+    uint32_t abi;      /* the library's tw_library_abi */
     char problem[384]; /* the first registration mistake */
 };
 
@@ -242,6 +243,7 @@ int reg_load_with_default(tw_registry **out, const char *handler, const char *ta
     }
     if (check_abi(path, *abi, err, errlen))
         goto fail;
+    r->abi = *abi;
     int rc = init(api, r);
     if (r->problem[0]) {
         snprintf(err, errlen, "%s: %s", handler, r->problem);
@@ -297,6 +299,7 @@ const reg_activity *reg_find_activity(const tw_registry *r, const char *name)
 
 size_t reg_workflow_count(const tw_registry *r) { return r->nwf; }
 size_t reg_activity_count(const tw_registry *r) { return r->nact; }
+unsigned reg_abi_minor(const tw_registry *r) { return r->abi & 0xffff; }
 const tw_api *reg_api(const tw_registry *r) { return r->api; }
 
 static void names(char *out, size_t n, size_t count, const char *(*get)(const tw_registry *, size_t),

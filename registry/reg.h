@@ -49,6 +49,10 @@ size_t reg_activity_count(const tw_registry *r);
 /* "A, B, C" (sorted as registered), for messages about unknown types. */
 void reg_workflow_names(const tw_registry *r, char *out, size_t n);
 void reg_activity_names(const tw_registry *r, char *out, size_t n);
+/* The minor ABI version the library was built against (its tw_library_abi): the runtime reads
+ * the fields a struct gained in a later minor version (tw_activity_options, tw_failure) only
+ * when the library's is at least that one, since an older library's struct is shorter. */
+unsigned reg_abi_minor(const tw_registry *r);
 /* The table handed to the library (for tests). */
 const tw_api *reg_api(const tw_registry *r);
 

@@ -97,6 +97,24 @@ static const char *fired_timer(const pb_event *ev)
     return ev->timer_fired_event_attributes->timer_id;
 }
 
+/* ---- CancelTimer ---- */
+
+static int cancel_timer_same(const pb_command *c, const pb_event *ev)
+{
+    return strcmp(c->cancel_timer_command_attributes->timer_id,
+                  STR(ev->timer_canceled_event_attributes->timer_id)) == 0;
+}
+
+static void cancel_timer_describe(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "CancelTimer(id %s)", c->cancel_timer_command_attributes->timer_id);
+}
+
+static void cancel_timer_describe_event(const pb_event *ev, char *out, size_t n)
+{
+    snprintf(out, n, "CancelTimer(id %s)", STR(ev->timer_canceled_event_attributes->timer_id));
+}
+
 /* ---- commands that close the workflow: nothing identifies them but their type ---- */
 
 static int same_type(const pb_command *c, const pb_event *ev) { return 1; }
@@ -128,7 +146,10 @@ static const cmd_kind CMD_KINDS[] = {
      .same = activity_same, .describe = activity_describe,
      .describe_event = activity_describe_event},
     {COMMAND(START_TIMER, "StartTimer", TIMER_STARTED), .resolved_by = {EV(TIMER_FIRED)},
-     .same = timer_same, .describe = timer_describe, .describe_event = timer_describe_event},
+     .canceled_by = CMD(CANCEL_TIMER), .same = timer_same, .describe = timer_describe,
+     .describe_event = timer_describe_event},
+    {COMMAND(CANCEL_TIMER, "CancelTimer", TIMER_CANCELED), .same = cancel_timer_same,
+     .describe = cancel_timer_describe, .describe_event = cancel_timer_describe_event},
     {COMMAND(COMPLETE_WORKFLOW_EXECUTION, "CompleteWorkflowExecution",
              WORKFLOW_EXECUTION_COMPLETED),
      .same = same_type, .describe = describe_complete, .describe_event = describe_complete_event},
@@ -161,6 +182,7 @@ static const ev_kind EV_KINDS[] = {
     {EVENT(TIMER_STARTED, "TimerStarted", HCASE(TIMER_STARTED))},
     {EVENT(TIMER_FIRED, "TimerFired", HCASE(TIMER_FIRED)), RESOLVES(START_TIMER, RES_COMPLETED),
      .op_id = fired_timer},
+    {EVENT(TIMER_CANCELED, "TimerCanceled", HCASE(TIMER_CANCELED))},
 };
 
 #define COUNT(t) (sizeof(t) / sizeof((t)[0]))
@@ -230,6 +252,10 @@ pb_command *cmd_new(arena *a, int type, void *attributes)
     case CMD(START_TIMER):
         c->attributes_case = CCASE(START_TIMER);
         c->start_timer_command_attributes = attributes;
+        break;
+    case CMD(CANCEL_TIMER):
+        c->attributes_case = CCASE(CANCEL_TIMER);
+        c->cancel_timer_command_attributes = attributes;
         break;
     case CMD(COMPLETE_WORKFLOW_EXECUTION):
         c->attributes_case = CCASE(COMPLETE_WORKFLOW_EXECUTION);

@@ -64,9 +64,8 @@ static void fail_task(arena *a, wf_output *out, int cause, const char *fmt, ...)
 
 /* ---- running the code ---- */
 
-static void coro_main(void *arg)
+static void main_body(tw_wf *wf, wf_co *c)
 {
-    tw_wf *wf = arg;
     wf->result = tw_null();
     wf->code = wf->def->fn(wf, wf->args, wf->nargs, &wf->result);
     wf->returned = 1;
@@ -97,7 +96,8 @@ static void close_workflow(tw_wf *wf)
     if (!at)
         return;
     temporal__api__command__v1__fail_workflow_execution_command_attributes__init(at);
-    at->failure = failure_to_pb(wf->a, wf->failure ? wf->failure : &generic);
+    const tw_failure *f = wf->main->failure ? wf->main->failure : wf->failure;
+    at->failure = failure_to_pb(wf->a, f ? f : &generic);
     if (!at->failure) {
         wf->oom = 1;
         return;
@@ -106,18 +106,15 @@ static void close_workflow(tw_wf *wf)
                 cmd_new(wf->a, CMD(FAIL_WORKFLOW_EXECUTION), at), NULL);
 }
 
-/* Runs the code until it blocks; once it has returned, makes the closing command, unless
- * memory ran out on the way (then whatever the code returned, TW_ENOMEM most likely, is not
- * the workflow's outcome: the task fails instead). 0, or -1 with the task failed. */
+/* Runs the coroutines until they all block; once the workflow function has returned, makes
+ * the closing command, unless memory ran out on the way (then whatever the code returned,
+ * TW_ENOMEM most likely, is not the workflow's outcome: the task fails instead). 0, or -1
+ * with the task failed. */
 static int run_code(tw_wf *wf, wf_output *out)
 {
     if (wf->closed)
         return 0;
-    if (wf->code_since)
-        __atomic_store_n(wf->code_since, clock_mono_ms(), __ATOMIC_RELEASE);
-    coro_resume(wf->co);
-    if (wf->code_since)
-        __atomic_store_n(wf->code_since, 0, __ATOMIC_RELEASE);
+    wf_dispatch(wf);
     if (wf->returned && !wf->closed && !wf->oom)
         close_workflow(wf);
     if (wf->bad_result && !wf->oom) {
@@ -163,8 +160,10 @@ static int match(tw_wf *wf, const cmd_kind *kind, const pb_event *ev, wf_output 
                   (long long)ev->event_id, want, have);
         return -1;
     }
-    if (c->f)
+    if (c->f && c->f->cmd == c) { /* the command that started it (not one cancelling it) */
         c->f->initiated = ev->event_id;
+        c->f->cmd = NULL;
+    }
     wf->pending = c->next;
     if (!wf->pending)
         wf->pending_tail = &wf->pending;
@@ -221,6 +220,8 @@ static void resolve_failed(tw_wf *wf, wf_future *f, const pb_failure *failure,
 static int resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_output *out)
 {
     wf_future *f = find_future(wf, k, ev);
+    if (f && f->done && f->resolved_early)
+        return 0; /* the code was told at the cancel: the news comes late */
     if (!f || f->done)
         return stray_resolution(wf, k, ev, f, out);
     switch (k->outcome) {
@@ -311,6 +312,15 @@ static void collect_commands(tw_wf *wf, wf_output *out)
         out->commands[out->ncommands++] = c->pb;
 }
 
+static const char *stack_trace(tw_wf *wf)
+{
+    size_t n = wf_stack_trace(wf, NULL, 0) + 1;
+    char *s = wf_mem(wf, n);
+    if (s)
+        wf_stack_trace(wf, s, n);
+    return s;
+}
+
 static void fail_out_of_memory(wf_output *out)
 {
     *out = (wf_output){.task_failed = 1, .cause = WF_CAUSE_UNHANDLED_FAILURE,
@@ -327,6 +337,7 @@ static tw_wf *new_wf(arena *a, const reg_workflow *def, const wf_input *in)
     wf->def = def;
     wf->code_since = in->code_since;
     wf->pending_tail = &wf->pending;
+    wf->eager_tail = &wf->eager;
     wf->info = (tw_wf_info){.workflow_id = in->workflow_id, .run_id = in->run_id,
                             .workflow_type = in->workflow_type, .task_queue = in->task_queue,
                             .attempt = 1};
@@ -353,7 +364,7 @@ int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
         fail_out_of_memory(out);
         return 0;
     }
-    if (coro_new(&wf->co, 0, coro_main, wf) != 0) {
+    if (!(wf->main = wf_spawn(wf, "main", main_body, 0))) {
         fail_out_of_memory(out);
         return 0;
     }
@@ -366,10 +377,12 @@ int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
         fail_task(a, out, WF_CAUSE_UNHANDLED_FAILURE, "%s", history_error(h));
     if (!out->task_failed && !wf->oom)
         collect_commands(wf, out);
+    if (!out->task_failed && !wf->oom && in->stack_trace)
+        out->stack_trace = stack_trace(wf);
     if (wf->oom)
         fail_out_of_memory(out);
     if (out->task_failed)
         out->commands = NULL, out->ncommands = 0;
-    coro_free(wf->co);
+    wf_free_coroutines(wf);
     return 0;
 }

@@ -7,6 +7,7 @@
  * invocation has anyway.
  *
  * Supported: activities (execute, start + await, select), timers (sleep, start + await),
+ * several coroutines per workflow (tw_go, tw_await_condition) run in a deterministic order,
  * deterministic time and randomness, completion and failure of the workflow. Events the
  * engine does not act on (signals, markers, ...) are passed over. As in the official SDKs,
  * the code never runs at a workflow task attempt that failed or timed out (the next attempt
@@ -15,8 +16,9 @@
  * point.
  *
  * The engine's files: history.c (the history in batches, pages loaded as the replay needs
- * them), cmd.c (the command state machines as tables), wf.c (the replay driver), wf_api.c
- * (the calls workflow code makes); wf_int.h is what they share.
+ * them), cmd.c (the command state machines as tables), wf.c (the replay driver), dispatch.c
+ * (the coroutines and their order), wf_api.c (the calls workflow code makes); wf_int.h is what
+ * they share.
  *
  * Memory: everything lives in the caller's arena. Threading: one task per call, on the
  * calling thread; calls on different threads are independent.
@@ -44,6 +46,8 @@ typedef struct wf_input {
     int64_t *code_since;     /* NULL, or set (atomically) to the monotonic ms whenever workflow
                               * code is resumed and to 0 when it yields: the worker's deadlock
                               * watchdog reads it from another thread */
+    int stack_trace;         /* nonzero: |stack_trace| of the output says where each coroutine
+                              * waits once the history is replayed (the __stack_trace query) */
 } wf_input;
 
 typedef struct wf_output {
@@ -53,6 +57,8 @@ typedef struct wf_output {
     int cause;             /* WorkflowTaskFailedCause */
     const char *message;
     int versioning;        /* the workflow's versioning behaviour (tw_versioning), 0 if unknown */
+    const char *stack_trace; /* when asked (wf_input): "coroutine 1 (main): tw_await activity 1
+                              * \"Compose\"\n...", one line per coroutine still running */
 } wf_output;
 
 /* WorkflowTaskFailedCause values, by their generated names. */

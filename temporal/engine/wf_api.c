@@ -21,7 +21,12 @@ typedef Temporal__Api__Command__V1__StartTimerCommandAttributes timer_attrs;
 
 tw_wf *wf_current(tw_wf *wf)
 {
-    return wf && coro_current() == wf->co ? wf : NULL;
+    return wf && wf->running && coro_current() == wf->running->co ? wf : NULL;
+}
+
+tw_wf *wf_current_blocking(tw_wf *wf)
+{
+    return wf_current(wf) && !wf->running->in_condition ? wf : NULL;
 }
 
 void *wf_mem(tw_wf *wf, size_t n)
@@ -56,16 +61,40 @@ pb_payloads *wf_payloads(tw_wf *wf, const tw_payload *p, size_t n)
     return ps;
 }
 
-void wf_push_cmd(tw_wf *wf, int type, pb_command *pb, wf_future *f)
+wf_cmd *wf_push_cmd(tw_wf *wf, int type, pb_command *pb, wf_future *f)
 {
     wf_cmd *c = wf_mem(wf, sizeof(*c));
     if (!c || !pb) {
         wf->oom = 1;
-        return;
+        return NULL;
     }
     *c = (wf_cmd){.pb = pb, .kind = cmd_kind_of(type), .f = f};
     *wf->pending_tail = c;
     wf->pending_tail = &c->next;
+    return c;
+}
+
+void wf_drop_cmd(tw_wf *wf, wf_cmd *c)
+{
+    for (wf_cmd **p = &wf->pending; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            if (!*p)
+                wf->pending_tail = p;
+            return;
+        }
+}
+
+void wf_describe_future(const wf_future *f, char *out, size_t n)
+{
+    if (f->co)
+        snprintf(out, n, "coroutine %d", f->co->id);
+    else if (f->kind && f->kind->type == CMD(SCHEDULE_ACTIVITY_TASK))
+        snprintf(out, n, "activity %s \"%s\"", f->id, f->type);
+    else if (f->kind && f->kind->type == CMD(START_TIMER))
+        snprintf(out, n, "timer %s", f->id);
+    else
+        snprintf(out, n, "%s", f->kind ? f->kind->name : "a ready future");
 }
 
 wf_future *wf_new_future(tw_wf *wf, const cmd_kind *kind, const char *id, const char *type)
@@ -126,7 +155,7 @@ static Temporal__Api__Common__V1__RetryPolicy *retry_policy(tw_wf *wf, const tw_
 int wf_start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
                           const tw_payload *args, size_t nargs, tw_future **out)
 {
-    if (!wf_current(wf))
+    if (!wf_current_blocking(wf))
         return TW_ESTATE;
     if (!type || !*type || !o || (o->start_to_close_ms <= 0 && o->schedule_to_close_ms <= 0) ||
         !payloads_valid(args, nargs))
@@ -163,8 +192,8 @@ int wf_start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
         return TW_ENOMEM;
     if (wf->oom)
         return TW_ENOMEM;
-    wf_push_cmd(wf, CMD(SCHEDULE_ACTIVITY_TASK),
-                cmd_new(wf->a, CMD(SCHEDULE_ACTIVITY_TASK), at), f);
+    f->cmd = wf_push_cmd(wf, CMD(SCHEDULE_ACTIVITY_TASK),
+                         cmd_new(wf->a, CMD(SCHEDULE_ACTIVITY_TASK), at), f);
     if (wf->oom)
         return TW_ENOMEM;
     if (out)
@@ -172,13 +201,13 @@ int wf_start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
     return TW_OK;
 }
 
-int wf_await(tw_wf *wf, tw_future *tf, tw_payload *result)
+static int future_ready(tw_wf *wf, void *ctx) { return ((wf_future *)ctx)->done; }
+
+/* What a done future gives its waiter. */
+static int outcome(tw_wf *wf, const wf_future *f, tw_payload *result)
 {
-    wf_future *f = (wf_future *)tf;
-    if (!wf_current(wf) || !f)
-        return TW_ESTATE;
-    while (!f->done)
-        coro_yield();
+    if (f->canceled)
+        return TW_ECANCELED;
     if (f->failed) {
         wf->last_failure = f->failure;
         return TW_EFAILED;
@@ -188,19 +217,37 @@ int wf_await(tw_wf *wf, tw_future *tf, tw_payload *result)
     return TW_OK;
 }
 
+/* Waits for |f| in the call |call| ("tw_await"). */
+static int await_as(tw_wf *wf, wf_future *f, tw_payload *result, const char *call)
+{
+    char what[200], desc[160];
+    wf_describe_future(f, desc, sizeof(desc));
+    snprintf(what, sizeof(what), "%s %s", call, desc);
+    int rc = wf_block(wf, future_ready, f, what);
+    return rc ? rc : outcome(wf, f, result);
+}
+
+int wf_await(tw_wf *wf, tw_future *tf, tw_payload *result)
+{
+    wf_future *f = (wf_future *)tf;
+    if (!wf_current_blocking(wf) || !f)
+        return TW_ESTATE;
+    return await_as(wf, f, result, "tw_await");
+}
+
 int wf_execute_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
                             const tw_payload *args, size_t nargs, tw_payload *result)
 {
     tw_future *f;
     int rc = wf_start_activity(wf, type, o, args, nargs, &f);
-    return rc ? rc : wf_await(wf, f, result);
+    return rc ? rc : await_as(wf, (wf_future *)f, result, "tw_execute_activity");
 }
 
 /* ---- timers ---- */
 
 int wf_start_timer(tw_wf *wf, int64_t ms, tw_future **out)
 {
-    if (!wf_current(wf))
+    if (!wf_current_blocking(wf))
         return TW_ESTATE;
     if (ms < 0)
         return TW_EINVAL;
@@ -224,7 +271,7 @@ int wf_start_timer(tw_wf *wf, int64_t ms, tw_future **out)
     temporal__api__command__v1__start_timer_command_attributes__init(at);
     at->timer_id = (char *)f->id;
     at->start_to_fire_timeout = wf_duration(wf, ms);
-    wf_push_cmd(wf, CMD(START_TIMER), cmd_new(wf->a, CMD(START_TIMER), at), f);
+    f->cmd = wf_push_cmd(wf, CMD(START_TIMER), cmd_new(wf->a, CMD(START_TIMER), at), f);
     if (wf->oom)
         return TW_ENOMEM;
     if (out)
@@ -232,26 +279,161 @@ int wf_start_timer(tw_wf *wf, int64_t ms, tw_future **out)
     return TW_OK;
 }
 
+void wf_cancel_timer(tw_wf *wf, wf_future *f)
+{
+    if (f->done)
+        return;
+    f->done = f->canceled = f->resolved_early = 1;
+    if (f->cmd) { /* not sent yet: as if it never was */
+        wf_drop_cmd(wf, f->cmd);
+        f->cmd = NULL;
+        return;
+    }
+    Temporal__Api__Command__V1__CancelTimerCommandAttributes *at = wf_mem(wf, sizeof(*at));
+    if (!at)
+        return;
+    temporal__api__command__v1__cancel_timer_command_attributes__init(at);
+    at->timer_id = (char *)f->id;
+    wf_push_cmd(wf, CMD(CANCEL_TIMER), cmd_new(wf->a, CMD(CANCEL_TIMER), at), f);
+}
+
 int wf_sleep(tw_wf *wf, int64_t ms)
 {
     tw_future *f;
     int rc = wf_start_timer(wf, ms, &f);
-    return rc ? rc : wf_await(wf, f, NULL);
+    return rc ? rc : await_as(wf, (wf_future *)f, NULL, "tw_sleep");
+}
+
+typedef struct select_wait {
+    tw_future *const *fs;
+    size_t n;
+    size_t ready;
+} select_wait;
+
+static int any_ready(tw_wf *wf, void *ctx)
+{
+    select_wait *w = ctx;
+    for (size_t i = 0; i < w->n; i++)
+        if (w->fs[i] && ((wf_future *)w->fs[i])->done) {
+            w->ready = i;
+            return 1;
+        }
+    return 0;
 }
 
 int wf_select(tw_wf *wf, tw_future *const *fs, size_t n, size_t *ready)
 {
-    if (!wf_current(wf) || !fs || !n)
+    if (!wf_current_blocking(wf) || !fs || !n)
         return TW_EINVAL;
-    for (;;) {
-        for (size_t i = 0; i < n; i++)
-            if (fs[i] && ((wf_future *)fs[i])->done) {
-                if (ready)
-                    *ready = i;
-                return TW_OK;
-            }
-        coro_yield();
+    select_wait w = {fs, n, 0};
+    char what[200] = "tw_select";
+    size_t used = strlen(what);
+    for (size_t i = 0; i < n && used + 2 < sizeof(what); i++) {
+        char desc[64];
+        if (!fs[i])
+            continue;
+        wf_describe_future((wf_future *)fs[i], desc, sizeof(desc));
+        used += (size_t)snprintf(what + used, sizeof(what) - used, "%s%s", i ? ", " : " ", desc);
     }
+    int rc = wf_block(wf, any_ready, &w, what);
+    if (rc)
+        return rc;
+    if (ready)
+        *ready = w.ready;
+    return TW_OK;
+}
+
+/* ---- coroutines ---- */
+
+static void go_body(tw_wf *wf, wf_co *c)
+{
+    c->result = tw_null();
+    int rc = c->fn(wf, c->arg, &c->result);
+    wf_future *f = c->future;
+    f->done = 1;
+    if (rc == 0 && payloads_valid(&c->result, 1)) {
+        f->result = &c->result;
+        f->nresult = 1;
+    } else if (rc == TW_ECANCELED) {
+        f->canceled = 1;
+    } else {
+        f->failed = 1;
+        f->failure = c->failure;
+        if (!f->failure && (f->failure = wf_mem(wf, sizeof(*f->failure))))
+            *f->failure = (tw_failure){
+                .type = "CoroutineError",
+                .message = rc ? "the coroutine returned an error without tw_wf_fail()"
+                              : "the coroutine returned a result with a length but no data"};
+    }
+}
+
+int wf_go(tw_wf *wf, tw_coroutine_fn fn, void *arg, tw_future **out)
+{
+    if (!wf_current_blocking(wf))
+        return TW_ESTATE;
+    if (!fn)
+        return TW_EINVAL;
+    if (wf->oom)
+        return TW_ENOMEM;
+    wf_future *f = wf_new_future(wf, NULL, NULL, NULL);
+    wf_co *c = f ? wf_spawn(wf, "tw_go", go_body, 0) : NULL;
+    if (!c)
+        return TW_ENOMEM;
+    c->fn = fn;
+    c->arg = arg;
+    c->future = f;
+    f->co = c;
+    if (out)
+        *out = (tw_future *)f;
+    return TW_OK;
+}
+
+typedef struct cond_wait {
+    tw_condition_fn pred;
+    void *arg;
+    wf_future *timer;
+    int met;
+} cond_wait;
+
+static int condition_ready(tw_wf *wf, void *ctx)
+{
+    cond_wait *w = ctx;
+    wf->running->in_condition = 1;
+    w->met = w->pred(wf, w->arg) != 0;
+    wf->running->in_condition = 0;
+    return w->met || (w->timer && w->timer->done);
+}
+
+int wf_await_condition(tw_wf *wf, tw_condition_fn pred, void *arg, int64_t timeout_ms)
+{
+    if (!wf_current_blocking(wf))
+        return TW_ESTATE;
+    if (!pred)
+        return TW_EINVAL;
+    if (wf->oom)
+        return TW_ENOMEM;
+    cond_wait w = {pred, arg, NULL, 0};
+    if (condition_ready(wf, &w))
+        return TW_OK; /* holds already: no timer */
+    if (timeout_ms == 0)
+        return TW_ETIMEDOUT;
+    char what[64] = "tw_await_condition";
+    if (timeout_ms > 0) {
+        tw_future *t;
+        int rc = wf_start_timer(wf, timeout_ms, &t);
+        if (rc)
+            return rc;
+        w.timer = (wf_future *)t;
+        snprintf(what, sizeof(what), "tw_await_condition (timeout: timer %s)", w.timer->id);
+    }
+    int rc = wf_block(wf, condition_ready, &w, what);
+    if (w.timer && !w.timer->done)
+        wf_cancel_timer(wf, w.timer); /* the condition won (or the workflow's cancel came) */
+    if (rc)
+        return rc;
+    if (wf->oom)
+        return TW_ENOMEM;
+    return w.met ? TW_OK : TW_ETIMEDOUT;
 }
 
 /* ---- the rest ---- */
@@ -292,7 +474,10 @@ int wf_fail(tw_wf *wf, const tw_failure *f)
         wf->oom = 1;
     if (rc)
         return rc;
-    wf->failure = copy;
+    if (wf->running)
+        wf->running->failure = copy; /* the coroutine's outcome (the workflow's, for main) */
+    else
+        wf->failure = copy;
     return TW_EFAILED;
 }
 

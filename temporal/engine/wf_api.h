@@ -30,5 +30,8 @@ void *wf_alloc(tw_wf *wf, size_t n);
 void wf_log(tw_wf *wf, int level, const char *msg);
 int wf_fail(tw_wf *wf, const tw_failure *f);
 const tw_failure *wf_last_failure(tw_wf *wf);
+/* ABI 1.1 */
+int wf_go(tw_wf *wf, tw_coroutine_fn fn, void *arg, tw_future **out);
+int wf_await_condition(tw_wf *wf, tw_condition_fn pred, void *arg, int64_t timeout_ms);
 
 #endif

@@ -26,15 +26,22 @@
 #include "registry/reg.h"
 #include "tw.h"
 
-/* What a tw_future is: the state of an operation a command started (an activity, a timer), or
- * of one that needs no command (a 0 ms timer). */
+typedef struct wf_co wf_co;
+
+/* What a tw_future is: the state of an operation a command started (an activity, a timer), of
+ * a coroutine (tw_go), or of one that needs no command (a 0 ms timer). */
 typedef struct wf_future {
     const cmd_kind *kind;      /* its command's row; NULL when it has none */
     int done;
     int failed;
+    int canceled;              /* done as cancelled: waits on it return TW_ECANCELED */
     const char *id;            /* activity id or timer id */
     const char *type;          /* activity type */
     int64_t initiated;         /* the event that recorded its command; 0 until the history has it */
+    struct wf_cmd *cmd;        /* its command while the history does not have it yet */
+    int resolved_early;        /* resolved (cancelled) before the history said how it ended:
+                                * the resolution events still to come are dropped */
+    wf_co *co;                 /* a tw_go coroutine's future: the coroutine */
     tw_payload *result;
     size_t nresult;
     tw_failure *failure;
@@ -45,10 +52,33 @@ typedef struct wf_future {
 typedef struct wf_cmd {
     pb_command *pb;
     const cmd_kind *kind;
-    wf_future *f;              /* the operation it starts, or NULL */
+    wf_future *f;              /* the operation it starts (or cancels), or NULL */
     int must_match;            /* made during a task the history says completed */
     struct wf_cmd *next;
 } wf_cmd;
+
+/* One coroutine of the workflow (dispatch.c). */
+struct wf_co {
+    tw_wf *wf;
+    coro *co;                  /* NULL once finished (its stack is freed) */
+    int id;                    /* 1: the workflow function, then in creation order */
+    const char *name;          /* "main", "tw_go", "signal \"approve\"" */
+    void (*body)(tw_wf *wf, wf_co *c); /* what it runs */
+    tw_coroutine_fn fn;        /* tw_go's function and argument */
+    void *arg;
+    wf_future *future;         /* tw_go: resolved when |fn| returns */
+    void *data;                /* the body's own (a signal handler: its signal) */
+    int handler;               /* a signal or update handler (tw_all_handlers_finished) */
+    int started, finished;
+    int progressed;            /* got past a blocking point, or started, since last resumed */
+    int in_condition;          /* evaluating a tw_await_condition predicate: no blocking calls */
+    int cancel_pending;        /* the workflow's cancel reached it: its next blocking call
+                                * returns TW_ECANCELED */
+    tw_payload result;         /* |fn|'s */
+    tw_failure *failure;       /* set by tw_wf_fail() while it runs */
+    char waiting[200];         /* what it blocks on (the stack trace), "" while it runs */
+    wf_co *next;               /* run order */
+};
 
 struct tw_wf {
     int64_t *code_since;       /* see wf_input */
@@ -57,7 +87,11 @@ struct tw_wf {
     tw_wf_info info;
     tw_payload *args;
     size_t nargs;
-    coro *co;
+    wf_co *cos;                /* live coroutines, in run order */
+    wf_co *eager, **eager_tail;/* handlers started since the last pass, to run first */
+    wf_co *running;            /* the coroutine running now, NULL between them */
+    wf_co *main;               /* the workflow function's */
+    int co_seq, co_live;
     int64_t now_ms;
     uint64_t rng;
     int replaying;
@@ -67,23 +101,55 @@ struct tw_wf {
     int returned;              /* the workflow function has returned */
     int code;
     tw_payload result;
-    tw_failure *failure;       /* set by tw_wf_fail */
+    tw_failure *failure;       /* tw_wf_fail() outside any coroutine */
     const tw_failure *last_failure;
     int closed;                /* the closing command is made */
     int oom;                   /* an allocation failed: the task fails, whatever the code does */
     int bad_result;            /* the code returned a payload with len > 0 and data NULL */
 };
 
+/* ---- dispatch.c: the coroutines ---- */
+
+/* At most this many coroutines live at once: past it tw_go() and handlers are TW_ENOMEM. */
+#define WF_MAX_COROUTINES 1000
+
+/* A coroutine named |name| running |body|, in |wf|'s run order: at the end (tw_go), or, when
+ * |eager|, to run before the others (a handler: right after the running coroutine, or first
+ * in the next pass). NULL when out of memory (wf->oom set) or over WF_MAX_COROUTINES. */
+wf_co *wf_spawn(tw_wf *wf, const char *name, void (*body)(tw_wf *, wf_co *), int eager);
+/* Runs the coroutines until none can go on, or the workflow function has returned. */
+void wf_dispatch(tw_wf *wf);
+/* Blocks the running coroutine until ready(ctx) is nonzero: 0, or TW_ECANCELED when the
+ * workflow's cancel reached it first (its cancel_pending is then cleared). |what| says what it
+ * waits on, for the stack trace. */
+int wf_block(tw_wf *wf, int (*ready)(tw_wf *, void *), void *ctx, const char *what);
+/* Frees every coroutine's stack (the end of the task). */
+void wf_free_coroutines(tw_wf *wf);
+/* "coroutine 1 (main): tw_await activity 1 \"Compose\"", one line per live coroutine, into
+ * |out| (truncated to |n|). Returns the length it needed. */
+size_t wf_stack_trace(tw_wf *wf, char *out, size_t n);
+
 /* ---- wf_api.c ---- */
 
-/* |wf| when the calling code is its coroutine, else NULL: calls from elsewhere are TW_ESTATE. */
+/* |wf| when the calling code is one of its coroutines (and not inside a tw_await_condition
+ * predicate, for calls that block or make commands: wf_current_blocking), else NULL: calls
+ * from elsewhere are TW_ESTATE. */
 tw_wf *wf_current(tw_wf *wf);
+tw_wf *wf_current_blocking(tw_wf *wf);
 /* Allocations that set wf->oom when they fail. */
 void *wf_mem(tw_wf *wf, size_t n);
 char *wf_strdup(tw_wf *wf, const char *s);
 pb_payloads *wf_payloads(tw_wf *wf, const tw_payload *p, size_t n);
-/* Queues command |pb| (of row |type|) starting |f| (or NULL); sets wf->oom when |pb| is NULL. */
-void wf_push_cmd(tw_wf *wf, int type, pb_command *pb, wf_future *f);
+/* Queues command |pb| (of row |type|) about |f| (or NULL); NULL with wf->oom set when |pb| is
+ * NULL or memory ran out. */
+wf_cmd *wf_push_cmd(tw_wf *wf, int type, pb_command *pb, wf_future *f);
+/* Takes |c| (made during this run of the code: not yet sent) out of the queue. */
+void wf_drop_cmd(tw_wf *wf, wf_cmd *c);
+/* Cancels timer |f|: resolved cancelled at once; its StartTimer is dropped when it was not
+ * sent yet, else a CancelTimer follows it. Nothing when it is done already. */
+void wf_cancel_timer(tw_wf *wf, wf_future *f);
+/* "activity 1 \"Compose\"", "timer 2", "coroutine 3": what |f| is, for the stack trace. */
+void wf_describe_future(const wf_future *f, char *out, size_t n);
 /* A future of |kind| (NULL: none) for operation |id| / |type|, on the workflow's list. */
 wf_future *wf_new_future(tw_wf *wf, const cmd_kind *kind, const char *id, const char *type);
 /* FNV-1a of a run id: the seed of tw_random(). */

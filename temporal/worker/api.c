@@ -35,6 +35,8 @@ static void build(void)
     table.wf_log = wf_log;
     table.wf_fail = wf_fail;
     table.wf_last_failure = wf_last_failure;
+    table.wf_go = wf_go;
+    table.wf_await_condition = wf_await_condition;
     table.act_info = act_info;
     table.act_heartbeat = act_heartbeat;
     table.act_cancelled = act_cancelled;

@@ -1,0 +1,163 @@
+/*
+ * dispatch: a workflow's coroutines and the deterministic order they run in (sdk-go's
+ * dispatcher). A pass resumes every live coroutine in run order, each until it blocks; passes
+ * repeat until one makes no progress (every coroutine is blocked where it was), or the
+ * workflow function has returned. A blocking call is a loop around wf_block(): the coroutine
+ * checks its own condition each time it is resumed and yields again when it does not hold,
+ * which is "no progress". Handlers started by events are eager: they run before the others in
+ * the next pass (right after the running coroutine when code started them), so the code they
+ * interrupt sees what they did, as sdk-go runs update handlers and sdk-core orders signals
+ * before resolutions.
+ *
+ * A finished coroutine's stack is freed at the end of the pass; its wf_co stays in the arena
+ * (its future may point at its result).
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "temporal/clock.h"
+#include "temporal/engine/wf_int.h"
+
+static void entry(void *arg)
+{
+    wf_co *c = arg;
+    c->started = c->progressed = 1;
+    c->body(c->wf, c);
+}
+
+wf_co *wf_spawn(tw_wf *wf, const char *name, void (*body)(tw_wf *, wf_co *), int eager)
+{
+    if (wf->co_live >= WF_MAX_COROUTINES)
+        return NULL;
+    wf_co *c = wf_mem(wf, sizeof(*c));
+    if (!c)
+        return NULL;
+    *c = (wf_co){.wf = wf, .id = ++wf->co_seq, .name = name, .body = body};
+    if (coro_new(&c->co, 0, entry, c) != 0) {
+        wf->oom = 1;
+        return NULL;
+    }
+    wf->co_live++;
+    if (eager && wf->running) { /* right after the coroutine that started it */
+        c->next = wf->running->next;
+        wf->running->next = c;
+        return c;
+    }
+    wf_co **tail = eager ? wf->eager_tail : &wf->cos;
+    if (!eager)
+        while (*tail)
+            tail = &(*tail)->next;
+    *tail = c;
+    if (eager)
+        wf->eager_tail = &c->next;
+    return c;
+}
+
+/* Handlers started since the last pass go first, in the order they were started. */
+static void splice_eager(tw_wf *wf)
+{
+    if (!wf->eager)
+        return;
+    *wf->eager_tail = wf->cos;
+    wf->cos = wf->eager;
+    wf->eager = NULL;
+    wf->eager_tail = &wf->eager;
+}
+
+/* Resumes |c| until it blocks or ends. 1 when it made progress. */
+static int resume(tw_wf *wf, wf_co *c)
+{
+    c->progressed = 0;
+    wf->running = c;
+    if (wf->code_since)
+        __atomic_store_n(wf->code_since, clock_mono_ms(), __ATOMIC_RELEASE);
+    int ended = coro_resume(c->co);
+    if (wf->code_since)
+        __atomic_store_n(wf->code_since, 0, __ATOMIC_RELEASE);
+    wf->running = NULL;
+    if (ended) {
+        c->finished = 1;
+        c->waiting[0] = '\0';
+    }
+    return ended || c->progressed;
+}
+
+/* Frees the stacks of the coroutines that finished and takes them off the run order. */
+static void reap(tw_wf *wf)
+{
+    for (wf_co **p = &wf->cos; *p;) {
+        wf_co *c = *p;
+        if (!c->finished) {
+            p = &c->next;
+            continue;
+        }
+        *p = c->next;
+        coro_free(c->co);
+        c->co = NULL;
+        wf->co_live--;
+    }
+}
+
+void wf_dispatch(tw_wf *wf)
+{
+    int progress = 1;
+    while (progress && !wf->returned && !wf->oom) {
+        progress = 0;
+        splice_eager(wf);
+        for (wf_co *c = wf->cos; c && !wf->returned && !wf->oom; c = c->next)
+            if (!c->finished)
+                progress |= resume(wf, c);
+        reap(wf);
+    }
+}
+
+int wf_block(tw_wf *wf, int (*ready)(tw_wf *, void *), void *ctx, const char *what)
+{
+    wf_co *c = wf->running;
+    for (;;) {
+        if (ready(wf, ctx)) {
+            c->progressed = 1;
+            c->waiting[0] = '\0';
+            return 0;
+        }
+        if (c->cancel_pending) {
+            c->cancel_pending = 0;
+            c->progressed = 1;
+            c->waiting[0] = '\0';
+            return TW_ECANCELED;
+        }
+        snprintf(c->waiting, sizeof(c->waiting), "%s", what);
+        coro_yield();
+    }
+}
+
+void wf_free_coroutines(tw_wf *wf)
+{
+    splice_eager(wf);
+    for (wf_co *c = wf->cos; c; c = c->next) {
+        coro_free(c->co);
+        c->co = NULL;
+    }
+}
+
+size_t wf_stack_trace(tw_wf *wf, char *out, size_t n)
+{
+    size_t used = 0;
+    if (n)
+        out[0] = '\0';
+    wf_co *lists[2] = {wf->eager, wf->cos};
+    for (int l = 0; l < 2; l++)
+        for (wf_co *c = lists[l]; c; c = c->next) {
+            if (c->finished)
+                continue;
+            const char *where = c->waiting[0] ? c->waiting
+                              : c == wf->running ? "running" : "not started yet";
+            int k = snprintf(used < n ? out + used : NULL, used < n ? n - used : 0,
+                             "coroutine %d (%s): %s\n", c->id, c->name, where);
+            if (k > 0)
+                used += (size_t)k;
+        }
+    return used;
+}

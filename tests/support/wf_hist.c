@@ -1,0 +1,313 @@
+/*
+ * wf_hist: histories built the way the server writes them. See wf_hist.h.
+ */
+#define _GNU_SOURCE
+#include "tests/support/wf_hist.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "temporal/engine/cmd.h"
+#include "temporal/engine/payload.h"
+
+#define HA(name) Temporal__Api__History__V1__##name##EventAttributes
+#define HCASE(name) TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_##name##_EVENT_ATTRIBUTES
+#define SET(e, member, CASE, at) ((e)->attributes_case = HCASE(CASE), (e)->member = (at))
+
+static void *mem(whist *h, size_t n)
+{
+    void *p = arena_alloc(h->a, n);
+    assert_non_null(p);
+    memset(p, 0, n);
+    return p;
+}
+
+static char *dup(whist *h, const char *s)
+{
+    char *d = arena_strdup(h->a, s ? s : "");
+    assert_non_null(d);
+    return d;
+}
+
+static pb_payloads *json(whist *h, const char *text)
+{
+    if (!text)
+        return NULL;
+    tw_payload p = tw_json(dup(h, text));
+    pb_payloads *ps = payloads_to_pb(h->a, &p, 1);
+    assert_non_null(ps);
+    return ps;
+}
+
+void wh_init(whist *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->a = arena_new(16u << 20);
+    assert_non_null(h->a);
+    h->now_ms = 1000;
+}
+
+void wh_free(whist *h)
+{
+    arena_free(h->run);
+    arena_free(h->a);
+    memset(h, 0, sizeof(*h));
+}
+
+pb_event *wh_add(whist *h, int type)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        pb_event **bigger = mem(h, cap * sizeof(*bigger));
+        if (h->n)
+            memcpy(bigger, h->ev, h->n * sizeof(*bigger));
+        h->ev = bigger;
+        h->cap = cap;
+    }
+    pb_event *e = mem(h, sizeof(*e));
+    temporal__api__history__v1__history_event__init(e);
+    Google__Protobuf__Timestamp *t = mem(h, sizeof(*t));
+    google__protobuf__timestamp__init(t);
+    t->seconds = h->now_ms / 1000;
+    t->nanos = (int32_t)(h->now_ms % 1000) * 1000000;
+    e->event_time = t;
+    e->event_id = (int64_t)h->n + 1;
+    e->event_type = type;
+    h->ev[h->n++] = e;
+    return e;
+}
+
+void wh_start(whist *h, const char *input)
+{
+    pb_event *e = wh_add(h, EV(WORKFLOW_EXECUTION_STARTED));
+    HA(WorkflowExecutionStarted) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__workflow_execution_started_event_attributes__init(at);
+    at->input = json(h, input);
+    at->attempt = 1;
+    SET(e, workflow_execution_started_event_attributes, WORKFLOW_EXECUTION_STARTED, at);
+    wh_task(h, 0);
+}
+
+void wh_task(whist *h, int64_t ms)
+{
+    if (ms)
+        h->now_ms = ms;
+    wh_add(h, EV(WORKFLOW_TASK_SCHEDULED));
+    wh_add(h, EV(WORKFLOW_TASK_STARTED));
+}
+
+const wf_output *wh_run(whist *h, const tw_registry *reg, const char *type, int stack_trace)
+{
+    arena_free(h->run);
+    h->run = arena_new(64u << 20);
+    assert_non_null(h->run);
+    wf_input in = {.workflow_type = type, .workflow_id = "wf", .run_id = "run",
+                   .task_queue = "tq", .events = h->ev, .nevents = h->n,
+                   .stack_trace = stack_trace};
+    assert_int_equal(wf_run(reg, h->run, &in, &h->out), 0);
+    return &h->out;
+}
+
+const char *wh_commands(const whist *h)
+{
+    static char buf[4096];
+    if (h->out.task_failed) {
+        snprintf(buf, sizeof(buf), "task failed: %s", h->out.message);
+        return buf;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < h->out.ncommands && used < sizeof(buf); i++) {
+        char one[512];
+        cmd_describe(h->out.commands[i], one, sizeof(one));
+        used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s", i ? " | " : "", one);
+    }
+    return buf;
+}
+
+int64_t wh_scheduled(const whist *h, const char *activity_id)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (h->ev[i]->event_type == EV(ACTIVITY_TASK_SCHEDULED) &&
+            strcmp(h->ev[i]->activity_task_scheduled_event_attributes->activity_id,
+                   activity_id) == 0)
+            return h->ev[i]->event_id;
+    fail_msg("no activity \"%s\" in the history", activity_id);
+    return 0;
+}
+
+static int64_t timer_started(const whist *h, const char *timer_id)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (h->ev[i]->event_type == EV(TIMER_STARTED) &&
+            strcmp(h->ev[i]->timer_started_event_attributes->timer_id, timer_id) == 0)
+            return h->ev[i]->event_id;
+    fail_msg("no timer \"%s\" in the history", timer_id);
+    return 0;
+}
+
+/* Has the activity scheduled at |scheduled| started (an ActivityTaskStarted names it)? */
+static int activity_started(const whist *h, int64_t scheduled)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (h->ev[i]->event_type == EV(ACTIVITY_TASK_STARTED) &&
+            h->ev[i]->activity_task_started_event_attributes->scheduled_event_id == scheduled)
+            return 1;
+    return 0;
+}
+
+static void record_schedule(whist *h, const pb_command *c)
+{
+    const Temporal__Api__Command__V1__ScheduleActivityTaskCommandAttributes *ca =
+        c->schedule_activity_task_command_attributes;
+    pb_event *e = wh_add(h, EV(ACTIVITY_TASK_SCHEDULED));
+    HA(ActivityTaskScheduled) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__activity_task_scheduled_event_attributes__init(at);
+    Temporal__Api__Common__V1__ActivityType *t = mem(h, sizeof(*t));
+    temporal__api__common__v1__activity_type__init(t);
+    t->name = dup(h, ca->activity_type->name);
+    at->activity_id = dup(h, ca->activity_id);
+    at->activity_type = t;
+    SET(e, activity_task_scheduled_event_attributes, ACTIVITY_TASK_SCHEDULED, at);
+}
+
+static void record_timer(whist *h, const pb_command *c)
+{
+    pb_event *e = wh_add(h, EV(TIMER_STARTED));
+    HA(TimerStarted) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__timer_started_event_attributes__init(at);
+    at->timer_id = dup(h, c->start_timer_command_attributes->timer_id);
+    SET(e, timer_started_event_attributes, TIMER_STARTED, at);
+}
+
+static void record_cancel_timer(whist *h, const pb_command *c)
+{
+    const char *id = c->cancel_timer_command_attributes->timer_id;
+    int64_t started = timer_started(h, id);
+    pb_event *e = wh_add(h, EV(TIMER_CANCELED));
+    HA(TimerCanceled) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__timer_canceled_event_attributes__init(at);
+    at->timer_id = dup(h, id);
+    at->started_event_id = started;
+    SET(e, timer_canceled_event_attributes, TIMER_CANCELED, at);
+}
+
+/* The server cancels an activity that has not started at once (CancelRequested, Canceled). */
+static void record_cancel_activity(whist *h, const pb_command *c)
+{
+    int64_t scheduled = c->request_cancel_activity_task_command_attributes->scheduled_event_id;
+    pb_event *e = wh_add(h, EV(ACTIVITY_TASK_CANCEL_REQUESTED));
+    HA(ActivityTaskCancelRequested) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__activity_task_cancel_requested_event_attributes__init(at);
+    at->scheduled_event_id = scheduled;
+    SET(e, activity_task_cancel_requested_event_attributes, ACTIVITY_TASK_CANCEL_REQUESTED, at);
+    if (activity_started(h, scheduled))
+        return;
+    e = wh_add(h, EV(ACTIVITY_TASK_CANCELED));
+    HA(ActivityTaskCanceled) *done = mem(h, sizeof(*done));
+    temporal__api__history__v1__activity_task_canceled_event_attributes__init(done);
+    done->scheduled_event_id = scheduled;
+    SET(e, activity_task_canceled_event_attributes, ACTIVITY_TASK_CANCELED, done);
+}
+
+void wh_answer(whist *h)
+{
+    if (h->out.task_failed)
+        fail_msg("the task failed: %s", h->out.message);
+    wh_add(h, EV(WORKFLOW_TASK_COMPLETED));
+    for (size_t i = 0; i < h->out.ncommands; i++) {
+        const pb_command *c = h->out.commands[i];
+        switch (c->command_type) {
+        case CMD(SCHEDULE_ACTIVITY_TASK): record_schedule(h, c); break;
+        case CMD(START_TIMER): record_timer(h, c); break;
+        case CMD(CANCEL_TIMER): record_cancel_timer(h, c); break;
+        case CMD(REQUEST_CANCEL_ACTIVITY_TASK): record_cancel_activity(h, c); break;
+        case CMD(COMPLETE_WORKFLOW_EXECUTION): wh_add(h, EV(WORKFLOW_EXECUTION_COMPLETED)); break;
+        case CMD(FAIL_WORKFLOW_EXECUTION): wh_add(h, EV(WORKFLOW_EXECUTION_FAILED)); break;
+        case CMD(CANCEL_WORKFLOW_EXECUTION): wh_add(h, EV(WORKFLOW_EXECUTION_CANCELED)); break;
+        default: fail_msg("wh_answer: command type %d not recorded", (int)c->command_type);
+        }
+    }
+}
+
+static pb_event *activity_started_event(whist *h, int64_t scheduled)
+{
+    if (activity_started(h, scheduled))
+        return NULL;
+    pb_event *e = wh_add(h, EV(ACTIVITY_TASK_STARTED));
+    HA(ActivityTaskStarted) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__activity_task_started_event_attributes__init(at);
+    at->scheduled_event_id = scheduled;
+    SET(e, activity_task_started_event_attributes, ACTIVITY_TASK_STARTED, at);
+    return e;
+}
+
+void wh_activity_completed(whist *h, const char *activity_id, const char *result)
+{
+    int64_t scheduled = wh_scheduled(h, activity_id);
+    activity_started_event(h, scheduled);
+    pb_event *e = wh_add(h, EV(ACTIVITY_TASK_COMPLETED));
+    HA(ActivityTaskCompleted) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__activity_task_completed_event_attributes__init(at);
+    at->result = json(h, result);
+    at->scheduled_event_id = scheduled;
+    SET(e, activity_task_completed_event_attributes, ACTIVITY_TASK_COMPLETED, at);
+}
+
+void wh_activity_failed(whist *h, const char *activity_id, const char *type, const char *message)
+{
+    int64_t scheduled = wh_scheduled(h, activity_id);
+    activity_started_event(h, scheduled);
+    pb_event *e = wh_add(h, EV(ACTIVITY_TASK_FAILED));
+    HA(ActivityTaskFailed) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__activity_task_failed_event_attributes__init(at);
+    tw_failure f = {.type = dup(h, type), .message = dup(h, message)};
+    at->failure = failure_to_pb(h->a, &f);
+    at->scheduled_event_id = scheduled;
+    SET(e, activity_task_failed_event_attributes, ACTIVITY_TASK_FAILED, at);
+}
+
+void wh_activity_canceled(whist *h, const char *activity_id)
+{
+    int64_t scheduled = wh_scheduled(h, activity_id);
+    pb_event *e = wh_add(h, EV(ACTIVITY_TASK_CANCELED));
+    HA(ActivityTaskCanceled) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__activity_task_canceled_event_attributes__init(at);
+    at->scheduled_event_id = scheduled;
+    SET(e, activity_task_canceled_event_attributes, ACTIVITY_TASK_CANCELED, at);
+}
+
+void wh_timer_fired(whist *h, const char *timer_id)
+{
+    int64_t started = timer_started(h, timer_id);
+    pb_event *e = wh_add(h, EV(TIMER_FIRED));
+    HA(TimerFired) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__timer_fired_event_attributes__init(at);
+    at->timer_id = dup(h, timer_id);
+    at->started_event_id = started;
+    SET(e, timer_fired_event_attributes, TIMER_FIRED, at);
+}
+
+void wh_signal(whist *h, const char *name, const char *input)
+{
+    pb_event *e = wh_add(h, EV(WORKFLOW_EXECUTION_SIGNALED));
+    HA(WorkflowExecutionSignaled) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__workflow_execution_signaled_event_attributes__init(at);
+    at->signal_name = dup(h, name);
+    at->input = json(h, input);
+    SET(e, workflow_execution_signaled_event_attributes, WORKFLOW_EXECUTION_SIGNALED, at);
+}
+
+void wh_cancel_requested(whist *h)
+{
+    pb_event *e = wh_add(h, EV(WORKFLOW_EXECUTION_CANCEL_REQUESTED));
+    HA(WorkflowExecutionCancelRequested) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__workflow_execution_cancel_requested_event_attributes__init(at);
+    SET(e, workflow_execution_cancel_requested_event_attributes,
+        WORKFLOW_EXECUTION_CANCEL_REQUESTED, at);
+}

@@ -1,0 +1,58 @@
+/*
+ * wf_hist: workflow histories built event by event for the engine's unit tests, the way the
+ * server writes them. wh_answer() records a task's answer as the server does (its
+ * WorkflowTaskCompleted, then one event per command: ActivityTaskScheduled,
+ * TimerStarted, ...), so a test drives a workflow task after task and only adds what the world
+ * does (an activity completes, a timer fires, a signal arrives), then checks the commands of
+ * the next task. Everything lives in the history's arena; wh_free() releases it. Failures
+ * abort the test (cmocka).
+ */
+#ifndef TW_WF_HIST_H
+#define TW_WF_HIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "temporal/engine/arena.h"
+#include "temporal/engine/proto.h"
+#include "temporal/engine/wf.h"
+
+typedef struct whist {
+    arena *a;
+    pb_event **ev;
+    size_t n, cap;
+    int64_t now_ms;      /* the time of the events added next */
+    arena *run;          /* the arena of the last wh_run() */
+    wf_output out;       /* its answer */
+} whist;
+
+void wh_init(whist *h);
+void wh_free(whist *h);
+/* A raw event of |type| (attributes unset), at h->now_ms, with the next id. */
+pb_event *wh_add(whist *h, int type);
+
+/* WorkflowExecutionStarted with JSON |input| (NULL: none) and a first workflow task. */
+void wh_start(whist *h, const char *input);
+/* WorkflowTaskScheduled + WorkflowTaskStarted at |ms| (0: now). */
+void wh_task(whist *h, int64_t ms);
+/* Runs the history as workflow |type| (the registry's) and keeps the answer in h->out; the
+ * previous run's arena is freed. Returns h->out. |stack_trace| asks for it. */
+const wf_output *wh_run(whist *h, const tw_registry *reg, const char *type, int stack_trace);
+/* The answer of the last run recorded as the server does: WorkflowTaskCompleted and an event
+ * per command. The last run must have completed its task. */
+void wh_answer(whist *h);
+/* The last run's commands, described (cmd_describe) and joined with " | ", or the failure
+ * ("task failed: <message>"). Static buffer. */
+const char *wh_commands(const whist *h);
+
+/* What the world does, by the ids the code chose. */
+void wh_activity_completed(whist *h, const char *activity_id, const char *result);
+void wh_activity_failed(whist *h, const char *activity_id, const char *type, const char *message);
+void wh_activity_canceled(whist *h, const char *activity_id);
+void wh_timer_fired(whist *h, const char *timer_id);
+void wh_signal(whist *h, const char *name, const char *input);
+void wh_cancel_requested(whist *h);
+/* The event id of the ActivityTaskScheduled / TimerStarted of |id|. */
+int64_t wh_scheduled(const whist *h, const char *activity_id);
+
+#endif

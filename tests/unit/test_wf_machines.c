@@ -1,0 +1,232 @@
+/*
+ * The engine's coroutines, cancellation and signals on histories built task by task the way
+ * the server writes them (tests/support/wf_hist.h), through tests/fixtures/lib_wf_talk.c:
+ * each test runs a task, checks the commands (their order is the determinism the replay
+ * relies on), records them as the server would, adds what the world does, and runs the next
+ * task; at the end the whole history replays without a new command.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "temporal/engine/cmd.h"
+#include "temporal/engine/payload.h"
+#include "temporal/engine/wf.h"
+#include "temporal/worker/api.h"
+#include "tests/support/harness.h"
+#include "tests/support/wf_hist.h"
+
+static tw_registry *reg;
+
+static int group_setup(void **st)
+{
+    char err[512], lib[4096];
+    if (!realpath(harness_built("fixtures/lib_wf_talk.so"), lib))
+        return -1;
+    if (reg_load(&reg, lib, NULL, api_table(), err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **st)
+{
+    reg_free(reg);
+    return 0;
+}
+
+/* Runs the next task of |h| as |type| and checks its commands. */
+static void expect(whist *h, const char *type, const char *commands)
+{
+    wh_run(h, reg, type, 0);
+    if (strcmp(wh_commands(h), commands) != 0)
+        fail_msg("%s: commands\n  got:  %s\n  want: %s", type, wh_commands(h), commands);
+}
+
+/* The whole history replays without a new command (the code takes the same path). */
+static void replays_cleanly(whist *h, const char *type)
+{
+    expect(h, type, "");
+}
+
+/* The JSON result of the completion in the last answer. */
+static const char *result_of(whist *h)
+{
+    static char buf[512];
+    const wf_output *out = &h->out;
+    for (size_t i = 0; i < out->ncommands; i++)
+        if (out->commands[i]->command_type == CMD(COMPLETE_WORKFLOW_EXECUTION)) {
+            const pb_payloads *r = out->commands[i]->complete_workflow_execution_command_attributes->result;
+            assert_non_null(r);
+            snprintf(buf, sizeof(buf), "%.*s", (int)r->payloads[0]->data.len,
+                     (const char *)r->payloads[0]->data.data);
+            return buf;
+        }
+    fail_msg("no completion in: %s", wh_commands(h));
+    return NULL;
+}
+
+/* The JSON argument of the |i|-th command, an activity. */
+static const char *activity_input(whist *h, size_t i)
+{
+    static char buf[256];
+    assert_true(i < h->out.ncommands);
+    const pb_payloads *in = h->out.commands[i]->schedule_activity_task_command_attributes->input;
+    snprintf(buf, sizeof(buf), "%.*s", (int)in->payloads[0]->data.len,
+             (const char *)in->payloads[0]->data.data);
+    return buf;
+}
+
+/* ---- coroutines ---- */
+
+/* Coroutines run in creation order, each until it blocks: the first tw_go's activity is
+ * scheduled first whatever order the workflow awaits them in. */
+static void coroutines_run_in_creation_order(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    expect(&h, "GoJoin", "ScheduleActivityTask(type Echo, id 1) | "
+                         "ScheduleActivityTask(type Echo, id 2)");
+    assert_string_equal(activity_input(&h, 0), "\"a\"");
+    assert_string_equal(activity_input(&h, 1), "\"b\"");
+    wh_answer(&h);
+    wh_activity_completed(&h, "2", "\"b\"");
+    wh_task(&h, 2000);
+    expect(&h, "GoJoin", ""); /* b is in; the workflow now waits for a */
+    wh_answer(&h);
+    wh_activity_completed(&h, "1", "\"a\"");
+    wh_task(&h, 3000);
+    expect(&h, "GoJoin", "CompleteWorkflowExecution");
+    assert_string_equal(result_of(&h), "[\"a\",\"b\"]");
+    wh_answer(&h);
+    replays_cleanly(&h, "GoJoin");
+    wh_free(&h);
+}
+
+/* The condition's timer is cancelled when the condition wins; dropped (never sent) when it
+ * wins in the task that started the timer. */
+static void condition_cancels_its_timer(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, "1000");
+    expect(&h, "Condition", "StartTimer(id 1) | StartTimer(id 2)");
+    wh_answer(&h);
+    wh_timer_fired(&h, "2");
+    wh_task(&h, 2000);
+    expect(&h, "Condition", "CancelTimer(id 1) | CompleteWorkflowExecution");
+    assert_string_equal(result_of(&h), "{\"waited\":0}");
+    wh_answer(&h);
+    replays_cleanly(&h, "Condition");
+    wh_free(&h);
+
+    wh_init(&h);
+    wh_start(&h, "0"); /* the flag is set in the first task: its timer is never sent */
+    expect(&h, "Condition", "CompleteWorkflowExecution");
+    assert_string_equal(result_of(&h), "{\"waited\":0}");
+    wh_answer(&h);
+    replays_cleanly(&h, "Condition");
+    wh_free(&h);
+}
+
+static void condition_times_out(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    expect(&h, "ConditionTimeout", "StartTimer(id 1)");
+    wh_answer(&h);
+    wh_timer_fired(&h, "1");
+    wh_task(&h, 2000);
+    expect(&h, "ConditionTimeout", "CompleteWorkflowExecution");
+    assert_string_equal(result_of(&h), "{\"waited\":-7}");
+    wh_answer(&h);
+    replays_cleanly(&h, "ConditionTimeout");
+    wh_free(&h);
+}
+
+/* When the workflow function returns, the workflow completes; the coroutines still running
+ * are dropped (this one never ran, so its timer was never started). */
+static void returning_drops_the_other_coroutines(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    expect(&h, "ReturnEarly", "CompleteWorkflowExecution");
+    assert_string_equal(result_of(&h), "\"early\"");
+    wh_answer(&h);
+    replays_cleanly(&h, "ReturnEarly");
+    wh_free(&h);
+}
+
+/* The stack trace names each coroutine and what it waits on, in run order. */
+static void stack_trace_says_where_each_coroutine_waits(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    expect(&h, "Blocked", "StartTimer(id 1) | ScheduleActivityTask(type Echo, id 1) | "
+                          "StartTimer(id 2)");
+    wh_answer(&h);
+    wh_task(&h, 2000);
+    wh_run(&h, reg, "Blocked", 1);
+    assert_string_equal(wh_commands(&h), "");
+    assert_non_null(h.out.stack_trace);
+    assert_string_equal(h.out.stack_trace,
+                        "coroutine 1 (main): tw_await_condition (timeout: timer 1)\n"
+                        "coroutine 2 (tw_go): tw_execute_activity activity 1 \"Echo\"\n"
+                        "coroutine 3 (tw_go): tw_sleep timer 2\n"
+                        "coroutine 4 (tw_go): tw_await_condition\n");
+    /* The activity done: its coroutine ends and leaves the trace. */
+    wh_answer(&h);
+    wh_activity_completed(&h, "1", "\"x\"");
+    wh_task(&h, 3000);
+    wh_run(&h, reg, "Blocked", 1);
+    assert_string_equal(wh_commands(&h), "");
+    assert_string_equal(h.out.stack_trace,
+                        "coroutine 1 (main): tw_await_condition (timeout: timer 1)\n"
+                        "coroutine 3 (tw_go): tw_sleep timer 2\n"
+                        "coroutine 4 (tw_go): tw_await_condition\n");
+    wh_free(&h);
+}
+
+/* Changed code is still caught with several coroutines: a history from GoJoin replayed as
+ * ReturnEarly (another workflow, same history) makes other commands. */
+static void other_code_on_a_coroutine_history_is_non_determinism(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    expect(&h, "GoJoin", "ScheduleActivityTask(type Echo, id 1) | "
+                         "ScheduleActivityTask(type Echo, id 2)");
+    wh_answer(&h);
+    wh_task(&h, 2000);
+    wh_run(&h, reg, "ReturnEarly", 0);
+    assert_true(h.out.task_failed);
+    assert_int_equal(h.out.cause, WF_CAUSE_NON_DETERMINISTIC);
+    assert_non_null(strstr(h.out.message, "history event 5 has ScheduleActivityTask(type Echo, "
+                                          "id 1) but the workflow code made "
+                                          "CompleteWorkflowExecution"));
+    wh_free(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(coroutines_run_in_creation_order),
+        cmocka_unit_test(condition_cancels_its_timer),
+        cmocka_unit_test(condition_times_out),
+        cmocka_unit_test(returning_drops_the_other_coroutines),
+        cmocka_unit_test(stack_trace_says_where_each_coroutine_waits),
+        cmocka_unit_test(other_code_on_a_coroutine_history_is_non_determinism),
+    };
+    return cmocka_run_group_tests_name("wf_machines", tests, group_setup, group_teardown);
+}
