@@ -67,7 +67,7 @@ BOOTSTRAP_SRC = bootstrap.c function.c $(WORKER_SRC) runtime/rt.c runtime/loop.c
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
-UNIT_TESTS = test_rt test_grpc_wire test_grpc test_reg test_config test_settings test_coro test_wf test_log
+UNIT_TESTS = test_rt test_grpc_wire test_grpc test_reg test_toml test_config test_settings test_coro test_wf test_log
 INTEGRATION_TESTS = test_linkage test_emulator test_emulator_http test_temporal test_worker test_serverless \
                     test_invocations test_stallproxy test_crash
 INTEGRATION_TESTS += test_wf_semantics
@@ -213,6 +213,10 @@ $(BUILD)/fixtures/an_executable: tests/fixtures/lib_noentry.c
 $(BUILD)/fixtures/initfini-probe: tests/fixtures/initfini_probe.c runtime/glibc_compat.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -O2 $(COMPAT_LINK) -o $@ $^
+
+$(BUILD)/tests/test_toml: $(call obj,tests/unit/test_toml.c $(TOML_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
 
 $(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c $(ENVCONFIG_SRC) $(TOML_SRC))
 	@mkdir -p $(dir $@)
