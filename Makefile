@@ -143,43 +143,22 @@ $(BUILD)/test-bootstrap: $(call obj,$(TEST_BOOTSTRAP_SRC))
 $(BUILD)/lambda-emu: $(call obj,$(EMU_SRC))
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CJSON_DIR)/lib/libcjson.a -lm
 
-$(BUILD)/tests/test_rt: $(call obj,tests/unit/test_rt.c $(RUNTIME_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_log: $(call obj,tests/unit/test_log.c $(LOG_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CJSON_DIR)/lib/libcjson.a $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_grpc: $(call obj,tests/unit/test_grpc.c $(TEMPORAL_SRC) $(LOG_SRC)) $(PROTO_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_grpc_wire: $(call obj,tests/unit/test_grpc_wire.c temporal/net/grpc_wire.c)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
-
-$(BUILD)/tests/test_temporal: $(call obj,tests/integration/test_temporal.c $(TEST_SUPPORT_SRC) $(TEMPORAL_SRC) $(LOG_SRC)) $(PROTO_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_emulator: $(call obj,tests/integration/test_emulator.c $(TEST_SUPPORT_SRC) \
-                              tests/support/emu_fixture.c)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_emulator_http: $(call obj,tests/integration/test_emulator_http.c \
-                                   $(TEST_SUPPORT_SRC) tests/support/emu_fixture.c)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_stallproxy: $(call obj,tests/integration/test_stallproxy.c $(STALLPROXY_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_linkage: $(call obj,tests/integration/test_linkage.c $(TEST_SUPPORT_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+# ---- Test programs ----
+# A test <name> in UNIT_TESTS or INTEGRATION_TESTS is tests/unit/<name>.c or
+# tests/integration/<name>.c linked with the project and support sources in TEST_SRC_<name>;
+# the generated protobuf code, the pinned deps and cmocka are always on the link line (the
+# linker takes only what is used). Anything else a test needs built first (libraries it loads)
+# is a prerequisite line of its own, `$(BUILD)/tests/<name>: ...`. The rules are made by
+# test_rule at the end of this file, once every list is known.
+TEST_SRC_test_rt = $(RUNTIME_SRC)
+TEST_SRC_test_log = $(LOG_SRC)
+TEST_SRC_test_grpc = $(TEMPORAL_SRC) $(LOG_SRC)
+TEST_SRC_test_grpc_wire = temporal/net/grpc_wire.c
+TEST_SRC_test_temporal = $(TEST_SUPPORT_SRC) $(TEMPORAL_SRC) $(LOG_SRC)
+TEST_SRC_test_emulator = $(TEST_SUPPORT_SRC) tests/support/emu_fixture.c
+TEST_SRC_test_emulator_http = $(TEST_SUPPORT_SRC) tests/support/emu_fixture.c
+TEST_SRC_test_stallproxy = $(STALLPROXY_SRC)
+TEST_SRC_test_linkage = $(TEST_SUPPORT_SRC)
 
 # The real Temporal server and the Go SDK driver, built from Temporal's Go modules (cached).
 TEMPORAL_BINS = $(BUILD)/temporal-server $(BUILD)/tw-driver
@@ -214,31 +193,12 @@ $(BUILD)/fixtures/initfini-probe: tests/fixtures/initfini_probe.c runtime/glibc_
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -O2 $(COMPAT_LINK) -o $@ $^
 
-$(BUILD)/tests/test_toml: $(call obj,tests/unit/test_toml.c $(TOML_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
-
-$(BUILD)/tests/test_config: $(call obj,tests/unit/test_config.c $(ENVCONFIG_SRC) $(TOML_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
-
-$(BUILD)/tests/test_settings: $(call obj,tests/unit/test_settings.c temporal/config/settings.c)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
-
-$(BUILD)/tests/test_coro: $(call obj,tests/unit/test_coro.c temporal/engine/coro.c)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka
-
-$(BUILD)/tests/test_wf: $(call obj,tests/unit/test_wf.c $(WORKER_SRC) tests/support/harness.c) \
-                        $(PROTO_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_reg: $(call obj,tests/unit/test_reg.c $(WORKER_SRC) tests/support/harness.c) \
-                         $(PROTO_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+TEST_SRC_test_toml = $(TOML_SRC)
+TEST_SRC_test_config = $(ENVCONFIG_SRC) $(TOML_SRC)
+TEST_SRC_test_settings = temporal/config/settings.c
+TEST_SRC_test_coro = temporal/engine/coro.c
+TEST_SRC_test_wf = $(WORKER_SRC) tests/support/harness.c
+TEST_SRC_test_reg = $(WORKER_SRC) tests/support/harness.c
 
 # Example libraries, built the way users build theirs (only include/tw.h).
 EXAMPLES = $(addprefix $(BUILD)/examples/lib,$(addsuffix .so,hello timers retry heartbeat))
@@ -247,33 +207,13 @@ $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection \
 	    -Iinclude -o $@ $<
 
-$(BUILD)/tests/test_invocations: $(call obj,tests/integration/test_invocations.c $(TEST_SUPPORT_SRC) $(WORKER_SRC)) $(PROTO_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_serverless: $(call obj,tests/integration/test_serverless.c $(TEST_SUPPORT_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_worker: $(call obj,tests/integration/test_worker.c $(TEST_SUPPORT_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_wf_semantics: $(call obj,tests/integration/test_wf_semantics.c $(TEST_SUPPORT_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_contract: $(call obj,tests/integration/test_contract.c $(TEST_SUPPORT_SRC) $(STALLPROXY_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_crash: $(call obj,tests/integration/test_crash.c $(TEST_SUPPORT_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
-
-$(BUILD)/tests/test_chaos: $(call obj,tests/integration/test_chaos.c $(TEST_SUPPORT_SRC) $(STALLPROXY_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+TEST_SRC_test_invocations = $(TEST_SUPPORT_SRC) $(WORKER_SRC)
+TEST_SRC_test_serverless = $(TEST_SUPPORT_SRC)
+TEST_SRC_test_worker = $(TEST_SUPPORT_SRC)
+TEST_SRC_test_wf_semantics = $(TEST_SUPPORT_SRC)
+TEST_SRC_test_contract = $(TEST_SUPPORT_SRC) $(STALLPROXY_SRC)
+TEST_SRC_test_crash = $(TEST_SUPPORT_SRC)
+TEST_SRC_test_chaos = $(TEST_SUPPORT_SRC) $(STALLPROXY_SRC)
 
 # ---- Temporal's feature suite (tests/features/README.md) ----
 # A scenario AREA/NAME is tests/features/AREA/NAME/feature.c, built like a user library into
@@ -290,26 +230,19 @@ $(BUILD)/features/enabled: Makefile
 	@mkdir -p $(dir $@)
 	printf '%s\n' $(FEATURES) >$@
 INTEGRATION_TESTS += test_features
-$(BUILD)/tests/test_features: $(call obj,tests/integration/test_features.c $(TEST_SUPPORT_SRC)) \
-                              $(FEATURE_LIBS) $(BUILD)/features/enabled
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+TEST_SRC_test_features = $(TEST_SUPPORT_SRC)
+$(BUILD)/tests/test_features: $(FEATURE_LIBS) $(BUILD)/features/enabled
 
 # The engine's coroutines, cancellation and signals (tests/unit/test_wf_machines.c) on
 # histories built the server's way (tests/support/wf_hist.c), through lib_wf_talk.c.
 UNIT_TESTS += test_wf_machines
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_talk.so
-$(BUILD)/tests/test_wf_machines: $(call obj,tests/unit/test_wf_machines.c tests/support/wf_hist.c \
-                             $(WORKER_SRC) tests/support/harness.c) $(PROTO_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+TEST_SRC_test_wf_machines = tests/support/wf_hist.c $(WORKER_SRC) tests/support/harness.c
 
 # End to end (tests/integration/test_wf_talk.c): lib_wf_talk under the emulator, the real
 # server, the Go driver.
 INTEGRATION_TESTS += test_wf_talk
-$(BUILD)/tests/test_wf_talk: $(call obj,tests/integration/test_wf_talk.c $(TEST_SUPPORT_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+TEST_SRC_test_wf_talk = $(TEST_SUPPORT_SRC)
 
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 TEST_BINS += $(FUZZ_REPLAYS)
@@ -430,6 +363,14 @@ clean:
 	rm -rf build build-san
 
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rules,$(t))))
+
+define test_rule
+$(BUILD)/tests/$(1): $(call obj,$(wildcard tests/unit/$(1).c tests/integration/$(1).c) \
+                     $(TEST_SRC_$(1))) $(PROTO_LIB)
+	@mkdir -p $$(dir $$@)
+	$(CC) $(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(PROTO_LIB) $(DEP_LIBS) $(SYS_LIBS) -lcmocka
+endef
+$(foreach t,$(UNIT_TESTS) $(INTEGRATION_TESTS),$(eval $(call test_rule,$(t))))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 -include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
