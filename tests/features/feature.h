@@ -88,6 +88,27 @@ static inline int ft_wf_fail_rc(tw_wf *wf, int rc, const char *what)
     return ft_wf_fail(wf, "%s returned %d", what, rc);
 }
 
+/* The text of the JSON string in |p| without its quotes (escapes are kept as they are), in
+ * workflow memory; "" when |p| holds no string. */
+static inline const char *ft_string(tw_wf *wf, const tw_payload *p)
+{
+    if (!p || !p->data || p->len < 2 || p->data[0] != '"' || p->data[p->len - 1] != '"')
+        return "";
+    char *s = tw_wf_alloc(wf, p->len - 1);
+    if (!s)
+        return "";
+    memcpy(s, p->data + 1, p->len - 2);
+    s[p->len - 2] = '\0';
+    return s;
+}
+
+/* The type of the failure the last call that returned TW_EFAILED got, or "none". */
+static inline const char *ft_failure_type(tw_wf *wf)
+{
+    const tw_failure *f = tw_wf_last_failure(wf);
+    return f && f->type ? f->type : "none";
+}
+
 static inline void ft_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

@@ -249,6 +249,19 @@ func (r *frun) waitEvent(ctx context.Context, run client.WorkflowRun, what strin
 	}
 }
 
+// eventually polls |ok| every 100 ms until it holds, for at most |timeout|.
+func (r *frun) eventually(ctx context.Context, what string, timeout time.Duration, ok func() bool) {
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		r.require(time.Now().Before(deadline), "%s: not within %v", what, timeout)
+		select {
+		case <-ctx.Done():
+			r.noErr(ctx.Err(), "waiting for "+what)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 func isType(t enumspb.EventType) func(*historypb.HistoryEvent) bool {
 	return func(e *historypb.HistoryEvent) bool { return e.EventType == t }
 }

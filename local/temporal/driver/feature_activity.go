@@ -61,20 +61,15 @@ func checkRetryOnError(ctx context.Context, r *frun) {
 func checkHeartbeating(ctx context.Context, r *frun) {
 	run := r.start(ctx, "Workflow", nil)
 	// While attempt 1 is silent, the server holds its latest details.
-	deadline := time.Now().Add(20 * time.Second)
 	var seen any
-	for time.Now().Before(deadline) {
+	r.eventually(ctx, "attempt 1's last details on the server", 20*time.Second, func() bool {
 		d, err := r.c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
 		r.noErr(err, "describe")
 		if len(d.PendingActivities) == 1 && d.PendingActivities[0].Attempt == 1 {
 			seen = payloadsJSON(d.PendingActivities[0].HeartbeatDetails)
-			if jsonEqual(20000, seen) {
-				break
-			}
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	r.equal(20000, seen, "heartbeat details of attempt 1 while it is silent")
+		return jsonEqual(20000, seen)
+	})
 	var result map[string]any
 	r.succeeds(ctx, run, &result)
 	r.equal(map[string]any{"attempt": 2, "resumed_from": 20000}, result, "workflow result")
