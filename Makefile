@@ -67,9 +67,10 @@ BOOTSTRAP_SRC = bootstrap.c function.c $(WORKER_SRC) runtime/rt.c runtime/loop.c
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
-UNIT_TESTS = test_rt test_grpc_wire test_grpc test_reg test_toml test_config test_settings test_coro test_wf test_log
-INTEGRATION_TESTS = test_linkage test_emulator test_emulator_http test_temporal test_worker test_serverless \
-                    test_invocations test_stallproxy test_crash
+UNIT_TESTS = test_rt test_grpc_wire test_grpc test_reg test_toml test_config test_settings test_coro \
+             test_wf test_log
+INTEGRATION_TESTS = test_linkage test_emulator test_emulator_http test_temporal test_worker \
+                    test_serverless test_invocations test_stallproxy test_crash
 INTEGRATION_TESTS += test_wf_semantics
 INTEGRATION_TESTS += test_contract
 INTEGRATION_TESTS += test_chaos
@@ -326,8 +327,9 @@ FUZZ_LIBS_engine = $(PROTO_LIB)
 FUZZ_ENGINE_WORKFLOWS = $(addprefix $(BUILD)/,examples/libhello.so examples/libtimers.so \
                         examples/libretry.so fixtures/lib_wf_semantics.so fixtures/lib_changing_v1.so)
 $(FUZZ_BUILD)/fuzz_engine $(BUILD)/tests/replay_engine: $(FUZZ_ENGINE_WORKFLOWS)
-# grpc.c's HTTP/2 client against a hostile server: tests/fuzz/fuzz_h2.c is the transport (in
-# place of temporal/net/transport.c) and serves the input as the server's bytes.
+# The gRPC channel's HTTP/2 client (grpc.c, h2.c) against a hostile server: tests/fuzz/fuzz_h2.c
+# is the transport (in place of temporal/net/transport.c) and serves the input as the server's
+# bytes.
 FUZZ_TARGETS += h2
 FUZZ_SRC_h2 = temporal/net/grpc.c temporal/net/h2.c temporal/net/grpc_wire.c $(LOG_SRC)
 FUZZ_LIBS_h2 = $(PROTO_LIB)
