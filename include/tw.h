@@ -130,7 +130,17 @@ typedef struct tw_activity_options {
     int64_t schedule_to_start_ms;
     int64_t heartbeat_ms;
     const tw_retry_policy *retry;     /* NULL: server default */
+    /* ---- ABI 1.1 (read only from libraries built against 1.1 or later) ---- */
+    int cancellation_type;            /* what tw_cancel() (or the workflow's cancel) does to it:
+                                       * TW_CANCEL_TRY (0, the default), _WAIT_COMPLETED,
+                                       * _ABANDON */
 } tw_activity_options;
+
+/* How an activity is cancelled (tw_activity_options.cancellation_type), as the official SDKs:
+ * TRY asks the server to cancel it and the code goes on at once (TW_ECANCELED); WAIT_COMPLETED
+ * asks and waits for the activity's answer (it sees the cancellation through tw_heartbeat);
+ * ABANDON tells nobody, the activity runs on and its result is dropped. */
+enum { TW_CANCEL_TRY = 0, TW_CANCEL_WAIT_COMPLETED = 1, TW_CANCEL_ABANDON = 2 };
 
 typedef struct tw_wf_info {
     const char *workflow_id;
@@ -185,6 +195,10 @@ typedef struct tw_api {
     /* ---- ABI 1.1 ---- */
     int (*wf_go)(tw_wf *wf, tw_coroutine_fn fn, void *arg, tw_future **out);
     int (*wf_await_condition)(tw_wf *wf, tw_condition_fn pred, void *arg, int64_t timeout_ms);
+    int (*wf_cancel_requested)(tw_wf *wf);
+    int (*wf_cancel)(tw_wf *wf, tw_future *f);
+    int (*wf_cancel_external)(tw_wf *wf, const char *workflow_id, const char *run_id,
+                              tw_future **out);
 } tw_api;
 
 /* ---- the library entry point ---- */
@@ -270,6 +284,30 @@ static inline int tw_go(tw_wf *wf, tw_coroutine_fn fn, void *arg, tw_future **ou
 static inline int tw_await_condition(tw_wf *wf, tw_condition_fn pred, void *arg,
                                      int64_t timeout_ms)
 { return tw__api->wf_await_condition(wf, pred, arg, timeout_ms); }
+
+/* ---- cancellation (ABI 1.1) ----
+ *
+ * When someone cancels the workflow (the client's CancelWorkflow, `temporal workflow cancel`),
+ * every coroutine blocked at that moment wakes with TW_ECANCELED from its blocking call, and
+ * what that call waited on is cancelled (a timer; an activity per its cancellation_type). The
+ * code may then clean up: calls it makes after that run normally, activities too. A workflow
+ * function returning TW_ECANCELED ends the workflow as cancelled; returning 0 completes it. */
+
+/* Nonzero once the workflow's cancellation was requested. Asking counts as seeing it: the
+ * calling coroutine's next blocking call runs normally. */
+static inline int tw_wf_cancel_requested(tw_wf *wf) { return tw__api->wf_cancel_requested(wf); }
+/* Cancels what |f| stands for: a timer (at once: its wait returns TW_ECANCELED), an activity
+ * (per its cancellation_type), a tw_go coroutine (its next blocking call returns TW_ECANCELED).
+ * Anything not sent to the server yet is simply dropped. A future that is done already: 0,
+ * nothing happens. An external signal or cancel the server has already: TW_ESTATE. */
+static inline int tw_cancel(tw_wf *wf, tw_future *f) { return tw__api->wf_cancel(wf, f); }
+/* Asks the server to cancel workflow |workflow_id| (|run_id| NULL or "": its latest run).
+ * *out (may be NULL) resolves once the request was delivered, or fails (TW_EFAILED,
+ * tw_wf_last_failure() type "ExternalWorkflowExecutionNotFound") when there is no such
+ * workflow. */
+static inline int tw_cancel_external(tw_wf *wf, const char *workflow_id, const char *run_id,
+                                     tw_future **out)
+{ return tw__api->wf_cancel_external(wf, workflow_id, run_id, out); }
 
 static inline const tw_act_info *tw_act_info_get(tw_act *a) { return tw__api->act_info(a); }
 /* Records progress (throttled); returns TW_ECANCELED once the activity is cancelled. */

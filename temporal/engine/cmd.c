@@ -115,6 +115,80 @@ static void cancel_timer_describe_event(const pb_event *ev, char *out, size_t n)
     snprintf(out, n, "CancelTimer(id %s)", STR(ev->timer_canceled_event_attributes->timer_id));
 }
 
+/* ---- RequestCancelActivityTask ---- */
+
+static int cancel_activity_same(const pb_command *c, const pb_event *ev)
+{
+    return c->request_cancel_activity_task_command_attributes->scheduled_event_id ==
+           ev->activity_task_cancel_requested_event_attributes->scheduled_event_id;
+}
+
+static void cancel_activity_describe(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "RequestCancelActivityTask(scheduled event %lld)",
+             (long long)c->request_cancel_activity_task_command_attributes->scheduled_event_id);
+}
+
+static void cancel_activity_describe_event(const pb_event *ev, char *out, size_t n)
+{
+    snprintf(out, n, "RequestCancelActivityTask(scheduled event %lld)",
+             (long long)ev->activity_task_cancel_requested_event_attributes->scheduled_event_id);
+}
+
+/* ---- RequestCancelExternalWorkflowExecution ---- */
+
+static int cancel_external_same(const pb_command *c, const pb_event *ev)
+{
+    const Temporal__Api__Command__V1__RequestCancelExternalWorkflowExecutionCommandAttributes *ca =
+        c->request_cancel_external_workflow_execution_command_attributes;
+    HA(RequestCancelExternalWorkflowExecutionInitiated) *at =
+        ev->request_cancel_external_workflow_execution_initiated_event_attributes;
+    return at->workflow_execution &&
+           strcmp(ca->workflow_id, STR(at->workflow_execution->workflow_id)) == 0;
+}
+
+static void cancel_external_describe(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "RequestCancelExternalWorkflowExecution(workflow %s)",
+             c->request_cancel_external_workflow_execution_command_attributes->workflow_id);
+}
+
+static void cancel_external_describe_event(const pb_event *ev, char *out, size_t n)
+{
+    HA(RequestCancelExternalWorkflowExecutionInitiated) *at =
+        ev->request_cancel_external_workflow_execution_initiated_event_attributes;
+    snprintf(out, n, "RequestCancelExternalWorkflowExecution(workflow %s)",
+             at->workflow_execution ? STR(at->workflow_execution->workflow_id) : "?");
+}
+
+static int64_t external_cancel_requested_initiated(const pb_event *ev)
+{
+    return ev->external_workflow_execution_cancel_requested_event_attributes->initiated_event_id;
+}
+
+static int64_t cancel_external_failed_initiated(const pb_event *ev)
+{
+    return ev->request_cancel_external_workflow_execution_failed_event_attributes
+        ->initiated_event_id;
+}
+
+/* The names the Temporal API gives the causes, as failure types. */
+static const char *external_cause(int cause)
+{
+    switch (cause) {
+    case 1: return "ExternalWorkflowExecutionNotFound";
+    case 2: return "NamespaceNotFound";
+    case 3: return "SignalCountLimitExceeded";
+    }
+    return "ExternalWorkflowExecutionFailed";
+}
+
+static const char *cancel_external_failed_cause(const pb_event *ev)
+{
+    return external_cause(
+        (int)ev->request_cancel_external_workflow_execution_failed_event_attributes->cause);
+}
+
 /* ---- commands that close the workflow: nothing identifies them but their type ---- */
 
 static int same_type(const pb_command *c, const pb_event *ev) { return 1; }
@@ -135,6 +209,14 @@ static void describe_fail_event(const pb_event *ev, char *out, size_t n)
 {
     describe_fail(NULL, out, n);
 }
+static void describe_cancel(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "CancelWorkflowExecution");
+}
+static void describe_cancel_event(const pb_event *ev, char *out, size_t n)
+{
+    describe_cancel(NULL, out, n);
+}
 
 /* ---- the tables ---- */
 
@@ -143,8 +225,18 @@ static const cmd_kind CMD_KINDS[] = {
     {COMMAND(SCHEDULE_ACTIVITY_TASK, "ScheduleActivityTask", ACTIVITY_TASK_SCHEDULED),
      .resolved_by = {EV(ACTIVITY_TASK_COMPLETED), EV(ACTIVITY_TASK_FAILED),
                      EV(ACTIVITY_TASK_TIMED_OUT), EV(ACTIVITY_TASK_CANCELED)},
-     .same = activity_same, .describe = activity_describe,
-     .describe_event = activity_describe_event},
+     .canceled_by = CMD(REQUEST_CANCEL_ACTIVITY_TASK), .same = activity_same,
+     .describe = activity_describe, .describe_event = activity_describe_event},
+    {COMMAND(REQUEST_CANCEL_ACTIVITY_TASK, "RequestCancelActivityTask",
+             ACTIVITY_TASK_CANCEL_REQUESTED),
+     .same = cancel_activity_same, .describe = cancel_activity_describe,
+     .describe_event = cancel_activity_describe_event},
+    {COMMAND(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION, "RequestCancelExternalWorkflowExecution",
+             REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED),
+     .resolved_by = {EV(EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED),
+                     EV(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED)},
+     .same = cancel_external_same, .describe = cancel_external_describe,
+     .describe_event = cancel_external_describe_event},
     {COMMAND(START_TIMER, "StartTimer", TIMER_STARTED), .resolved_by = {EV(TIMER_FIRED)},
      .canceled_by = CMD(CANCEL_TIMER), .same = timer_same, .describe = timer_describe,
      .describe_event = timer_describe_event},
@@ -155,6 +247,8 @@ static const cmd_kind CMD_KINDS[] = {
      .same = same_type, .describe = describe_complete, .describe_event = describe_complete_event},
     {COMMAND(FAIL_WORKFLOW_EXECUTION, "FailWorkflowExecution", WORKFLOW_EXECUTION_FAILED),
      .same = same_type, .describe = describe_fail, .describe_event = describe_fail_event},
+    {COMMAND(CANCEL_WORKFLOW_EXECUTION, "CancelWorkflowExecution", WORKFLOW_EXECUTION_CANCELED),
+     .same = same_type, .describe = describe_cancel, .describe_event = describe_cancel_event},
 };
 
 /* Events whose attributes the engine never reads have 0 for them (no check). */
@@ -166,6 +260,9 @@ static const ev_kind EV_KINDS[] = {
     {EVENT(WORKFLOW_TASK_FAILED, "WorkflowTaskFailed", HCASE(WORKFLOW_TASK_FAILED))},
     {EVENT(WORKFLOW_EXECUTION_COMPLETED, "WorkflowExecutionCompleted", 0)},
     {EVENT(WORKFLOW_EXECUTION_FAILED, "WorkflowExecutionFailed", 0)},
+    {EVENT(WORKFLOW_EXECUTION_CANCELED, "WorkflowExecutionCanceled", 0)},
+    {EVENT(WORKFLOW_EXECUTION_CANCEL_REQUESTED, "WorkflowExecutionCancelRequested",
+           HCASE(WORKFLOW_EXECUTION_CANCEL_REQUESTED))},
     {EVENT(ACTIVITY_TASK_SCHEDULED, "ActivityTaskScheduled", HCASE(ACTIVITY_TASK_SCHEDULED)),
      .check = activity_scheduled_check},
     {EVENT(ACTIVITY_TASK_COMPLETED, "ActivityTaskCompleted", HCASE(ACTIVITY_TASK_COMPLETED)),
@@ -179,6 +276,21 @@ static const ev_kind EV_KINDS[] = {
      .failure = timed_out_failure},
     {EVENT(ACTIVITY_TASK_CANCELED, "ActivityTaskCanceled", HCASE(ACTIVITY_TASK_CANCELED)),
      RESOLVES(SCHEDULE_ACTIVITY_TASK, RES_CANCELED), .initiated_id = canceled_scheduled},
+    {EVENT(ACTIVITY_TASK_CANCEL_REQUESTED, "ActivityTaskCancelRequested",
+           HCASE(ACTIVITY_TASK_CANCEL_REQUESTED))},
+    {EVENT(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+           "RequestCancelExternalWorkflowExecutionInitiated",
+           HCASE(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED))},
+    {EVENT(EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED, "ExternalWorkflowExecutionCancelRequested",
+           HCASE(EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED)),
+     RESOLVES(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION, RES_COMPLETED),
+     .initiated_id = external_cancel_requested_initiated},
+    {EVENT(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED,
+           "RequestCancelExternalWorkflowExecutionFailed",
+           HCASE(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED)),
+     RESOLVES(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION, RES_FAILED),
+     .initiated_id = cancel_external_failed_initiated,
+     .failed_cause = cancel_external_failed_cause},
     {EVENT(TIMER_STARTED, "TimerStarted", HCASE(TIMER_STARTED))},
     {EVENT(TIMER_FIRED, "TimerFired", HCASE(TIMER_FIRED)), RESOLVES(START_TIMER, RES_COMPLETED),
      .op_id = fired_timer},
@@ -256,6 +368,18 @@ pb_command *cmd_new(arena *a, int type, void *attributes)
     case CMD(CANCEL_TIMER):
         c->attributes_case = CCASE(CANCEL_TIMER);
         c->cancel_timer_command_attributes = attributes;
+        break;
+    case CMD(REQUEST_CANCEL_ACTIVITY_TASK):
+        c->attributes_case = CCASE(REQUEST_CANCEL_ACTIVITY_TASK);
+        c->request_cancel_activity_task_command_attributes = attributes;
+        break;
+    case CMD(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION):
+        c->attributes_case = CCASE(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION);
+        c->request_cancel_external_workflow_execution_command_attributes = attributes;
+        break;
+    case CMD(CANCEL_WORKFLOW_EXECUTION):
+        c->attributes_case = CCASE(CANCEL_WORKFLOW_EXECUTION);
+        c->cancel_workflow_execution_command_attributes = attributes;
         break;
     case CMD(COMPLETE_WORKFLOW_EXECUTION):
         c->attributes_case = CCASE(COMPLETE_WORKFLOW_EXECUTION);

@@ -51,6 +51,9 @@ typedef struct ev_kind {
     const char *(*op_id)(const pb_event *ev);
     const pb_payloads *(*result)(const pb_event *ev);   /* RES_COMPLETED's value; may be NULL */
     const pb_failure *(*failure)(const pb_event *ev);   /* RES_FAILED's failure; may be NULL */
+    /* RES_FAILED without a Failure message (an external operation): the failure's type, e.g.
+     * "ExternalWorkflowExecutionNotFound", from the event's cause. May be NULL. */
+    const char *(*failed_cause)(const pb_event *ev);
     /* Beyond carrying its own attributes, what else is wrong with |ev| ("names no activity
      * type"), or NULL. May be NULL. */
     const char *(*check)(const pb_event *ev);

@@ -35,6 +35,7 @@
 
 typedef Temporal__Api__Command__V1__CompleteWorkflowExecutionCommandAttributes complete_attrs;
 typedef Temporal__Api__Command__V1__FailWorkflowExecutionCommandAttributes fail_attrs;
+typedef Temporal__Api__Command__V1__CancelWorkflowExecutionCommandAttributes cancel_attrs;
 
 static const char oom_message[] =
     "out of memory while running the workflow task (the task's memory limit or malloc); "
@@ -77,6 +78,15 @@ static void close_workflow(tw_wf *wf)
     wf->closed = 1;
     if (wf->code == 0 && !payloads_valid(&wf->result, 1)) {
         wf->bad_result = 1; /* no command: the task fails (run_code) */
+        return;
+    }
+    if (wf->code == TW_ECANCELED) { /* as sdk-go: a cancelled workflow ends as cancelled */
+        cancel_attrs *at = wf_mem(wf, sizeof(*at));
+        if (!at)
+            return;
+        temporal__api__command__v1__cancel_workflow_execution_command_attributes__init(at);
+        wf_push_cmd(wf, CMD(CANCEL_WORKFLOW_EXECUTION),
+                    cmd_new(wf->a, CMD(CANCEL_WORKFLOW_EXECUTION), at), NULL);
         return;
     }
     if (wf->code == 0) {
@@ -206,15 +216,22 @@ static int stray_resolution(tw_wf *wf, const ev_kind *k, const pb_event *ev, con
     return -1;
 }
 
-static void resolve_failed(tw_wf *wf, wf_future *f, const pb_failure *failure,
-                           const char *fallback)
+/* |f| fails with |failure| (from the event), or, when the event carries none, a failure of
+ * type |type| (an external operation's cause). */
+static void resolve_failed(tw_wf *wf, wf_future *f, const pb_failure *failure, const char *type)
 {
     f->done = f->failed = 1;
-    f->failure = failure ? failure_from_pb(wf->a, failure) : wf_mem(wf, sizeof(*f->failure));
-    if (!f->failure)
-        wf->oom = 1;
-    else if (!failure)
-        *f->failure = (tw_failure){.type = "Error", .message = fallback};
+    if (failure) {
+        if (!(f->failure = failure_from_pb(wf->a, failure)))
+            wf->oom = 1;
+        return;
+    }
+    char msg[300];
+    snprintf(msg, sizeof(msg), "%s %s failed: %s", f->kind ? f->kind->name : "operation",
+             f->id ? f->id : "", type ? type : "no reason given");
+    if (!(f->failure = wf_mem(wf, sizeof(*f->failure))))
+        return;
+    *f->failure = (tw_failure){.type = type ? type : "Error", .message = wf_strdup(wf, msg)};
 }
 
 static int resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_output *out)
@@ -231,10 +248,13 @@ static int resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_output *o
             wf->oom = 1;
         break;
     case RES_FAILED:
-        resolve_failed(wf, f, k->failure ? k->failure(ev) : NULL, "failed");
+        resolve_failed(wf, f, k->failure ? k->failure(ev) : NULL,
+                       k->failed_cause ? k->failed_cause(ev) : NULL);
         break;
     case RES_CANCELED:
-        resolve_failed(wf, f, NULL, "activity canceled");
+        f->done = f->canceled = 1;
+        if ((f->failure = wf_mem(wf, sizeof(*f->failure))))
+            *f->failure = (tw_failure){.type = "CanceledError", .message = "activity canceled"};
         break;
     }
     return 0;
@@ -274,6 +294,8 @@ static int apply_event(tw_wf *wf, const pb_event *ev, wf_output *out)
         /* A reset point: from here on the run draws from its own id, as sdk-go does. */
         if (at->cause == WF_CAUSE(RESET_WORKFLOW) && at->new_run_id && *at->new_run_id)
             wf->rng = wf_seed_of(at->new_run_id);
+    } else if (ev->event_type == EV(WORKFLOW_EXECUTION_CANCEL_REQUESTED)) {
+        wf_on_cancel_requested(wf);
     } else if (ev->event_type == EV(WORKFLOW_TASK_COMPLETED)) {
         for (wf_cmd *c = wf->pending; c; c = c->next)
             c->must_match = 1;
@@ -327,7 +349,8 @@ static void fail_out_of_memory(wf_output *out)
                        .message = oom_message, .versioning = out->versioning};
 }
 
-static tw_wf *new_wf(arena *a, const reg_workflow *def, const wf_input *in)
+static tw_wf *new_wf(arena *a, const tw_registry *reg, const reg_workflow *def,
+                     const wf_input *in)
 {
     tw_wf *wf = arena_alloc(a, sizeof(*wf));
     if (!wf)
@@ -335,6 +358,7 @@ static tw_wf *new_wf(arena *a, const reg_workflow *def, const wf_input *in)
     memset(wf, 0, sizeof(*wf));
     wf->a = a;
     wf->def = def;
+    wf->abi_minor = reg_abi_minor(reg);
     wf->code_since = in->code_since;
     wf->pending_tail = &wf->pending;
     wf->eager_tail = &wf->eager;
@@ -358,7 +382,7 @@ int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
         return 0;
     }
     out->versioning = def->versioning;
-    tw_wf *wf = new_wf(a, def, in);
+    tw_wf *wf = new_wf(a, reg, def, in);
     history_iter *h = history_open(a, in->events, in->nevents, in->next_page, in->page_ctx);
     if (!wf || !h) {
         fail_out_of_memory(out);

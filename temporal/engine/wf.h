@@ -8,7 +8,8 @@
  *
  * Supported: activities (execute, start + await, select), timers (sleep, start + await),
  * several coroutines per workflow (tw_go, tw_await_condition) run in a deterministic order,
- * deterministic time and randomness, completion and failure of the workflow. Events the
+ * cancellation (of the workflow, of timers, activities, coroutines and other workflows),
+ * deterministic time and randomness, completion, failure and cancellation of the workflow. Events the
  * engine does not act on (signals, markers, ...) are passed over. As in the official SDKs,
  * the code never runs at a workflow task attempt that failed or timed out (the next attempt
  * sees the time of its own start), and tw_random() is seeded by the original execution's run
@@ -17,8 +18,8 @@
  *
  * The engine's files: history.c (the history in batches, pages loaded as the replay needs
  * them), cmd.c (the command state machines as tables), wf.c (the replay driver), dispatch.c
- * (the coroutines and their order), wf_api.c (the calls workflow code makes); wf_int.h is what
- * they share.
+ * (the coroutines and their order), wf_api.c (the calls workflow code makes), cancel.c
+ * (cancellation both ways); wf_int.h is what they share.
  *
  * Memory: everything lives in the caller's arena. Threading: one task per call, on the
  * calling thread; calls on different threads are independent.

@@ -160,6 +160,10 @@ int wf_start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
     if (!type || !*type || !o || (o->start_to_close_ms <= 0 && o->schedule_to_close_ms <= 0) ||
         !payloads_valid(args, nargs))
         return TW_EINVAL; /* the server refuses an activity without either timeout */
+    /* A field of ABI 1.1: a 1.0 library's options end before it. */
+    int cancel_type = wf->abi_minor >= 1 ? o->cancellation_type : TW_CANCEL_TRY;
+    if (cancel_type < TW_CANCEL_TRY || cancel_type > TW_CANCEL_ABANDON)
+        return TW_EINVAL;
     if (wf->oom)
         return TW_ENOMEM;
     char idbuf[24];
@@ -190,6 +194,7 @@ int wf_start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
     at->heartbeat_timeout = wf_duration(wf, o->heartbeat_ms);
     if (o->retry && !(at->retry_policy = retry_policy(wf, o->retry)))
         return TW_ENOMEM;
+    f->cancel_type = cancel_type;
     if (wf->oom)
         return TW_ENOMEM;
     f->cmd = wf_push_cmd(wf, CMD(SCHEDULE_ACTIVITY_TASK),
@@ -206,8 +211,10 @@ static int future_ready(tw_wf *wf, void *ctx) { return ((wf_future *)ctx)->done;
 /* What a done future gives its waiter. */
 static int outcome(tw_wf *wf, const wf_future *f, tw_payload *result)
 {
-    if (f->canceled)
+    if (f->canceled) {
+        wf->last_failure = f->failure;
         return TW_ECANCELED;
+    }
     if (f->failed) {
         wf->last_failure = f->failure;
         return TW_EFAILED;
@@ -224,6 +231,8 @@ static int await_as(tw_wf *wf, wf_future *f, tw_payload *result, const char *cal
     wf_describe_future(f, desc, sizeof(desc));
     snprintf(what, sizeof(what), "%s %s", call, desc);
     int rc = wf_block(wf, future_ready, f, what);
+    if (rc == TW_ECANCELED) /* the workflow's cancel (or tw_cancel of this coroutine) */
+        return wf_interrupted(wf, &f, 1, what);
     return rc ? rc : outcome(wf, f, result);
 }
 
@@ -336,6 +345,8 @@ int wf_select(tw_wf *wf, tw_future *const *fs, size_t n, size_t *ready)
         used += (size_t)snprintf(what + used, sizeof(what) - used, "%s%s", i ? ", " : " ", desc);
     }
     int rc = wf_block(wf, any_ready, &w, what);
+    if (rc == TW_ECANCELED)
+        return wf_interrupted(wf, (wf_future *const *)fs, n, what);
     if (rc)
         return rc;
     if (ready)

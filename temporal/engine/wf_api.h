@@ -33,5 +33,8 @@ const tw_failure *wf_last_failure(tw_wf *wf);
 /* ABI 1.1 */
 int wf_go(tw_wf *wf, tw_coroutine_fn fn, void *arg, tw_future **out);
 int wf_await_condition(tw_wf *wf, tw_condition_fn pred, void *arg, int64_t timeout_ms);
+int wf_cancel_requested(tw_wf *wf);
+int wf_cancel(tw_wf *wf, tw_future *f);
+int wf_cancel_external(tw_wf *wf, const char *workflow_id, const char *run_id, tw_future **out);
 
 #endif

@@ -42,6 +42,9 @@ typedef struct wf_future {
     int resolved_early;        /* resolved (cancelled) before the history said how it ended:
                                 * the resolution events still to come are dropped */
     wf_co *co;                 /* a tw_go coroutine's future: the coroutine */
+    int cancel_type;           /* an activity's TW_CANCEL_* */
+    int cancel_requested;      /* its cancelling command is made (TW_CANCEL_WAIT_COMPLETED:
+                                * the future still waits for the activity's answer) */
     tw_payload *result;
     size_t nresult;
     tw_failure *failure;
@@ -92,6 +95,8 @@ struct tw_wf {
     wf_co *running;            /* the coroutine running now, NULL between them */
     wf_co *main;               /* the workflow function's */
     int co_seq, co_live;
+    unsigned abi_minor;        /* the library's: struct fields past 1.0 are read when >= 1 */
+    int cancel_requested;      /* WorkflowExecutionCancelRequested was seen */
     int64_t now_ms;
     uint64_t rng;
     int replaying;
@@ -128,6 +133,19 @@ void wf_free_coroutines(tw_wf *wf);
 /* "coroutine 1 (main): tw_await activity 1 \"Compose\"", one line per live coroutine, into
  * |out| (truncated to |n|). Returns the length it needed. */
 size_t wf_stack_trace(tw_wf *wf, char *out, size_t n);
+
+/* ---- cancel.c ---- */
+
+/* WorkflowExecutionCancelRequested: every live coroutine's next blocking call (the one it is
+ * blocked in) returns TW_ECANCELED. */
+void wf_on_cancel_requested(tw_wf *wf);
+/* Cancels what |f| stands for (tw_cancel()): 0, or TW_ESTATE when it cannot be any more (an
+ * external operation the server has). */
+int wf_cancel_future(tw_wf *wf, wf_future *f);
+/* A blocking call on |fs| (|n| of them) was interrupted by the workflow's cancel: cancels each
+ * (per its cancellation type), waits for the activities that must confirm it
+ * (TW_CANCEL_WAIT_COMPLETED), and returns TW_ECANCELED. */
+int wf_interrupted(tw_wf *wf, wf_future *const *fs, size_t n, const char *what);
 
 /* ---- wf_api.c ---- */
 

@@ -37,6 +37,9 @@ static void build(void)
     table.wf_last_failure = wf_last_failure;
     table.wf_go = wf_go;
     table.wf_await_condition = wf_await_condition;
+    table.wf_cancel_requested = wf_cancel_requested;
+    table.wf_cancel = wf_cancel;
+    table.wf_cancel_external = wf_cancel_external;
     table.act_info = act_info;
     table.act_heartbeat = act_heartbeat;
     table.act_cancelled = act_cancelled;

@@ -5,6 +5,9 @@
  *
  *   - several coroutines (tw_go) run activities and are joined; a condition wait wins over its
  *     timeout timer, which is cancelled (TimerCanceled in the history), or times out;
+ *   - cancellation: the losing timer of a select is cancelled; an activity cancelled with each
+ *     cancellation type; a workflow cancelled from the client cleans up with an activity and
+ *     ends CANCELED; another workflow cancelled from a workflow, or not found.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -14,6 +17,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -218,11 +222,171 @@ static void condition_wait_cancels_or_times_out(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+/* ---- cancellation ---- */
+
+/* An invocation on a thread of its own, while the test talks to the workflow. */
+typedef struct bg_invoke {
+    fn *f;
+    pthread_t th;
+    http_answer a;
+    int rc;
+} bg_invoke;
+
+static void *bg_run(void *arg)
+{
+    bg_invoke *b = arg;
+    b->rc = emu_invoke(&b->f->emu, NULL, NULL, "{}", NULL, &b->a);
+    return NULL;
+}
+
+static void bg_start(bg_invoke *b, fn *f)
+{
+    *b = (bg_invoke){.f = f};
+    assert_int_equal(pthread_create(&b->th, NULL, bg_run, b), 0);
+}
+
+static void bg_join(bg_invoke *b)
+{
+    pthread_join(b->th, NULL);
+    assert_int_equal(b->rc, 0);
+    char *fe = http_answer_header(&b->a, "X-Amz-Function-Error");
+    if (fe)
+        fail_msg("invocation failed: %s\n%s", b->a.body, emu_output(&b->f->emu));
+    cJSON *s = cJSON_Parse(b->a.body);
+    assert_non_null(s);
+    int failures = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "workflow_task_failures"));
+    if (failures)
+        fail_msg("%d workflow task failures:\n%s", failures, emu_output(&b->f->emu));
+    cJSON_Delete(s);
+    http_answer_free(&b->a);
+}
+
+/* Waits (up to 15 s) until |id|'s history has an event of |type|. */
+static void wait_for_event(const char *id, const char *type)
+{
+    for (int i = 0; i < 150; i++) {
+        cJSON *h = history(id);
+        int n = count_events(h, type);
+        cJSON_Delete(h);
+        if (n)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("%s: no %s after 15 s", id, type);
+}
+
+static void select_cancels_the_losing_timer(void **st)
+{
+    fn f;
+    deploy(&f, 10);
+    char id[64];
+    start(&f, "SelectCancels", new_id(id, sizeof(id), "select"), NULL);
+    invoke_ok(&f);
+    cJSON *done = await_end(id);
+    assert_string_equal(json_of(done, "result"), "{\"ready\":0,\"cancel\":0}");
+    cJSON *h = history(id);
+    assert_int_equal(count_events(h, "EVENT_TYPE_TIMER_CANCELED"), 1);
+    assert_int_equal(count_events(h, "EVENT_TYPE_TIMER_FIRED"), 0);
+    cJSON_Delete(h);
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* Slow (heartbeating) cancelled a second after it started, with each cancellation type. */
+static void activity_cancellation_types(void **st)
+{
+    fn f;
+    deploy(&f, 14);
+    char try_id[64], wait_id[64], abandon_id[64];
+    const char *try_args[] = {"start", "--id", new_id(try_id, sizeof(try_id), "try"), "--type",
+                              "CancelActivity", "--task-queue", f.queue, "--input", "0", NULL};
+    const char *wait_args[] = {"start", "--id", new_id(wait_id, sizeof(wait_id), "wait"),
+                               "--type", "CancelActivity", "--task-queue", f.queue, "--input",
+                               "1", NULL};
+    const char *abandon_args[] = {"start", "--id", new_id(abandon_id, sizeof(abandon_id), "aban"),
+                                  "--type", "CancelActivity", "--task-queue", f.queue, "--input",
+                                  "2", "--input", "3000", NULL};
+    driver_ok(try_args);
+    driver_ok(wait_args);
+    driver_ok(abandon_args);
+    invoke_ok(&f);
+    const char *ids[] = {try_id, wait_id, abandon_id};
+    for (int i = 0; i < 3; i++) {
+        cJSON *done = await_end(ids[i]);
+        assert_string_equal(str(done, "status"), "COMPLETED");
+        assert_string_equal(json_of(done, "result"), "{\"cancel\":0,\"await\":-5}");
+        cJSON *h = history(ids[i]);
+        /* TRY and WAIT ask the server; only WAIT waits for the activity's answer. */
+        assert_int_equal(count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED"), i < 2);
+        assert_int_equal(count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCELED"), i == 1);
+        cJSON_Delete(h);
+        cJSON_Delete(done);
+    }
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* `cancel` from the Go client while the workflow waits on Slow: the activity is cancelled, the
+ * cleanup activity runs, the workflow ends CANCELED. */
+static void cancelled_workflow_cleans_up(void **st)
+{
+    fn f;
+    deploy(&f, 14);
+    char id[64];
+    start(&f, "CancelMe", new_id(id, sizeof(id), "cancelme"), "1");
+    bg_invoke b;
+    bg_start(&b, &f);
+    /* The server writes ActivityTaskStarted only when the activity ends: give it a moment to
+     * start once scheduled. */
+    wait_for_event(id, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED");
+    usleep(1500 * 1000);
+    const char *cancel[] = {"cancel", "--id", id, NULL};
+    driver_ok(cancel);
+    bg_join(&b);
+    cJSON *done = await_end(id);
+    assert_string_equal(str(done, "status"), "CANCELED");
+    cJSON *h = history(id);
+    assert_int_equal(count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED"), 1);
+    assert_int_equal(count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED"), 1);
+    assert_int_equal(count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCELED"), 1);
+    assert_int_equal(count_events(h, "EVENT_TYPE_ACTIVITY_TASK_COMPLETED"), 1); /* cleanup */
+    assert_int_equal(count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED"), 1);
+    cJSON_Delete(h);
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* A workflow cancels another one (CancelCompletes, which completes when cancelled), and one
+ * that does not exist. */
+static void cancelling_another_workflow(void **st)
+{
+    fn f;
+    deploy(&f, 12);
+    char target[64], canceller[64], lost[64], arg[96];
+    start(&f, "CancelCompletes", new_id(target, sizeof(target), "target"), NULL);
+    snprintf(arg, sizeof(arg), "\"%s\"", target);
+    start(&f, "CancelOther", new_id(canceller, sizeof(canceller), "canceller"), arg);
+    start(&f, "CancelOther", new_id(lost, sizeof(lost), "lost"), "\"no-such-workflow\"");
+    invoke_ok(&f);
+    cJSON *a = await_end(canceller), *b = await_end(target), *c = await_end(lost);
+    assert_string_equal(json_of(a, "result"), "{\"rc\":0,\"type\":\"\"}");
+    assert_string_equal(json_of(b, "result"), "{\"slept\":-5,\"cancel_requested\":1}");
+    assert_string_equal(json_of(c, "result"),
+                        "{\"rc\":-4,\"type\":\"ExternalWorkflowExecutionNotFound\"}");
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cJSON_Delete(c);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(coroutines_join_their_activities),
         cmocka_unit_test(condition_wait_cancels_or_times_out),
+        cmocka_unit_test(select_cancels_the_losing_timer),
+        cmocka_unit_test(activity_cancellation_types),
+        cmocka_unit_test(cancelled_workflow_cleans_up),
+        cmocka_unit_test(cancelling_another_workflow),
     };
     return cmocka_run_group_tests_name("wf_talk", tests, group_setup, group_teardown);
 }

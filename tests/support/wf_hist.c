@@ -215,6 +215,66 @@ static void record_cancel_activity(whist *h, const pb_command *c)
     SET(e, activity_task_canceled_event_attributes, ACTIVITY_TASK_CANCELED, done);
 }
 
+static void record_cancel_external(whist *h, const pb_command *c)
+{
+    const Temporal__Api__Command__V1__RequestCancelExternalWorkflowExecutionCommandAttributes *ca =
+        c->request_cancel_external_workflow_execution_command_attributes;
+    pb_event *e = wh_add(h, EV(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED));
+    HA(RequestCancelExternalWorkflowExecutionInitiated) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__request_cancel_external_workflow_execution_initiated_event_attributes__init(at);
+    pb_execution *x = mem(h, sizeof(*x));
+    temporal__api__common__v1__workflow_execution__init(x);
+    x->workflow_id = dup(h, ca->workflow_id);
+    x->run_id = dup(h, ca->run_id);
+    at->workflow_execution = x;
+    SET(e, request_cancel_external_workflow_execution_initiated_event_attributes,
+        REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, at);
+}
+
+/* The last event of |type| whose workflow execution is |workflow_id|. */
+static int64_t initiated_for(const whist *h, int type, const char *workflow_id)
+{
+    for (size_t i = h->n; i-- > 0;) {
+        const pb_event *e = h->ev[i];
+        const pb_execution *x = NULL;
+        if ((int)e->event_type != type)
+            continue;
+        if (type == EV(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED))
+            x = e->request_cancel_external_workflow_execution_initiated_event_attributes->workflow_execution;
+        else if (type == EV(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED))
+            x = e->signal_external_workflow_execution_initiated_event_attributes->workflow_execution;
+        if (x && strcmp(x->workflow_id, workflow_id) == 0)
+            return e->event_id;
+    }
+    fail_msg("no external operation on \"%s\" in the history", workflow_id);
+    return 0;
+}
+
+void wh_external_cancel_requested(whist *h, const char *workflow_id)
+{
+    int64_t initiated = initiated_for(h, EV(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED),
+                                      workflow_id);
+    pb_event *e = wh_add(h, EV(EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED));
+    HA(ExternalWorkflowExecutionCancelRequested) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__external_workflow_execution_cancel_requested_event_attributes__init(at);
+    at->initiated_event_id = initiated;
+    SET(e, external_workflow_execution_cancel_requested_event_attributes,
+        EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED, at);
+}
+
+void wh_external_cancel_failed(whist *h, const char *workflow_id, int cause)
+{
+    int64_t initiated = initiated_for(h, EV(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED),
+                                      workflow_id);
+    pb_event *e = wh_add(h, EV(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED));
+    HA(RequestCancelExternalWorkflowExecutionFailed) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__request_cancel_external_workflow_execution_failed_event_attributes__init(at);
+    at->initiated_event_id = initiated;
+    at->cause = cause;
+    SET(e, request_cancel_external_workflow_execution_failed_event_attributes,
+        REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, at);
+}
+
 void wh_answer(whist *h)
 {
     if (h->out.task_failed)
@@ -230,6 +290,7 @@ void wh_answer(whist *h)
         case CMD(COMPLETE_WORKFLOW_EXECUTION): wh_add(h, EV(WORKFLOW_EXECUTION_COMPLETED)); break;
         case CMD(FAIL_WORKFLOW_EXECUTION): wh_add(h, EV(WORKFLOW_EXECUTION_FAILED)); break;
         case CMD(CANCEL_WORKFLOW_EXECUTION): wh_add(h, EV(WORKFLOW_EXECUTION_CANCELED)); break;
+        case CMD(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION): record_cancel_external(h, c); break;
         default: fail_msg("wh_answer: command type %d not recorded", (int)c->command_type);
         }
     }
@@ -245,6 +306,11 @@ static pb_event *activity_started_event(whist *h, int64_t scheduled)
     at->scheduled_event_id = scheduled;
     SET(e, activity_task_started_event_attributes, ACTIVITY_TASK_STARTED, at);
     return e;
+}
+
+void wh_activity_started(whist *h, const char *activity_id)
+{
+    activity_started_event(h, wh_scheduled(h, activity_id));
 }
 
 void wh_activity_completed(whist *h, const char *activity_id, const char *result)

@@ -49,7 +49,12 @@ const char *wh_commands(const whist *h);
 void wh_activity_completed(whist *h, const char *activity_id, const char *result);
 void wh_activity_failed(whist *h, const char *activity_id, const char *type, const char *message);
 void wh_activity_canceled(whist *h, const char *activity_id);
+void wh_activity_started(whist *h, const char *activity_id);
 void wh_timer_fired(whist *h, const char *timer_id);
+/* The answer to the last RequestCancelExternalWorkflowExecution / SignalExternal... for
+ * workflow |workflow_id|: delivered, or failed with |cause| (1: not found). */
+void wh_external_cancel_requested(whist *h, const char *workflow_id);
+void wh_external_cancel_failed(whist *h, const char *workflow_id, int cause);
 void wh_signal(whist *h, const char *name, const char *input);
 void wh_cancel_requested(whist *h);
 /* The event id of the ActivityTaskScheduled / TimerStarted of |id|. */
