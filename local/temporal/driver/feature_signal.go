@@ -71,12 +71,20 @@ func checkSignalPreventClose(ctx context.Context, r *frun) {
 	r.allowTaskFailures(run.GetID(), func(a *historypb.WorkflowTaskFailedEventAttributes) bool {
 		return a.Cause == enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND
 	})
+	r.waitEvent(ctx, run, "the first workflow task completed", 20*time.Second, isType(enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED))
 	r.noErr(r.c.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), "add", 1), "signal add 1")
-	// The workflow task that handles the first signal has started: the second lands while it runs.
-	signaled := r.waitEvent(ctx, run, "WorkflowExecutionSignaled", 20*time.Second, isType(enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED))
-	r.waitEvent(ctx, run, "a workflow task started after the signal", 20*time.Second, func(e *historypb.HistoryEvent) bool {
-		return e.EventType == enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED && e.EventId > signaled.EventId
-	})
+	// The workflow task that handles the first signal has started (it lasts at least the
+	// workflow's 300 ms block): the second signal lands while it runs.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		d, err := r.c.DescribeWorkflowExecution(ctx, run.GetID(), run.GetRunID())
+		r.noErr(err, "describe")
+		if d.PendingWorkflowTask.GetState() == enumspb.PENDING_WORKFLOW_TASK_STATE_STARTED {
+			break
+		}
+		r.require(time.Now().Before(deadline), "no workflow task started for the first signal within 20 s")
+		time.Sleep(10 * time.Millisecond)
+	}
 	r.noErr(r.c.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), "add", 2), "signal add 2")
 	r.succeeds(ctx, run, &values)
 	r.equal([]int{1, 2}, values, "values of the second workflow (both signals handled)")
