@@ -221,7 +221,8 @@ TEST_SRC_test_chaos = $(TEST_SUPPORT_SRC) $(STALLPROXY_SRC)
 # $(BUILD)/features/AREA/NAME.so; test_features runs each scenario listed in FEATURES through
 # the driver's check (`tw-driver feature --name AREA/NAME`), reading the list from
 # $(BUILD)/features/enabled. A scenario joins FEATURES once the runtime has what it uses.
-FEATURES = activity/basic_no_workflow_timeout activity/heartbeating activity/running_concurrently
+FEATURES = activity/basic_no_workflow_timeout activity/heartbeating activity/running_concurrently \
+           activity/cancel_wait_cancel child_workflow/cancel_wait_completed
 FEATURE_LIBS = $(addprefix $(BUILD)/features/,$(addsuffix .so,$(FEATURES)))
 $(BUILD)/features/%.so: tests/features/%/feature.c tests/features/feature.h include/tw.h
 	@mkdir -p $(dir $@)

@@ -118,7 +118,7 @@ static void run_feature(void **st)
     if (!o) {
         print_emu_tail(&f, 6000);
         emu_stop(&f.emu);
-        fail_msg("%s", why);
+        fail_msg("%s: %s", feature, why ? why : "driver failed");
     }
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")));
     assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(o, "invocations")) >= 1);

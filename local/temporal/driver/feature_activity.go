@@ -163,6 +163,7 @@ func checkCancelTryCancel(ctx context.Context, r *frun) {
 	r.succeeds(ctx, run, nil)
 	c := readCancelEvents(r.events(ctx, run))
 	r.require(c.cancelTask > 0, "no ActivityTaskCancelRequested: the cancel was not sent")
+	r.require(c.reportID > 0, "no report of the activity in the history (the workflow closed before it?)")
 	r.equal("ACTIVITY_TASK_CANCELED", enumName(c.report, "EVENT_TYPE_"), "how the activity ended")
 	r.require(c.proofTask == c.cancelTask, "the workflow did not go on at once: its next timer was started by task %d, the cancel by task %d",
 		c.proofTask, c.cancelTask)
@@ -175,6 +176,7 @@ func checkCancelWaitCancel(ctx context.Context, r *frun) {
 	r.equal("cancelled", result, "workflow result (what its await of the activity gave)")
 	c := readCancelEvents(r.events(ctx, run))
 	r.require(c.cancelTask > 0, "no ActivityTaskCancelRequested: the cancel was not sent")
+	r.require(c.reportID > 0, "no report of the activity in the history (the workflow closed before it?)")
 	r.equal("ACTIVITY_TASK_CANCELED", enumName(c.report, "EVENT_TYPE_"), "how the activity ended")
 	r.require(c.proofTask > c.reportID, "the workflow went on before the activity reported: its next timer was started by task %d, the report is event %d",
 		c.proofTask, c.reportID)
