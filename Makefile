@@ -254,11 +254,14 @@ OLDROOT := $(DEPS_CACHE)/bullseye-root
 $(OLDROOT)/.done: deps/oldroot.sh | $(SYSTEM_TEST)
 	bash deps/oldroot.sh $(DEPS_CACHE) >/dev/null
 
-# The older-glibc test runs the shipped (unsanitized) bootstrap, also in the sanitizer run.
+# The older-glibc test runs the shipped (unsanitized) bootstrap, also in the sanitizer run: it is
+# built in the folder of the normal build (build-san -> build, build-x-san -> build-x; another
+# sanitizer folder gets a -shipped sibling).
 ifeq ($(SAN),1)
-SHIPPED_BOOTSTRAP = build/bootstrap
+SHIPPED_BUILD = $(if $(filter %-san,$(BUILD)),$(patsubst %-san,%,$(BUILD)),$(BUILD)-shipped)
+SHIPPED_BOOTSTRAP = $(SHIPPED_BUILD)/bootstrap
 shipped_bootstrap:
-	$(MAKE) SAN=0 build/bootstrap
+	$(MAKE) SAN=0 BUILD=$(SHIPPED_BUILD) $(SHIPPED_BOOTSTRAP)
 else
 SHIPPED_BOOTSTRAP = $(BUILD)/bootstrap
 shipped_bootstrap: $(BUILD)/bootstrap
