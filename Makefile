@@ -49,7 +49,7 @@ ENGINE_SRC = temporal/engine/wf.c temporal/engine/coro.c temporal/engine/arena.c
              temporal/engine/payload.c
 # The engine beyond the replay driver: history batches, the command tables, the calls code makes.
 ENGINE_SRC += temporal/engine/history.c temporal/engine/cmd.c temporal/engine/wf_api.c
-ENGINE_SRC += temporal/engine/dispatch.c temporal/engine/cancel.c
+ENGINE_SRC += temporal/engine/dispatch.c temporal/engine/cancel.c temporal/engine/signal.c
 WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c \
                    temporal/worker/api.c
 

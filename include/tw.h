@@ -113,6 +113,10 @@ typedef int (*tw_coroutine_fn)(tw_wf *wf, void *arg, tw_payload *result);
  * state (no blocking call: those return TW_ESTATE inside it) and is evaluated again whenever
  * the workflow's other code has run. */
 typedef int (*tw_condition_fn)(tw_wf *wf, void *arg);
+/* A signal handler (ABI 1.1): runs as a coroutine of its own for each signal it is given, with
+ * the signal's arguments (in the workflow's arena). It may block (run activities, sleep).
+ * tw_handler_name() is the signal's name (for a default handler). */
+typedef void (*tw_signal_fn)(tw_wf *wf, void *arg, const tw_payload *args, size_t nargs);
 
 typedef struct tw_retry_policy {
     int64_t initial_interval_ms; /* 0: server default (1 s) */
@@ -199,6 +203,14 @@ typedef struct tw_api {
     int (*wf_cancel)(tw_wf *wf, tw_future *f);
     int (*wf_cancel_external)(tw_wf *wf, const char *workflow_id, const char *run_id,
                               tw_future **out);
+    int (*wf_set_signal_handler)(tw_wf *wf, const char *name, tw_signal_fn fn, void *arg);
+    int (*wf_signal_receive)(tw_wf *wf, const char *name, tw_payload **args, size_t *nargs,
+                             int64_t timeout_ms);
+    int (*wf_signal_external)(tw_wf *wf, const char *workflow_id, const char *run_id,
+                              const char *signal, const tw_payload *args, size_t nargs,
+                              tw_future **out);
+    int (*wf_all_handlers_finished)(tw_wf *wf);
+    const char *(*wf_handler_name)(tw_wf *wf);
 } tw_api;
 
 /* ---- the library entry point ---- */
@@ -309,6 +321,41 @@ static inline int tw_cancel_external(tw_wf *wf, const char *workflow_id, const c
                                      tw_future **out)
 { return tw__api->wf_cancel_external(wf, workflow_id, run_id, out); }
 
+/* ---- signals (ABI 1.1) ----
+ *
+ * Signals reach the workflow in the order the server recorded them. A signal goes to the
+ * handler set for its name, else to the default handler, else it is buffered: a handler set
+ * later gets the buffered signals of its name, in order, and tw_signal_receive() takes them one
+ * at a time. A signal sent with the workflow's start (signal-with-start) is buffered like any
+ * other until the code sets its handler. */
+
+/* Sets the handler of signal |name| (NULL: the default handler, for names without one); each
+ * signal runs fn(wf, arg, args, nargs) as its own coroutine, before the code it interrupts
+ * resumes. The signals of |name| buffered so far are handled before this call returns (each
+ * handler runs until it ends or blocks). |fn| NULL removes the handler (its signals are
+ * buffered again). */
+static inline int tw_set_signal_handler(tw_wf *wf, const char *name, tw_signal_fn fn, void *arg)
+{ return tw__api->wf_set_signal_handler(wf, name, fn, arg); }
+/* Takes the next buffered signal |name| (one no handler took), waiting for it: *args / *nargs
+ * (may be NULL) are its arguments, in the workflow's arena. |timeout_ms| as
+ * tw_await_condition(): TW_ETIMEDOUT when the timer fires first; TW_ECANCELED when the workflow
+ * is cancelled. */
+static inline int tw_signal_receive(tw_wf *wf, const char *name, tw_payload **args,
+                                    size_t *nargs, int64_t timeout_ms)
+{ return tw__api->wf_signal_receive(wf, name, args, nargs, timeout_ms); }
+/* Signals workflow |workflow_id| (|run_id| NULL or "": its latest run). *out (may be NULL)
+ * resolves once the signal is delivered, or fails (TW_EFAILED, tw_wf_last_failure() type
+ * "ExternalWorkflowExecutionNotFound") when there is no such workflow. */
+static inline int tw_signal_external(tw_wf *wf, const char *workflow_id, const char *run_id,
+                                     const char *signal, const tw_payload *args, size_t nargs,
+                                     tw_future **out)
+{ return tw__api->wf_signal_external(wf, workflow_id, run_id, signal, args, nargs, out); }
+/* Nonzero when no signal (or update) handler is running or about to run: wait for it, e.g.
+ * with tw_await_condition(), before returning, so no handler's work is cut short. */
+static inline int tw_all_handlers_finished(tw_wf *wf)
+{ return tw__api->wf_all_handlers_finished(wf); }
+/* In a handler: the name of the signal (or update) it handles; NULL elsewhere. */
+static inline const char *tw_handler_name(tw_wf *wf) { return tw__api->wf_handler_name(wf); }
 static inline const tw_act_info *tw_act_info_get(tw_act *a) { return tw__api->act_info(a); }
 /* Records progress (throttled); returns TW_ECANCELED once the activity is cancelled. */
 static inline int tw_heartbeat(tw_act *a, const tw_payload *details, size_t n)

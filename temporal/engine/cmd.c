@@ -189,6 +189,51 @@ static const char *cancel_external_failed_cause(const pb_event *ev)
         (int)ev->request_cancel_external_workflow_execution_failed_event_attributes->cause);
 }
 
+/* ---- SignalExternalWorkflowExecution ---- */
+
+static int signal_external_same(const pb_command *c, const pb_event *ev)
+{
+    const Temporal__Api__Command__V1__SignalExternalWorkflowExecutionCommandAttributes *ca =
+        c->signal_external_workflow_execution_command_attributes;
+    HA(SignalExternalWorkflowExecutionInitiated) *at =
+        ev->signal_external_workflow_execution_initiated_event_attributes;
+    return at->workflow_execution &&
+           strcmp(ca->execution->workflow_id, STR(at->workflow_execution->workflow_id)) == 0 &&
+           strcmp(ca->signal_name, STR(at->signal_name)) == 0;
+}
+
+static void signal_external_describe(const pb_command *c, char *out, size_t n)
+{
+    const Temporal__Api__Command__V1__SignalExternalWorkflowExecutionCommandAttributes *ca =
+        c->signal_external_workflow_execution_command_attributes;
+    snprintf(out, n, "SignalExternalWorkflowExecution(workflow %s, signal %s)",
+             ca->execution->workflow_id, ca->signal_name);
+}
+
+static void signal_external_describe_event(const pb_event *ev, char *out, size_t n)
+{
+    HA(SignalExternalWorkflowExecutionInitiated) *at =
+        ev->signal_external_workflow_execution_initiated_event_attributes;
+    snprintf(out, n, "SignalExternalWorkflowExecution(workflow %s, signal %s)",
+             at->workflow_execution ? STR(at->workflow_execution->workflow_id) : "?",
+             STR(at->signal_name));
+}
+
+static int64_t external_signaled_initiated(const pb_event *ev)
+{
+    return ev->external_workflow_execution_signaled_event_attributes->initiated_event_id;
+}
+
+static int64_t signal_external_failed_initiated(const pb_event *ev)
+{
+    return ev->signal_external_workflow_execution_failed_event_attributes->initiated_event_id;
+}
+
+static const char *signal_external_failed_cause(const pb_event *ev)
+{
+    return external_cause((int)ev->signal_external_workflow_execution_failed_event_attributes->cause);
+}
+
 /* ---- commands that close the workflow: nothing identifies them but their type ---- */
 
 static int same_type(const pb_command *c, const pb_event *ev) { return 1; }
@@ -242,6 +287,12 @@ static const cmd_kind CMD_KINDS[] = {
      .describe_event = timer_describe_event},
     {COMMAND(CANCEL_TIMER, "CancelTimer", TIMER_CANCELED), .same = cancel_timer_same,
      .describe = cancel_timer_describe, .describe_event = cancel_timer_describe_event},
+    {COMMAND(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION, "SignalExternalWorkflowExecution",
+             SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED),
+     .resolved_by = {EV(EXTERNAL_WORKFLOW_EXECUTION_SIGNALED),
+                     EV(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED)},
+     .same = signal_external_same, .describe = signal_external_describe,
+     .describe_event = signal_external_describe_event},
     {COMMAND(COMPLETE_WORKFLOW_EXECUTION, "CompleteWorkflowExecution",
              WORKFLOW_EXECUTION_COMPLETED),
      .same = same_type, .describe = describe_complete, .describe_event = describe_complete_event},
@@ -291,6 +342,20 @@ static const ev_kind EV_KINDS[] = {
      RESOLVES(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION, RES_FAILED),
      .initiated_id = cancel_external_failed_initiated,
      .failed_cause = cancel_external_failed_cause},
+    {EVENT(WORKFLOW_EXECUTION_SIGNALED, "WorkflowExecutionSignaled",
+           HCASE(WORKFLOW_EXECUTION_SIGNALED))},
+    {EVENT(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+           "SignalExternalWorkflowExecutionInitiated",
+           HCASE(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED))},
+    {EVENT(EXTERNAL_WORKFLOW_EXECUTION_SIGNALED, "ExternalWorkflowExecutionSignaled",
+           HCASE(EXTERNAL_WORKFLOW_EXECUTION_SIGNALED)),
+     RESOLVES(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION, RES_COMPLETED),
+     .initiated_id = external_signaled_initiated},
+    {EVENT(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, "SignalExternalWorkflowExecutionFailed",
+           HCASE(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED)),
+     RESOLVES(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION, RES_FAILED),
+     .initiated_id = signal_external_failed_initiated,
+     .failed_cause = signal_external_failed_cause},
     {EVENT(TIMER_STARTED, "TimerStarted", HCASE(TIMER_STARTED))},
     {EVENT(TIMER_FIRED, "TimerFired", HCASE(TIMER_FIRED)), RESOLVES(START_TIMER, RES_COMPLETED),
      .op_id = fired_timer},
@@ -376,6 +441,10 @@ pb_command *cmd_new(arena *a, int type, void *attributes)
     case CMD(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION):
         c->attributes_case = CCASE(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION);
         c->request_cancel_external_workflow_execution_command_attributes = attributes;
+        break;
+    case CMD(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION):
+        c->attributes_case = CCASE(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION);
+        c->signal_external_workflow_execution_command_attributes = attributes;
         break;
     case CMD(CANCEL_WORKFLOW_EXECUTION):
         c->attributes_case = CCASE(CANCEL_WORKFLOW_EXECUTION);

@@ -40,9 +40,12 @@ wf_co *wf_spawn(tw_wf *wf, const char *name, void (*body)(tw_wf *, wf_co *), int
         return NULL;
     }
     wf->co_live++;
-    if (eager && wf->running) { /* right after the coroutine that started it */
-        c->next = wf->running->next;
-        wf->running->next = c;
+    if (eager && wf->running) { /* right after the coroutine that started it (and the ones it
+                                 * started before, in order) */
+        wf_co *after = wf->insert_after ? wf->insert_after : wf->running;
+        c->next = after->next;
+        after->next = c;
+        wf->insert_after = c;
         return c;
     }
     wf_co **tail = eager ? wf->eager_tail : &wf->cos;
@@ -71,6 +74,7 @@ static int resume(tw_wf *wf, wf_co *c)
 {
     c->progressed = 0;
     wf->running = c;
+    wf->insert_after = NULL;
     if (wf->code_since)
         __atomic_store_n(wf->code_since, clock_mono_ms(), __ATOMIC_RELEASE);
     int ended = coro_resume(c->co);
@@ -110,6 +114,7 @@ void wf_dispatch(tw_wf *wf)
             if (!c->finished)
                 progress |= resume(wf, c);
         reap(wf);
+        progress |= wf_signals_spawn(wf) > 0; /* deliveries that waited for room */
     }
 }
 
@@ -133,6 +138,13 @@ int wf_block(tw_wf *wf, int (*ready)(tw_wf *, void *), void *ctx, const char *wh
     }
 }
 
+void wf_yield(tw_wf *wf)
+{
+    wf->running->progressed = 1;
+    coro_yield();
+    wf->running->progressed = 1;
+}
+
 void wf_free_coroutines(tw_wf *wf)
 {
     splice_eager(wf);
@@ -147,17 +159,24 @@ size_t wf_stack_trace(tw_wf *wf, char *out, size_t n)
     size_t used = 0;
     if (n)
         out[0] = '\0';
-    wf_co *lists[2] = {wf->eager, wf->cos};
-    for (int l = 0; l < 2; l++)
-        for (wf_co *c = lists[l]; c; c = c->next) {
-            if (c->finished)
-                continue;
-            const char *where = c->waiting[0] ? c->waiting
-                              : c == wf->running ? "running" : "not started yet";
-            int k = snprintf(used < n ? out + used : NULL, used < n ? n - used : 0,
-                             "coroutine %d (%s): %s\n", c->id, c->name, where);
-            if (k > 0)
-                used += (size_t)k;
-        }
-    return used;
+    /* In creation order (ids), whatever the run order: the lowest id not listed yet, each
+     * time. Coroutines are few enough (WF_MAX_COROUTINES) for the quadratic walk. */
+    int last = 0;
+    for (;;) {
+        wf_co *next = NULL;
+        wf_co *lists[2] = {wf->eager, wf->cos};
+        for (int l = 0; l < 2; l++)
+            for (wf_co *c = lists[l]; c; c = c->next)
+                if (!c->finished && c->id > last && (!next || c->id < next->id))
+                    next = c;
+        if (!next)
+            return used;
+        last = next->id;
+        const char *where = next->waiting[0] ? next->waiting
+                          : next == wf->running ? "running" : "not started yet";
+        int k = snprintf(used < n ? out + used : NULL, used < n ? n - used : 0,
+                         "coroutine %d (%s): %s\n", next->id, next->name, where);
+        if (k > 0)
+            used += (size_t)k;
+    }
 }

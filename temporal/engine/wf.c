@@ -294,6 +294,8 @@ static int apply_event(tw_wf *wf, const pb_event *ev, wf_output *out)
         /* A reset point: from here on the run draws from its own id, as sdk-go does. */
         if (at->cause == WF_CAUSE(RESET_WORKFLOW) && at->new_run_id && *at->new_run_id)
             wf->rng = wf_seed_of(at->new_run_id);
+    } else if (ev->event_type == EV(WORKFLOW_EXECUTION_SIGNALED)) {
+        wf_on_signal(wf, ev);
     } else if (ev->event_type == EV(WORKFLOW_EXECUTION_CANCEL_REQUESTED)) {
         wf_on_cancel_requested(wf);
     } else if (ev->event_type == EV(WORKFLOW_TASK_COMPLETED)) {
@@ -362,6 +364,7 @@ static tw_wf *new_wf(arena *a, const tw_registry *reg, const reg_workflow *def,
     wf->code_since = in->code_since;
     wf->pending_tail = &wf->pending;
     wf->eager_tail = &wf->eager;
+    wf->signals_tail = &wf->signals;
     wf->info = (tw_wf_info){.workflow_id = in->workflow_id, .run_id = in->run_id,
                             .workflow_type = in->workflow_type, .task_queue = in->task_queue,
                             .attempt = 1};

@@ -93,8 +93,10 @@ void wf_describe_future(const wf_future *f, char *out, size_t n)
         snprintf(out, n, "activity %s \"%s\"", f->id, f->type);
     else if (f->kind && f->kind->type == CMD(START_TIMER))
         snprintf(out, n, "timer %s", f->id);
+    else if (f->kind)
+        snprintf(out, n, "%s %s", f->kind->name, f->id ? f->id : "");
     else
-        snprintf(out, n, "%s", f->kind ? f->kind->name : "a ready future");
+        snprintf(out, n, "a ready future");
 }
 
 wf_future *wf_new_future(tw_wf *wf, const cmd_kind *kind, const char *id, const char *type)

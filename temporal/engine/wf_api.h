@@ -36,5 +36,13 @@ int wf_await_condition(tw_wf *wf, tw_condition_fn pred, void *arg, int64_t timeo
 int wf_cancel_requested(tw_wf *wf);
 int wf_cancel(tw_wf *wf, tw_future *f);
 int wf_cancel_external(tw_wf *wf, const char *workflow_id, const char *run_id, tw_future **out);
+int wf_set_signal_handler(tw_wf *wf, const char *name, tw_signal_fn fn, void *arg);
+int wf_signal_receive(tw_wf *wf, const char *name, tw_payload **args, size_t *nargs,
+                      int64_t timeout_ms);
+int wf_signal_external(tw_wf *wf, const char *workflow_id, const char *run_id,
+                       const char *signal, const tw_payload *args, size_t nargs,
+                       tw_future **out);
+int wf_all_handlers_finished(tw_wf *wf);
+const char *wf_handler_name(tw_wf *wf);
 
 #endif

@@ -72,6 +72,7 @@ struct wf_co {
     wf_future *future;         /* tw_go: resolved when |fn| returns */
     void *data;                /* the body's own (a signal handler: its signal) */
     int handler;               /* a signal or update handler (tw_all_handlers_finished) */
+    const char *handles;       /* a handler's signal or update name (tw_handler_name) */
     int started, finished;
     int progressed;            /* got past a blocking point, or started, since last resumed */
     int in_condition;          /* evaluating a tw_await_condition predicate: no blocking calls */
@@ -93,8 +94,11 @@ struct tw_wf {
     wf_co *cos;                /* live coroutines, in run order */
     wf_co *eager, **eager_tail;/* handlers started since the last pass, to run first */
     wf_co *running;            /* the coroutine running now, NULL between them */
+    wf_co *insert_after;       /* the last handler it started (they run after it, in order) */
     wf_co *main;               /* the workflow function's */
     int co_seq, co_live;
+    struct wf_signal *signals, **signals_tail; /* every signal, in history order */
+    struct wf_handler *handlers;               /* signal handlers; name NULL: the default */
     unsigned abi_minor;        /* the library's: struct fields past 1.0 are read when >= 1 */
     int cancel_requested;      /* WorkflowExecutionCancelRequested was seen */
     int64_t now_ms;
@@ -128,10 +132,13 @@ void wf_dispatch(tw_wf *wf);
  * workflow's cancel reached it first (its cancel_pending is then cleared). |what| says what it
  * waits on, for the stack trace. */
 int wf_block(tw_wf *wf, int (*ready)(tw_wf *, void *), void *ctx, const char *what);
+/* Lets the coroutines after the running one run (the handlers it just started) before it goes
+ * on: one yield that counts as progress. */
+void wf_yield(tw_wf *wf);
 /* Frees every coroutine's stack (the end of the task). */
 void wf_free_coroutines(tw_wf *wf);
-/* "coroutine 1 (main): tw_await activity 1 \"Compose\"", one line per live coroutine, into
- * |out| (truncated to |n|). Returns the length it needed. */
+/* "coroutine 1 (main): tw_await activity 1 \"Compose\"", one line per live coroutine in
+ * creation order, into |out| (truncated to |n|). Returns the length it needed. */
 size_t wf_stack_trace(tw_wf *wf, char *out, size_t n);
 
 /* ---- cancel.c ---- */
@@ -146,6 +153,15 @@ int wf_cancel_future(tw_wf *wf, wf_future *f);
  * (per its cancellation type), waits for the activities that must confirm it
  * (TW_CANCEL_WAIT_COMPLETED), and returns TW_ECANCELED. */
 int wf_interrupted(tw_wf *wf, wf_future *const *fs, size_t n, const char *what);
+
+/* ---- signal.c ---- */
+
+/* WorkflowExecutionSignaled: to its handler (a coroutine that runs before the others), or the
+ * default handler, or the buffer (tw_signal_receive, or a handler set later). */
+void wf_on_signal(tw_wf *wf, const pb_event *ev);
+/* Starts the handler coroutines of signals already given to a handler, in order, while there
+ * is room (WF_MAX_COROUTINES); the dispatcher calls it after each pass. Returns how many. */
+int wf_signals_spawn(tw_wf *wf);
 
 /* ---- wf_api.c ---- */
 

@@ -40,6 +40,11 @@ static void build(void)
     table.wf_cancel_requested = wf_cancel_requested;
     table.wf_cancel = wf_cancel;
     table.wf_cancel_external = wf_cancel_external;
+    table.wf_set_signal_handler = wf_set_signal_handler;
+    table.wf_signal_receive = wf_signal_receive;
+    table.wf_signal_external = wf_signal_external;
+    table.wf_all_handlers_finished = wf_all_handlers_finished;
+    table.wf_handler_name = wf_handler_name;
     table.act_info = act_info;
     table.act_heartbeat = act_heartbeat;
     table.act_cancelled = act_cancelled;

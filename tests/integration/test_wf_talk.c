@@ -7,7 +7,11 @@
  *     timeout timer, which is cancelled (TimerCanceled in the history), or times out;
  *   - cancellation: the losing timer of a select is cancelled; an activity cancelled with each
  *     cancellation type; a workflow cancelled from the client cleans up with an activity and
- *     ends CANCELED; another workflow cancelled from a workflow, or not found.
+ *     ends CANCELED; another workflow cancelled from a workflow, or not found;
+ *   - signals: signal-with-start and handlers (one blocking on an activity, the default one),
+ *     signals while activities complete (handled, and the history replays: no task failure),
+ *     channel-style receive with a timeout, 600 signals (a history of several pages, read by
+ *     the worker page by page), signalling another workflow and one that does not exist.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -118,6 +122,23 @@ static void invoke_ok(fn *f)
         fail_msg("%d workflow task failures:\n%s", failures, out);
     }
     cJSON_Delete(s);
+}
+
+/* Invokes until workflow |id| is closed (at most |max| times): a timer that fires after the
+ * idle exit ended an invocation gets the next one, as the Worker Controller would invoke. */
+static void invoke_until_closed(fn *f, const char *id, int max)
+{
+    for (int i = 0; i < max; i++) {
+        invoke_ok(f);
+        const char *args[] = {"describe", "--id", id, NULL};
+        cJSON *d = driver_json(args);
+        const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(d, "status"));
+        int open = status && strcmp(status, "RUNNING") == 0;
+        cJSON_Delete(d);
+        if (!open)
+            return;
+    }
+    fail_msg("%s still running after %d invocations", id, max);
 }
 
 static void start(const fn *f, const char *type, const char *id, const char *input)
@@ -378,6 +399,146 @@ static void cancelling_another_workflow(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+/* ---- signals ---- */
+
+static void signal(const char *id, const char *name, const char *input)
+{
+    const char *args[] = {"signal", "--id", id, "--name", name, input ? "--input" : NULL, input,
+                          NULL};
+    driver_ok(args);
+}
+
+/* Signal-with-start, then signals of every kind sent before the worker runs: the handlers are
+ * set in the workflow's first task and get the buffered signals, each name's in order. */
+static void signal_with_start_and_handlers(void **st)
+{
+    fn f;
+    deploy(&f, 12);
+    char id[64];
+    const char *sws[] = {"signal-with-start", "--id", new_id(id, sizeof(id), "collect"),
+                         "--type", "Collect", "--task-queue", f.queue, "--name", "add",
+                         "--signal-input", "\"first\"", NULL};
+    driver_ok(sws);
+    signal(id, "add", "\"x\"");
+    signal(id, "work", "\"w\"");
+    signal(id, "zzz", "1");
+    signal(id, "add", "\"y\"");
+    signal(id, "done", NULL);
+    invoke_ok(&f);
+    cJSON *done = await_end(id);
+    assert_string_equal(str(done, "status"), "COMPLETED");
+    assert_string_equal(json_of(done, "result"),
+                        "{\"log\":[\"first\",\"x\",\"y\",\"other:zzz\",\"work:w\"]}");
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* Signals sent while the workflow runs its activities: all handled, each activity's result
+ * after it, and no task failed (the replays of tasks that saw signals match). */
+static void signals_while_activities_complete(void **st)
+{
+    fn f;
+    deploy(&f, 14);
+    char id[64];
+    const char *args[] = {"start", "--id", new_id(id, sizeof(id), "inter"), "--type",
+                          "Interleave", "--task-queue", f.queue, "--input", "6", "--input", "200",
+                          NULL};
+    driver_ok(args);
+    bg_invoke b;
+    bg_start(&b, &f);
+    wait_for_event(id, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED");
+    char arg[16];
+    for (int i = 0; i < 4; i++) {
+        snprintf(arg, sizeof(arg), "\"s%d\"", i);
+        signal(id, "add", arg);
+        usleep(150 * 1000);
+    }
+    signal(id, "done", NULL);
+    bg_join(&b);
+    cJSON *done = await_end(id);
+    assert_string_equal(str(done, "status"), "COMPLETED");
+    const char *log = json_of(done, "result");
+    const char *want[] = {"\"s0\"", "\"s1\"", "\"s2\"", "\"s3\"", "\"act:0\"",
+                          "\"act:5\""};
+    for (size_t i = 0; i < 6; i++)
+        if (!strstr(log, want[i]))
+            fail_msg("%s lacks %s", log, want[i]);
+    assert_true(strstr(log, "\"s0\"") < strstr(log, "\"s3\""));
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+static void signals_received_with_a_timeout(void **st)
+{
+    fn f;
+    deploy(&f, 10);
+    char id[64];
+    start(&f, "Receive", new_id(id, sizeof(id), "recv"), NULL);
+    signal(id, "msg", "\"a\"");
+    signal(id, "msg", "\"b\"");
+    invoke_until_closed(&f, id, 3); /* its 2 s timeout may outlive the 2 s idle exit */
+    cJSON *done = await_end(id);
+    assert_string_equal(json_of(done, "result"), "{\"got\":[\"a\",\"b\"],\"end\":-7}");
+    cJSON *h = history(id);
+    assert_int_equal(count_events(h, "EVENT_TYPE_TIMER_FIRED"), 1); /* the one that ended it */
+    cJSON_Delete(h);
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* 600 signals before the first task: its history is longer than the poll's first page, and
+ * the worker reads the rest page by page as the replay gets there. */
+static void many_signals_span_history_pages(void **st)
+{
+    fn f;
+    deploy(&f, 20);
+    char id[64];
+    start(&f, "Count", new_id(id, sizeof(id), "count"), "600");
+    const char *many[] = {"--timeout", "120s", "signal-many", "--id", id, "--name", "tick",
+                          "--count", "600", NULL};
+    driver_ok(many);
+    invoke_ok(&f);
+    cJSON *done = await_end(id);
+    assert_string_equal(str(done, "status"), "COMPLETED");
+    assert_string_equal(json_of(done, "result"), "{\"ticks\":600}");
+    cJSON_Delete(done);
+    char *out = emu_output(&f.emu);
+    assert_null(strstr(out, "could not read the history"));
+    free(out);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+/* SignalOther signals a Collect workflow "done" (it completes with an empty log), and a
+ * workflow that does not exist (ExternalWorkflowExecutionNotFound). */
+static void signalling_another_workflow(void **st)
+{
+    fn f;
+    deploy(&f, 12);
+    char target[64], sender[64], lost[64];
+    start(&f, "Collect", new_id(target, sizeof(target), "target"), NULL);
+    const char *send[] = {"start", "--id", new_id(sender, sizeof(sender), "sender"), "--type",
+                          "SignalOther", "--task-queue", f.queue, "--input", NULL, "--input",
+                          "\"done\"", NULL};
+    char arg[96];
+    snprintf(arg, sizeof(arg), "\"%s\"", target);
+    send[8] = arg;
+    driver_ok(send);
+    const char *nowhere[] = {"start", "--id", new_id(lost, sizeof(lost), "lost"), "--type",
+                             "SignalOther", "--task-queue", f.queue, "--input",
+                             "\"no-such-workflow\"", "--input", "\"done\"", NULL};
+    driver_ok(nowhere);
+    invoke_ok(&f);
+    cJSON *a = await_end(sender), *b = await_end(target), *c = await_end(lost);
+    assert_string_equal(json_of(a, "result"), "{\"rc\":0,\"type\":\"\"}");
+    assert_string_equal(json_of(b, "result"), "{\"log\":[]}");
+    assert_string_equal(json_of(c, "result"),
+                        "{\"rc\":-4,\"type\":\"ExternalWorkflowExecutionNotFound\"}");
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cJSON_Delete(c);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +548,11 @@ int main(void)
         cmocka_unit_test(activity_cancellation_types),
         cmocka_unit_test(cancelled_workflow_cleans_up),
         cmocka_unit_test(cancelling_another_workflow),
+        cmocka_unit_test(signal_with_start_and_handlers),
+        cmocka_unit_test(signals_while_activities_complete),
+        cmocka_unit_test(signals_received_with_a_timeout),
+        cmocka_unit_test(many_signals_span_history_pages),
+        cmocka_unit_test(signalling_another_workflow),
     };
     return cmocka_run_group_tests_name("wf_talk", tests, group_setup, group_teardown);
 }

@@ -275,6 +275,48 @@ void wh_external_cancel_failed(whist *h, const char *workflow_id, int cause)
         REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, at);
 }
 
+static void record_signal_external(whist *h, const pb_command *c)
+{
+    const Temporal__Api__Command__V1__SignalExternalWorkflowExecutionCommandAttributes *ca =
+        c->signal_external_workflow_execution_command_attributes;
+    pb_event *e = wh_add(h, EV(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED));
+    HA(SignalExternalWorkflowExecutionInitiated) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__signal_external_workflow_execution_initiated_event_attributes__init(at);
+    pb_execution *x = mem(h, sizeof(*x));
+    temporal__api__common__v1__workflow_execution__init(x);
+    x->workflow_id = dup(h, ca->execution->workflow_id);
+    x->run_id = dup(h, ca->execution->run_id);
+    at->workflow_execution = x;
+    at->signal_name = dup(h, ca->signal_name);
+    SET(e, signal_external_workflow_execution_initiated_event_attributes,
+        SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, at);
+}
+
+void wh_external_signaled(whist *h, const char *workflow_id)
+{
+    int64_t initiated = initiated_for(h, EV(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED),
+                                      workflow_id);
+    pb_event *e = wh_add(h, EV(EXTERNAL_WORKFLOW_EXECUTION_SIGNALED));
+    HA(ExternalWorkflowExecutionSignaled) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__external_workflow_execution_signaled_event_attributes__init(at);
+    at->initiated_event_id = initiated;
+    SET(e, external_workflow_execution_signaled_event_attributes,
+        EXTERNAL_WORKFLOW_EXECUTION_SIGNALED, at);
+}
+
+void wh_external_signal_failed(whist *h, const char *workflow_id, int cause)
+{
+    int64_t initiated = initiated_for(h, EV(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED),
+                                      workflow_id);
+    pb_event *e = wh_add(h, EV(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED));
+    HA(SignalExternalWorkflowExecutionFailed) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__signal_external_workflow_execution_failed_event_attributes__init(at);
+    at->initiated_event_id = initiated;
+    at->cause = cause;
+    SET(e, signal_external_workflow_execution_failed_event_attributes,
+        SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, at);
+}
+
 void wh_answer(whist *h)
 {
     if (h->out.task_failed)
@@ -291,6 +333,7 @@ void wh_answer(whist *h)
         case CMD(FAIL_WORKFLOW_EXECUTION): wh_add(h, EV(WORKFLOW_EXECUTION_FAILED)); break;
         case CMD(CANCEL_WORKFLOW_EXECUTION): wh_add(h, EV(WORKFLOW_EXECUTION_CANCELED)); break;
         case CMD(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION): record_cancel_external(h, c); break;
+        case CMD(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION): record_signal_external(h, c); break;
         default: fail_msg("wh_answer: command type %d not recorded", (int)c->command_type);
         }
     }

@@ -55,6 +55,8 @@ void wh_timer_fired(whist *h, const char *timer_id);
  * workflow |workflow_id|: delivered, or failed with |cause| (1: not found). */
 void wh_external_cancel_requested(whist *h, const char *workflow_id);
 void wh_external_cancel_failed(whist *h, const char *workflow_id, int cause);
+void wh_external_signaled(whist *h, const char *workflow_id);
+void wh_external_signal_failed(whist *h, const char *workflow_id, int cause);
 void wh_signal(whist *h, const char *name, const char *input);
 void wh_cancel_requested(whist *h);
 /* The event id of the ActivityTaskScheduled / TimerStarted of |id|. */

@@ -3,7 +3,10 @@
  * the server writes them (tests/support/wf_hist.h), through tests/fixtures/lib_wf_talk.c:
  * each test runs a task, checks the commands (their order is the determinism the replay
  * relies on), records them as the server would, adds what the world does, and runs the next
- * task; at the end the whole history replays without a new command.
+ * task; at the end the whole history replays without a new command. Then the same workflows'
+ * histories recorded from the real server (tests/data/talk-*.history, made by
+ * tests/data/record-histories.sh, signals and cancellations sent while they ran) replay task
+ * by task: each task's code makes exactly the commands the server recorded for it.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "temporal/api/history/v1/message.pb-c.h"
 #include "temporal/engine/cmd.h"
 #include "temporal/engine/payload.h"
 #include "temporal/engine/wf.h"
@@ -444,6 +448,300 @@ static void unexpected_cancel_is_non_determinism(void **st)
     wh_free(&h);
 }
 
+/* ---- signals ---- */
+
+/* A started workflow whose first task comes after |k| signals (signal-with-start is one). */
+static void start_with_signals(whist *h, const char *input, const char *const *signals, size_t k)
+{
+    wh_init(h);
+    wh_start(h, input);
+    h->n -= 2; /* the first task comes after the signals */
+    for (size_t i = 0; i < k; i++)
+        wh_signal(h, signals[2 * i], signals[2 * i + 1]);
+    wh_task(h, 0);
+}
+
+/* Handlers get their signals in history order; the one that came with the start waited in
+ * the buffer until its handler was set; "work" blocks on an activity; an unknown name goes to
+ * the default handler; the workflow waits for every handler before it completes. */
+static void signal_handlers_in_history_order(void **st)
+{
+    whist h;
+    const char *first[] = {"add", "\"first\""};
+    start_with_signals(&h, NULL, first, 1);
+    expect(&h, "Collect", "");
+    wh_answer(&h);
+    wh_signal(&h, "add", "\"x\"");
+    wh_signal(&h, "work", "\"w\"");
+    wh_signal(&h, "zzz", "1");
+    wh_signal(&h, "add", "\"y\"");
+    wh_task(&h, 2000);
+    wh_run(&h, reg, "Collect", 1);
+    assert_string_equal(wh_commands(&h), "ScheduleActivityTask(type Echo, id 1)");
+    assert_string_equal(h.out.stack_trace,
+                        "coroutine 1 (main): tw_await_condition\n"
+                        "coroutine 4 (signal \"work\"): tw_execute_activity activity 1 \"Echo\"\n");
+    wh_answer(&h);
+    wh_activity_completed(&h, "1", "\"w\"");
+    wh_signal(&h, "done", NULL);
+    wh_task(&h, 3000);
+    expect(&h, "Collect", "CompleteWorkflowExecution");
+    assert_string_equal(result_of(&h), "{\"log\":[\"first\",\"x\",\"other:zzz\",\"y\","
+                                       "\"work:w\"]}");
+    wh_answer(&h);
+    replays_cleanly(&h, "Collect");
+    wh_free(&h);
+}
+
+/* Setting a handler hands it the signals buffered so far before the call returns (as the
+ * feature suite's signal_with_start wants: 42 + 1, not 1). */
+static void buffered_signals_are_handled_when_the_handler_is_set(void **st)
+{
+    whist h;
+    const char *sig[] = {"sum", "42"};
+    start_with_signals(&h, "1", sig, 1);
+    expect(&h, "SetThenRead", "CompleteWorkflowExecution");
+    assert_string_equal(result_of(&h), "{\"sum\":43}");
+    wh_answer(&h);
+    replays_cleanly(&h, "SetThenRead");
+    wh_free(&h);
+}
+
+/* A signal in the same task as an activity's completion: its handler runs before the code
+ * resumes, whichever event came first. */
+static void handlers_run_before_the_code_they_interrupt(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, "2");
+    expect(&h, "Interleave", "ScheduleActivityTask(type Echo, id 1)");
+    wh_answer(&h);
+    wh_activity_completed(&h, "1", "0");
+    wh_signal(&h, "add", "\"s1\""); /* after the completion */
+    wh_task(&h, 2000);
+    expect(&h, "Interleave", "ScheduleActivityTask(type Echo, id 2)");
+    wh_answer(&h);
+    wh_signal(&h, "add", "\"s2\""); /* before it */
+    wh_activity_completed(&h, "2", "1");
+    wh_task(&h, 3000);
+    expect(&h, "Interleave", "");
+    wh_answer(&h);
+    wh_signal(&h, "done", NULL);
+    wh_task(&h, 4000);
+    expect(&h, "Interleave", "CompleteWorkflowExecution");
+    assert_string_equal(result_of(&h), "{\"log\":[\"s1\",\"act:0\",\"s2\",\"act:1\"]}");
+    wh_answer(&h);
+    replays_cleanly(&h, "Interleave");
+    wh_free(&h);
+}
+
+/* Channel style: buffered signals are taken one by one; a wait for the next one has a timer
+ * that is cancelled when the signal wins. */
+static void signals_received_one_by_one(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    expect(&h, "Receive", "StartTimer(id 1)");
+    wh_answer(&h);
+    wh_signal(&h, "msg", "\"a\"");
+    wh_signal(&h, "other", "\"ignored\"");
+    wh_signal(&h, "msg", "\"b\"");
+    wh_task(&h, 2000);
+    expect(&h, "Receive", "CancelTimer(id 1) | StartTimer(id 2)");
+    wh_answer(&h);
+    wh_timer_fired(&h, "2");
+    wh_task(&h, 4000);
+    expect(&h, "Receive", "CompleteWorkflowExecution");
+    assert_string_equal(result_of(&h), "{\"got\":[\"a\",\"b\"],\"end\":-7}");
+    wh_answer(&h);
+    replays_cleanly(&h, "Receive");
+    wh_free(&h);
+}
+
+/* More signals in one task than coroutines may live at once: they wait their turn, in order. */
+static void a_burst_of_signals_waits_for_room(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, "2500");
+    h.n -= 2;
+    for (int i = 0; i < 2500; i++)
+        wh_signal(&h, "tick", NULL);
+    wh_task(&h, 0);
+    expect(&h, "Count", "CompleteWorkflowExecution");
+    assert_string_equal(result_of(&h), "{\"ticks\":2500}");
+    wh_free(&h);
+}
+
+static void signalling_another_workflow(void **st)
+{
+    for (int found = 0; found <= 1; found++) {
+        whist h;
+        wh_init(&h);
+        wh_start(&h, NULL);
+        h.n--; /* the started event's input: two arguments */
+        h.n--;
+        h.ev[0]->workflow_execution_started_event_attributes->input = NULL;
+        {
+            tw_payload two[2] = {tw_json("\"other\""), tw_json("\"ping\"")};
+            h.ev[0]->workflow_execution_started_event_attributes->input =
+                payloads_to_pb(h.a, two, 2);
+        }
+        wh_task(&h, 0);
+        expect(&h, "SignalOther", "SignalExternalWorkflowExecution(workflow other, signal ping)");
+        wh_answer(&h);
+        if (found)
+            wh_external_signaled(&h, "other");
+        else
+            wh_external_signal_failed(&h, "other", 1);
+        wh_task(&h, 2000);
+        expect(&h, "SignalOther", "CompleteWorkflowExecution");
+        assert_string_equal(result_of(&h), found ? "{\"rc\":0,\"type\":\"\"}"
+                                                 : "{\"rc\":-4,\"type\":"
+                                                   "\"ExternalWorkflowExecutionNotFound\"}");
+        wh_answer(&h);
+        replays_cleanly(&h, "SignalOther");
+        wh_free(&h);
+    }
+}
+
+/* ---- histories recorded from the real server ---- */
+
+/* Runs the first |n| events of |h| as |type|; its answer in *out (|a| holds it). */
+static void replay_prefix(const Temporal__Api__History__V1__History *h, size_t n,
+                          const char *type, arena *a, wf_output *out)
+{
+    wf_input in = {.workflow_type = type, .workflow_id = "wf", .run_id = "run",
+                   .task_queue = "rec", .events = h->events, .nevents = n};
+    assert_int_equal(wf_run(reg, a, &in, out), 0);
+}
+
+/* The code at every task that completed makes exactly the commands the history recorded
+ * right after it (the command events up to the next task), in order; the whole history makes
+ * none. Returns how many tasks were checked. */
+static int replay_task_by_task(const char *file, const char *type)
+{
+    char path[256];
+    size_t len;
+    snprintf(path, sizeof(path), "tests/data/%s", file);
+    char *raw = read_all(path, &len);
+    if (!len)
+        fail_msg("%s: missing (tests/data/record-histories.sh records it)", path);
+    Temporal__Api__History__V1__History *h =
+        temporal__api__history__v1__history__unpack(NULL, len, (const uint8_t *)raw);
+    free(raw);
+    assert_non_null(h);
+    int tasks = 0;
+    for (size_t i = 0; i + 1 < h->n_events; i++) {
+        if (h->events[i]->event_type != EV(WORKFLOW_TASK_STARTED) ||
+            h->events[i + 1]->event_type != EV(WORKFLOW_TASK_COMPLETED))
+            continue;
+        arena *a = arena_new(64u << 20);
+        wf_output out;
+        replay_prefix(h, i + 1, type, a, &out);
+        if (out.task_failed)
+            fail_msg("%s, task at event %zu: %s", file, i + 1, out.message);
+        size_t k = 0;
+        for (size_t j = i + 2; j < h->n_events &&
+                               h->events[j]->event_type != EV(WORKFLOW_TASK_STARTED); j++) {
+            const cmd_kind *kind = cmd_recorded_by(h->events[j]->event_type);
+            if (!kind)
+                continue;
+            char want[200], got[200];
+            kind->describe_event(h->events[j], want, sizeof(want));
+            if (k == out.ncommands)
+                fail_msg("%s, task at event %zu: the history has %s (event %lld), the code "
+                         "made no more", file, i + 1, want, (long long)h->events[j]->event_id);
+            cmd_describe(out.commands[k], got, sizeof(got));
+            if ((int)out.commands[k]->command_type != kind->type ||
+                !kind->same(out.commands[k], h->events[j]))
+                fail_msg("%s, task at event %zu: the history has %s, the code made %s", file,
+                         i + 1, want, got);
+            k++;
+        }
+        if (k != out.ncommands) {
+            char got[200];
+            cmd_describe(out.commands[k], got, sizeof(got));
+            fail_msg("%s, task at event %zu: the code made %s, not in the history", file,
+                     i + 1, got);
+        }
+        arena_free(a);
+        tasks++;
+    }
+    arena *a = arena_new(64u << 20);
+    wf_output out;
+    replay_prefix(h, h->n_events, type, a, &out);
+    if (out.task_failed || out.ncommands)
+        fail_msg("%s: the whole history: %s", file,
+                 out.task_failed ? out.message : "new commands");
+    arena_free(a);
+    temporal__api__history__v1__history__free_unpacked(h, NULL);
+    return tasks;
+}
+
+/* Which event types a recorded history holds, to be sure it tests what it is meant to. */
+static int has_event(const char *file, int type)
+{
+    char path[256];
+    size_t len;
+    snprintf(path, sizeof(path), "tests/data/%s", file);
+    char *raw = read_all(path, &len);
+    Temporal__Api__History__V1__History *h =
+        temporal__api__history__v1__history__unpack(NULL, len, (const uint8_t *)raw);
+    free(raw);
+    assert_non_null(h);
+    int n = 0;
+    for (size_t i = 0; i < h->n_events; i++)
+        n += (int)h->events[i]->event_type == type;
+    temporal__api__history__v1__history__free_unpacked(h, NULL);
+    return n;
+}
+
+static void recorded_histories_replay_task_by_task(void **st)
+{
+    const char *cases[][2] = {
+        {"talk-gojoin.history", "GoJoin"},       {"talk-condition.history", "Condition"},
+        {"talk-select.history", "SelectCancels"}, {"talk-cancel-wait.history", "CancelActivity"},
+        {"talk-collect.history", "Collect"},     {"talk-interleave.history", "Interleave"},
+        {"talk-cancel.history", "CancelMe"},     {"talk-receive.history", "Receive"},
+        {"talk-count.history", "Count"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_true(replay_task_by_task(cases[i][0], cases[i][1]) >= 1);
+    /* What each one is for is in it. */
+    assert_int_equal(has_event("talk-condition.history", EV(TIMER_CANCELED)), 1);
+    assert_int_equal(has_event("talk-cancel-wait.history", EV(ACTIVITY_TASK_CANCELED)), 1);
+    assert_int_equal(has_event("talk-cancel.history", EV(WORKFLOW_EXECUTION_CANCELED)), 1);
+    assert_true(has_event("talk-interleave.history", EV(WORKFLOW_EXECUTION_SIGNALED)) == 7);
+    assert_true(has_event("talk-count.history", EV(WORKFLOW_EXECUTION_SIGNALED)) == 600);
+}
+
+/* The recorded run had signals arrive while activities were running: signal tasks replayed
+ * while the workflow function waits on an activity, then its completion. */
+static void recorded_signals_interleave_with_activities(void **st)
+{
+    size_t len;
+    char *raw = read_all("tests/data/talk-interleave.history", &len);
+    Temporal__Api__History__V1__History *h =
+        temporal__api__history__v1__history__unpack(NULL, len, (const uint8_t *)raw);
+    free(raw);
+    assert_non_null(h);
+    int running = 0, during = 0;
+    for (size_t i = 0; i < h->n_events; i++) {
+        int t = h->events[i]->event_type;
+        if (t == EV(ACTIVITY_TASK_SCHEDULED))
+            running = 1;
+        else if (t == EV(ACTIVITY_TASK_COMPLETED))
+            running = 0;
+        else if (t == EV(WORKFLOW_EXECUTION_SIGNALED))
+            during += running;
+    }
+    temporal__api__history__v1__history__free_unpacked(h, NULL);
+    if (during < 2)
+        fail_msg("only %d signals came while an activity ran; record again", during);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +758,14 @@ int main(void)
         cmocka_unit_test(cancelling_a_coroutine),
         cmocka_unit_test(cancelling_another_workflow),
         cmocka_unit_test(unexpected_cancel_is_non_determinism),
+        cmocka_unit_test(signal_handlers_in_history_order),
+        cmocka_unit_test(buffered_signals_are_handled_when_the_handler_is_set),
+        cmocka_unit_test(handlers_run_before_the_code_they_interrupt),
+        cmocka_unit_test(signals_received_one_by_one),
+        cmocka_unit_test(a_burst_of_signals_waits_for_room),
+        cmocka_unit_test(signalling_another_workflow),
+        cmocka_unit_test(recorded_histories_replay_task_by_task),
+        cmocka_unit_test(recorded_signals_interleave_with_activities),
     };
     return cmocka_run_group_tests_name("wf_machines", tests, group_setup, group_teardown);
 }
