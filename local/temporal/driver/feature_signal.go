@@ -88,6 +88,8 @@ func checkSignalPreventClose(ctx context.Context, r *frun) {
 	r.noErr(r.c.SignalWorkflow(ctx, run.GetID(), run.GetRunID(), "add", 2), "signal add 2")
 	r.succeeds(ctx, run, &values)
 	r.equal([]int{1, 2}, values, "values of the second workflow (both signals handled)")
+	r.note("refused completions (the second signal landed during the completing task): %d",
+		count(r.events(ctx, run), enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED))
 }
 
 // checkSignalWithStart, the two checks of the PHP scenario: signal-with-start of a new
