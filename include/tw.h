@@ -80,14 +80,49 @@ typedef struct tw_payload {
     size_t len;
 } tw_payload;
 
-/* A failure as Temporal carries it (ApplicationFailureInfo). */
+/* A failure as Temporal carries it: an application error (ApplicationFailureInfo), or, from
+ * ABI 1.1 on, any kind with its cause chain. What the runtime hands workflow code
+ * (tw_wf_last_failure) has every field; a failure the code passes to tw_wf_fail()/tw_act_fail()
+ * is read up to the fields of the ABI the library was built against. */
 typedef struct tw_failure {
-    const char *type;      /* application error type, e.g. "InsufficientFunds" */
-    const char *message;
+    const char *type;      /* application error type, e.g. "InsufficientFunds"; for another
+                            * kind, the type of the application error that caused it when there
+                            * is one (so 1.0 code reading .type sees what failed), else "Timeout",
+                            * "Canceled", "Terminated" or "Server" */
+    const char *message;   /* the same: for an activity's or a child's failure, its cause's */
     int non_retryable;
-    const tw_payload *details;
+    const tw_payload *details; /* a timeout's: the last heartbeat details */
     size_t ndetails;
+    /* ---- ABI 1.1 (read only from libraries built against 1.1 or later) ---- */
+    int kind;              /* TW_FAILURE_* */
+    const struct tw_failure *cause; /* what caused it, or NULL (an activity's failure: the
+                                     * activity's own error); at most 16 deep */
+    int timeout_type;      /* TW_TIMEOUT_* for a timeout (and an activity that timed out) */
+    const char *activity_type; /* an activity's failure: which activity */
+    const char *activity_id;
+    int retry_state;       /* an activity's failure: why it was not retried (Temporal's
+                            * RetryState: 2 non-retryable failure, 3 timeout, 4 maximum attempts
+                            * reached, ...; 0 unknown) */
+    const char *stack_trace;
 } tw_failure;
+
+/* tw_failure.kind */
+enum {
+    TW_FAILURE_APPLICATION = 0, /* an error the code raised (tw_wf_fail, tw_act_fail) */
+    TW_FAILURE_ACTIVITY = 1,    /* an activity failed: its cause is why */
+    TW_FAILURE_CANCELED = 2,
+    TW_FAILURE_TIMEOUT = 3,
+    TW_FAILURE_TERMINATED = 4,
+    TW_FAILURE_SERVER = 5,
+    TW_FAILURE_CHILD_WORKFLOW = 6,
+};
+/* tw_failure.timeout_type (Temporal's TimeoutType) */
+enum {
+    TW_TIMEOUT_START_TO_CLOSE = 1,
+    TW_TIMEOUT_SCHEDULE_TO_START = 2,
+    TW_TIMEOUT_SCHEDULE_TO_CLOSE = 3,
+    TW_TIMEOUT_HEARTBEAT = 4,
+};
 
 typedef enum tw_versioning {
     TW_PINNED = 1,       /* a running workflow stays on the version that started it */

@@ -22,11 +22,15 @@
 #include "temporal/engine/wf_api.h"
 #include "temporal/engine/wf_int.h"
 
-typedef Temporal__Api__Command__V1__RequestCancelActivityTaskCommandAttributes cancel_activity_attrs;
+typedef Temporal__Api__Command__V1__RequestCancelActivityTaskCommandAttributes
+    cancel_activity_attrs;
 typedef Temporal__Api__Command__V1__RequestCancelExternalWorkflowExecutionCommandAttributes
     cancel_external_attrs;
 
-static tw_failure canceled_failure = {.type = "CanceledError", .message = "canceled"};
+#define ATTRS_DESC(name) temporal__api__command__v1__##name##_command_attributes__descriptor
+
+static tw_failure canceled_failure = {.type = "Canceled", .message = "canceled",
+                                      .kind = TW_FAILURE_CANCELED};
 
 static void cancel_now(wf_future *f)
 {
@@ -153,7 +157,7 @@ int wf_cancel_external(tw_wf *wf, const char *workflow_id, const char *run_id, t
     wf_future *f = wf_new_future(wf, kind, workflow_id, NULL);
     if (wf->oom)
         return TW_ENOMEM;
-    temporal__api__command__v1__request_cancel_external_workflow_execution_command_attributes__init(at);
+    PB_INIT(ATTRS_DESC(request_cancel_external_workflow_execution), at);
     at->workflow_id = (char *)f->id;
     at->run_id = wf_strdup(wf, run_id ? run_id : "");
     f->cmd = wf_push_cmd(wf, kind->type, cmd_new(wf->a, kind->type, at), f);

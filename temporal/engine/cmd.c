@@ -73,6 +73,18 @@ static int64_t canceled_scheduled(const pb_event *ev)
 {
     return ev->activity_task_canceled_event_attributes->scheduled_event_id;
 }
+static const pb_payloads *canceled_details(const pb_event *ev)
+{
+    return ev->activity_task_canceled_event_attributes->details;
+}
+static int failed_retry_state(const pb_event *ev)
+{
+    return (int)ev->activity_task_failed_event_attributes->retry_state;
+}
+static int timed_out_retry_state(const pb_event *ev)
+{
+    return (int)ev->activity_task_timed_out_event_attributes->retry_state;
+}
 
 /* ---- StartTimer ---- */
 
@@ -231,7 +243,8 @@ static int64_t signal_external_failed_initiated(const pb_event *ev)
 
 static const char *signal_external_failed_cause(const pb_event *ev)
 {
-    return external_cause((int)ev->signal_external_workflow_execution_failed_event_attributes->cause);
+    return external_cause(
+        (int)ev->signal_external_workflow_execution_failed_event_attributes->cause);
 }
 
 /* ---- commands that close the workflow: nothing identifies them but their type ---- */
@@ -321,12 +334,13 @@ static const ev_kind EV_KINDS[] = {
      .result = completed_result},
     {EVENT(ACTIVITY_TASK_FAILED, "ActivityTaskFailed", HCASE(ACTIVITY_TASK_FAILED)),
      RESOLVES(SCHEDULE_ACTIVITY_TASK, RES_FAILED), .initiated_id = failed_scheduled,
-     .failure = failed_failure},
+     .failure = failed_failure, .retry_state = failed_retry_state},
     {EVENT(ACTIVITY_TASK_TIMED_OUT, "ActivityTaskTimedOut", HCASE(ACTIVITY_TASK_TIMED_OUT)),
      RESOLVES(SCHEDULE_ACTIVITY_TASK, RES_FAILED), .initiated_id = timed_out_scheduled,
-     .failure = timed_out_failure},
+     .failure = timed_out_failure, .retry_state = timed_out_retry_state},
     {EVENT(ACTIVITY_TASK_CANCELED, "ActivityTaskCanceled", HCASE(ACTIVITY_TASK_CANCELED)),
-     RESOLVES(SCHEDULE_ACTIVITY_TASK, RES_CANCELED), .initiated_id = canceled_scheduled},
+     RESOLVES(SCHEDULE_ACTIVITY_TASK, RES_CANCELED), .initiated_id = canceled_scheduled,
+     .details = canceled_details},
     {EVENT(ACTIVITY_TASK_CANCEL_REQUESTED, "ActivityTaskCancelRequested",
            HCASE(ACTIVITY_TASK_CANCEL_REQUESTED))},
     {EVENT(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,

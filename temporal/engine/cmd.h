@@ -54,6 +54,10 @@ typedef struct ev_kind {
     /* RES_FAILED without a Failure message (an external operation): the failure's type, e.g.
      * "ExternalWorkflowExecutionNotFound", from the event's cause. May be NULL. */
     const char *(*failed_cause)(const pb_event *ev);
+    /* An activity's resolution: the server's RetryState (why it is not retried). May be NULL. */
+    int (*retry_state)(const pb_event *ev);
+    /* RES_CANCELED's details. May be NULL. */
+    const pb_payloads *(*details)(const pb_event *ev);
     /* Beyond carrying its own attributes, what else is wrong with |ev| ("names no activity
      * type"), or NULL. May be NULL. */
     const char *(*check)(const pb_event *ev);

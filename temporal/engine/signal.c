@@ -60,7 +60,8 @@ static void handler_body(tw_wf *wf, wf_co *c)
 int wf_signals_spawn(tw_wf *wf)
 {
     int n = 0;
-    for (wf_signal *s = wf->signals; s && wf->co_live < WF_MAX_COROUTINES && !wf->oom; s = s->next) {
+    for (wf_signal *s = wf->signals; s && wf->co_live < WF_MAX_COROUTINES && !wf->oom;
+         s = s->next) {
         if (!s->fn || s->spawned)
             continue;
         char *name = wf_mem(wf, strlen(s->name) + 12);

@@ -216,22 +216,38 @@ static int stray_resolution(tw_wf *wf, const ev_kind *k, const pb_event *ev, con
     return -1;
 }
 
-/* |f| fails with |failure| (from the event), or, when the event carries none, a failure of
- * type |type| (an external operation's cause). */
-static void resolve_failed(tw_wf *wf, wf_future *f, const pb_failure *failure, const char *type)
+/* What |ev| (row |k|) says about why |f| failed or was cancelled: the event's failure, or,
+ * when it carries none, one of type |type| (an external operation's cause) or a cancellation.
+ * An activity's is wrapped as the activity's failure (kind TW_FAILURE_ACTIVITY, tw.h). */
+static tw_failure *failure_of(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_future *f)
 {
-    f->done = f->failed = 1;
-    if (failure) {
-        if (!(f->failure = failure_from_pb(wf->a, failure)))
-            wf->oom = 1;
-        return;
+    tw_failure *why = NULL;
+    const pb_failure *pf = k->failure ? k->failure(ev) : NULL;
+    if (pf) {
+        why = failure_from_pb(wf->a, pf);
+    } else if ((why = wf_mem(wf, sizeof(*why)))) {
+        const char *type = k->failed_cause ? k->failed_cause(ev) : NULL;
+        char msg[300];
+        if (k->outcome == RES_CANCELED)
+            snprintf(msg, sizeof(msg), "%s canceled", f->type ? f->type : "operation");
+        else
+            snprintf(msg, sizeof(msg), "%s %s failed: %s", f->kind ? f->kind->name : "operation",
+                     f->id ? f->id : "", type ? type : "no reason given");
+        int canceled = k->outcome == RES_CANCELED;
+        *why = (tw_failure){.type = canceled ? "Canceled" : type ? type : "Error",
+                            .message = wf_strdup(wf, msg),
+                            .kind = canceled ? TW_FAILURE_CANCELED : TW_FAILURE_APPLICATION};
+        tw_payload *d;
+        size_t n;
+        if (k->details && payloads_from_pb(wf->a, k->details(ev), &d, &n) == 0)
+            why->details = d, why->ndetails = n;
     }
-    char msg[300];
-    snprintf(msg, sizeof(msg), "%s %s failed: %s", f->kind ? f->kind->name : "operation",
-             f->id ? f->id : "", type ? type : "no reason given");
-    if (!(f->failure = wf_mem(wf, sizeof(*f->failure))))
-        return;
-    *f->failure = (tw_failure){.type = type ? type : "Error", .message = wf_strdup(wf, msg)};
+    if (why && k->resolves == CMD(SCHEDULE_ACTIVITY_TASK))
+        why = failure_of_activity(wf->a, why, f->type, f->id,
+                                  k->retry_state ? k->retry_state(ev) : 0);
+    if (!why)
+        wf->oom = 1;
+    return why;
 }
 
 static int resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_output *out)
@@ -241,20 +257,19 @@ static int resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_output *o
         return 0; /* the code was told at the cancel: the news comes late */
     if (!f || f->done)
         return stray_resolution(wf, k, ev, f, out);
+    f->done = 1;
     switch (k->outcome) {
     case RES_COMPLETED:
-        f->done = 1;
         if (k->result && payloads_from_pb(wf->a, k->result(ev), &f->result, &f->nresult))
             wf->oom = 1;
         break;
     case RES_FAILED:
-        resolve_failed(wf, f, k->failure ? k->failure(ev) : NULL,
-                       k->failed_cause ? k->failed_cause(ev) : NULL);
+        f->failed = 1;
+        f->failure = failure_of(wf, k, ev, f);
         break;
     case RES_CANCELED:
-        f->done = f->canceled = 1;
-        if ((f->failure = wf_mem(wf, sizeof(*f->failure))))
-            *f->failure = (tw_failure){.type = "CanceledError", .message = "activity canceled"};
+        f->canceled = 1;
+        f->failure = failure_of(wf, k, ev, f);
         break;
     }
     return 0;

@@ -482,7 +482,7 @@ int wf_fail(tw_wf *wf, const tw_failure *f)
     if (!wf || !f)
         return TW_EINVAL;
     tw_failure *copy;
-    int rc = failure_copy(wf->a, f, &copy);
+    int rc = failure_copy_abi(wf->a, f, wf->abi_minor, &copy);
     if (rc == TW_ENOMEM)
         wf->oom = 1;
     if (rc)

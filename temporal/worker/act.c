@@ -646,7 +646,8 @@ int act_fail(tw_act *act, const tw_failure *f)
     if (!act || !f)
         return TW_EINVAL;
     tw_failure *copy;
-    if (failure_copy(act->a, f, &copy) != 0)
+    /* The fields (kind, cause chain) the library's ABI has. */
+    if (failure_copy_abi(act->a, f, reg_abi_minor(act->w->reg), &copy) != 0)
         return TW_ENOMEM;
     act_failure = copy;
     return TW_EFAILED;

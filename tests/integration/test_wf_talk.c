@@ -11,7 +11,10 @@
  *   - signals: signal-with-start and handlers (one blocking on an activity, the default one),
  *     signals while activities complete (handled, and the history replays: no task failure),
  *     channel-style receive with a timeout, 600 signals (a history of several pages, read by
- *     the worker page by page), signalling another workflow and one that does not exist.
+ *     the worker page by page), signalling another workflow and one that does not exist;
+ *   - failures keep their shape: an activity's error (with its own cause) reaches the workflow
+ *     as an activity failure with its cause chain, a heartbeat timeout with its type and last
+ *     details, and a workflow re-raising it fails as an ActivityFailure the Go client reads.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -539,6 +542,71 @@ static void signalling_another_workflow(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+/* ---- failures ---- */
+
+static int number(const cJSON *o, const char *name)
+{
+    const cJSON *n = cJSON_GetObjectItem(o, name);
+    if (!cJSON_IsNumber(n))
+        fail_msg("no number \"%s\" in %s", name, cJSON_PrintUnformatted(o));
+    return (int)cJSON_GetNumberValue(n);
+}
+
+static void activity_failures_keep_their_shape(void **st)
+{
+    fn f;
+    deploy(&f, 12);
+    char failed[64], timed[64];
+    start(&f, "FailShape", new_id(failed, sizeof(failed), "shape"), "\"fail\"");
+    start(&f, "FailShape", new_id(timed, sizeof(timed), "shapeto"), "\"timeout\"");
+    invoke_ok(&f);
+    cJSON *a = await_end(failed), *b = await_end(timed);
+    cJSON *r = cJSON_GetObjectItem(a, "result");
+    assert_int_equal(number(r, "kind"), 1); /* TW_FAILURE_ACTIVITY */
+    assert_string_equal(str(r, "type"), "Bad");
+    assert_string_equal(str(r, "message"), "bad input");
+    assert_string_equal(str(r, "activity"), "FailWith/1");
+    assert_int_equal(number(r, "retry_state"), 2); /* RETRY_STATE_NON_RETRYABLE_FAILURE */
+    assert_string_equal(json_of(r, "details"), "{\"n\":1}");
+    cJSON *c = cJSON_GetObjectItem(r, "cause");
+    assert_int_equal(number(c, "kind"), 0);
+    assert_string_equal(str(c, "type"), "Bad");
+    assert_string_equal(str(c, "cause"), "Root"); /* the activity's own cause came through */
+    r = cJSON_GetObjectItem(b, "result");
+    assert_int_equal(number(r, "kind"), 1);
+    assert_string_equal(str(r, "type"), "Timeout");
+    assert_string_equal(str(r, "activity"), "Beat/1");
+    assert_int_equal(number(r, "timeout_type"), 4); /* TW_TIMEOUT_HEARTBEAT */
+    assert_string_equal(json_of(r, "details"), "7"); /* the last heartbeat's */
+    assert_int_equal(number(cJSON_GetObjectItem(r, "cause"), "kind"), 3);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
+static void reraised_failure_reaches_the_client_as_an_activity_failure(void **st)
+{
+    fn f;
+    deploy(&f, 10);
+    char id[64];
+    start(&f, "Reraise", new_id(id, sizeof(id), "reraise"), NULL);
+    invoke_ok(&f);
+    cJSON *done = await_end(id);
+    assert_string_equal(str(done, "status"), "FAILED");
+    cJSON *fl = cJSON_GetObjectItem(done, "failure");
+    assert_string_equal(str(fl, "kind"), "activity");
+    assert_string_equal(str(fl, "activity_type"), "FailWith");
+    assert_string_equal(str(fl, "activity_id"), "1");
+    assert_string_equal(str(fl, "message"), "activity error");
+    cJSON *c = cJSON_GetObjectItem(fl, "cause");
+    assert_string_equal(str(c, "kind"), "application");
+    assert_string_equal(str(c, "type"), "Bad");
+    assert_string_equal(str(c, "message"), "bad input");
+    assert_string_equal(str(cJSON_GetObjectItem(c, "cause"), "type"), "Root");
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +621,8 @@ int main(void)
         cmocka_unit_test(signals_received_with_a_timeout),
         cmocka_unit_test(many_signals_span_history_pages),
         cmocka_unit_test(signalling_another_workflow),
+        cmocka_unit_test(activity_failures_keep_their_shape),
+        cmocka_unit_test(reraised_failure_reaches_the_client_as_an_activity_failure),
     };
     return cmocka_run_group_tests_name("wf_talk", tests, group_setup, group_teardown);
 }

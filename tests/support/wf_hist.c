@@ -381,6 +381,39 @@ void wh_activity_failed(whist *h, const char *activity_id, const char *type, con
     SET(e, activity_task_failed_event_attributes, ACTIVITY_TASK_FAILED, at);
 }
 
+void wh_activity_failed_with(whist *h, const char *activity_id, const tw_failure *f,
+                             int retry_state)
+{
+    int64_t scheduled = wh_scheduled(h, activity_id);
+    activity_started_event(h, scheduled);
+    pb_event *e = wh_add(h, EV(ACTIVITY_TASK_FAILED));
+    HA(ActivityTaskFailed) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__activity_task_failed_event_attributes__init(at);
+    at->failure = failure_to_pb(h->a, f);
+    assert_non_null(at->failure);
+    at->scheduled_event_id = scheduled;
+    at->retry_state = retry_state;
+    SET(e, activity_task_failed_event_attributes, ACTIVITY_TASK_FAILED, at);
+}
+
+void wh_activity_timed_out(whist *h, const char *activity_id, int timeout_type,
+                           const char *details)
+{
+    int64_t scheduled = wh_scheduled(h, activity_id);
+    pb_event *e = wh_add(h, EV(ACTIVITY_TASK_TIMED_OUT));
+    HA(ActivityTaskTimedOut) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__activity_task_timed_out_event_attributes__init(at);
+    tw_payload d = tw_json(details ? dup(h, details) : "");
+    tw_failure f = {.kind = TW_FAILURE_TIMEOUT, .message = "activity timeout",
+                    .timeout_type = timeout_type, .details = details ? &d : NULL,
+                    .ndetails = details ? 1 : 0};
+    at->failure = failure_to_pb(h->a, &f);
+    assert_non_null(at->failure);
+    at->scheduled_event_id = scheduled;
+    at->retry_state = 3; /* RETRY_STATE_TIMEOUT */
+    SET(e, activity_task_timed_out_event_attributes, ACTIVITY_TASK_TIMED_OUT, at);
+}
+
 void wh_activity_canceled(whist *h, const char *activity_id)
 {
     int64_t scheduled = wh_scheduled(h, activity_id);

@@ -49,6 +49,13 @@ const char *wh_commands(const whist *h);
 void wh_activity_completed(whist *h, const char *activity_id, const char *result);
 void wh_activity_failed(whist *h, const char *activity_id, const char *type, const char *message);
 void wh_activity_canceled(whist *h, const char *activity_id);
+/* ActivityTaskFailed with failure |f| (its chain too) and the server's |retry_state|. */
+void wh_activity_failed_with(whist *h, const char *activity_id, const tw_failure *f,
+                             int retry_state);
+/* ActivityTaskTimedOut: a TimeoutFailure of |timeout_type| with |details| (JSON, or NULL) as
+ * the last heartbeat details. */
+void wh_activity_timed_out(whist *h, const char *activity_id, int timeout_type,
+                           const char *details);
 void wh_activity_started(whist *h, const char *activity_id);
 void wh_timer_fired(whist *h, const char *timer_id);
 /* The answer to the last RequestCancelExternalWorkflowExecution / SignalExternal... for
