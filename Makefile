@@ -50,6 +50,7 @@ ENGINE_SRC = temporal/engine/wf.c temporal/engine/coro.c temporal/engine/arena.c
 # The engine beyond the replay driver: history batches, the command tables, the calls code makes.
 ENGINE_SRC += temporal/engine/history.c temporal/engine/cmd.c temporal/engine/wf_api.c
 ENGINE_SRC += temporal/engine/dispatch.c temporal/engine/cancel.c temporal/engine/signal.c
+ENGINE_SRC += temporal/engine/query.c temporal/engine/update.c
 WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c \
                    temporal/worker/api.c
 
@@ -227,6 +228,12 @@ FEATURES = activity/basic_no_workflow_timeout activity/heartbeating activity/run
            signal/signal_with_start signal/workflow_to_workflow \
            child_workflow/cancel_abandon child_workflow/cancel_try_cancel \
            child_workflow/cancel_wait_completed child_workflow/cancel_wait_requested
+FEATURES += query/successful_query query/timeout_due_to_no_active_workers \
+            query/unexpected_arguments query/unexpected_query_type_name \
+            query/unexpected_return_type \
+            update/activities update/async_accepted update/basic update/basic_async \
+            update/client_interceptor update/deduplication update/non_durable_reject \
+            update/self update/task_failure update/validation_replay update/worker_restart
 FEATURE_LIBS = $(addprefix $(BUILD)/features/,$(addsuffix .so,$(FEATURES)))
 $(BUILD)/features/%.so: tests/features/%/feature.c tests/features/feature.h include/tw.h
 	@mkdir -p $(dir $@)
@@ -249,6 +256,17 @@ TEST_SRC_test_wf_machines = tests/support/wf_hist.c $(WORKER_SRC) tests/support/
 # server, the Go driver.
 INTEGRATION_TESTS += test_wf_talk
 TEST_SRC_test_wf_talk = $(TEST_SUPPORT_SRC)
+
+# Queries and updates in the engine (tests/unit/test_wf_handlers.c) on built histories and
+# histories recorded from the real server (tests/data/handlers-*.history), through
+# lib_wf_handlers.c.
+UNIT_TESTS += test_wf_handlers
+FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_handlers.so
+TEST_SRC_test_wf_handlers = tests/support/wf_hist.c $(WORKER_SRC) tests/support/harness.c
+# End to end (tests/integration/test_wf_handlers_talk.c): lib_wf_handlers under the emulator,
+# the real server, the Go driver's updates and queries.
+INTEGRATION_TESTS += test_wf_handlers_talk
+TEST_SRC_test_wf_handlers_talk = $(TEST_SUPPORT_SRC)
 
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 TEST_BINS += $(FUZZ_REPLAYS)

@@ -153,6 +153,21 @@ typedef int (*tw_condition_fn)(tw_wf *wf, void *arg);
  * tw_handler_name() is the signal's name (for a default handler). */
 typedef void (*tw_signal_fn)(tw_wf *wf, void *arg, const tw_payload *args, size_t nargs);
 
+/* A query handler (ABI 1.1): reads workflow state and answers; it must not block or make
+ * commands (such calls return TW_ESTATE in it). Returns 0 with *result set (workflow memory or
+ * static, as a workflow's result), or a negative value after tw_wf_fail() (the query fails
+ * with that failure; the workflow goes on). */
+typedef int (*tw_query_fn)(tw_wf *wf, void *arg, const tw_payload *args, size_t nargs,
+                           tw_payload *result);
+/* An update's validator (ABI 1.1): read-only like a query handler; 0 accepts the update,
+ * nonzero (after tw_wf_fail() for the reason) rejects it. */
+typedef int (*tw_update_validator_fn)(tw_wf *wf, void *arg, const tw_payload *args, size_t nargs);
+/* An update handler (ABI 1.1): runs as a coroutine of its own and may block (activities,
+ * timers). Returns 0 with *result set, or a negative value after tw_wf_fail() (the update
+ * fails with that failure; the workflow goes on). */
+typedef int (*tw_update_fn)(tw_wf *wf, void *arg, const tw_payload *args, size_t nargs,
+                            tw_payload *result);
+
 typedef struct tw_retry_policy {
     int64_t initial_interval_ms; /* 0: server default (1 s) */
     double backoff_coefficient;  /* 0: server default (2.0) */
@@ -246,6 +261,9 @@ typedef struct tw_api {
                               tw_future **out);
     int (*wf_all_handlers_finished)(tw_wf *wf);
     const char *(*wf_handler_name)(tw_wf *wf);
+    int (*wf_set_query_handler)(tw_wf *wf, const char *name, tw_query_fn fn, void *arg);
+    int (*wf_set_update_handler)(tw_wf *wf, const char *name, tw_update_fn fn,
+                                 tw_update_validator_fn validator, void *arg);
 } tw_api;
 
 /* ---- the library entry point ---- */
@@ -391,6 +409,34 @@ static inline int tw_all_handlers_finished(tw_wf *wf)
 { return tw__api->wf_all_handlers_finished(wf); }
 /* In a handler: the name of the signal (or update) it handles; NULL elsewhere. */
 static inline const char *tw_handler_name(tw_wf *wf) { return tw__api->wf_handler_name(wf); }
+
+/* ---- queries and updates (ABI 1.1) ----
+ *
+ * A query reads the workflow's state: its handler runs once the workflow's history is
+ * replayed (it sees every signal and update that came before the query) and changes nothing.
+ * A query type without a handler fails naming the known ones ("unknown queryType X.
+ * KnownQueryTypes=[__stack_trace a]"); the built-in "__stack_trace" answers where each
+ * coroutine waits, one line each ("coroutine 1 (main): tw_await activity 1 \"Compose\"").
+ *
+ * An update changes it and answers: the validator (if any) accepts or rejects it without
+ * changing anything (a rejected update leaves no trace in the history); an accepted one runs
+ * its handler as a coroutine, which may block, and its return is the caller's answer. On
+ * replay the accepted updates run again, without their validator. An update whose name has no
+ * handler waits until the code sets one, and is rejected naming the known updates if every
+ * coroutine blocks first. The workflow completes when its function returns, even with an
+ * update handler still running (the caller then gets a failure): wait for
+ * tw_all_handlers_finished() first. */
+
+/* Sets the handler of query |name| (names starting with "__" are the runtime's: TW_EINVAL).
+ * |fn| NULL removes it. */
+static inline int tw_set_query_handler(tw_wf *wf, const char *name, tw_query_fn fn, void *arg)
+{ return tw__api->wf_set_query_handler(wf, name, fn, arg); }
+/* Sets the handler of update |name|, with its |validator| (may be NULL: every update is
+ * accepted). |fn| NULL removes it. Updates that waited for it run before the call returns. */
+static inline int tw_set_update_handler(tw_wf *wf, const char *name, tw_update_fn fn,
+                                        tw_update_validator_fn validator, void *arg)
+{ return tw__api->wf_set_update_handler(wf, name, fn, validator, arg); }
+
 static inline const tw_act_info *tw_act_info_get(tw_act *a) { return tw__api->act_info(a); }
 /* Records progress (throttled); returns TW_ECANCELED once the activity is cancelled. */
 static inline int tw_heartbeat(tw_act *a, const tw_payload *details, size_t n)

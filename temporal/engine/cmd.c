@@ -247,6 +247,74 @@ static const char *signal_external_failed_cause(const pb_event *ev)
         (int)ev->signal_external_workflow_execution_failed_event_attributes->cause);
 }
 
+/* ---- ProtocolMessage (updates: update.c) ----
+ * One command type, two rows: the message "<update id>/accept" is recorded as
+ * WorkflowExecutionUpdateAccepted, "<update id>/complete" as WorkflowExecutionUpdateCompleted
+ * (a rejection has no command and leaves no event). */
+
+static const char *message_id(const pb_command *c)
+{
+    return STR(c->protocol_message_command_attributes->message_id);
+}
+
+/* Is |c|'s message "<|update|>/<|suffix|>"? */
+static int message_is(const pb_command *c, const char *update, const char *suffix)
+{
+    const char *id = message_id(c);
+    size_t n = strlen(update);
+    return strncmp(id, update, n) == 0 && id[n] == '/' && strcmp(id + n + 1, suffix) == 0;
+}
+
+static const char *accepted_update(const pb_event *ev)
+{
+    return STR(ev->workflow_execution_update_accepted_event_attributes->protocol_instance_id);
+}
+
+static const char *completed_update(const pb_event *ev)
+{
+    const Temporal__Api__Update__V1__Meta *m =
+        ev->workflow_execution_update_completed_event_attributes->meta;
+    return m ? STR(m->update_id) : "?";
+}
+
+static int accepted_same(const pb_command *c, const pb_event *ev)
+{
+    return message_is(c, accepted_update(ev), "accept");
+}
+
+static int completed_same(const pb_command *c, const pb_event *ev)
+{
+    return message_is(c, completed_update(ev), "complete");
+}
+
+static void message_describe(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "ProtocolMessage(%s)", message_id(c));
+}
+
+static void accepted_describe_event(const pb_event *ev, char *out, size_t n)
+{
+    snprintf(out, n, "ProtocolMessage(%s/accept)", accepted_update(ev));
+}
+
+static void completed_describe_event(const pb_event *ev, char *out, size_t n)
+{
+    snprintf(out, n, "ProtocolMessage(%s/complete)", completed_update(ev));
+}
+
+static const char *accepted_check(const pb_event *ev)
+{
+    const char *id = ev->workflow_execution_update_accepted_event_attributes->protocol_instance_id;
+    return id && *id ? NULL : "names no update";
+}
+
+static const char *completed_check(const pb_event *ev)
+{
+    const Temporal__Api__Update__V1__Meta *m =
+        ev->workflow_execution_update_completed_event_attributes->meta;
+    return m && m->update_id && *m->update_id ? NULL : "names no update";
+}
+
 /* ---- commands that close the workflow: nothing identifies them but their type ---- */
 
 static int same_type(const pb_command *c, const pb_event *ev) { return 1; }
@@ -313,6 +381,12 @@ static const cmd_kind CMD_KINDS[] = {
      .same = same_type, .describe = describe_fail, .describe_event = describe_fail_event},
     {COMMAND(CANCEL_WORKFLOW_EXECUTION, "CancelWorkflowExecution", WORKFLOW_EXECUTION_CANCELED),
      .same = same_type, .describe = describe_cancel, .describe_event = describe_cancel_event},
+    {COMMAND(PROTOCOL_MESSAGE, "ProtocolMessage", WORKFLOW_EXECUTION_UPDATE_ACCEPTED),
+     .same = accepted_same, .describe = message_describe,
+     .describe_event = accepted_describe_event},
+    {COMMAND(PROTOCOL_MESSAGE, "ProtocolMessage", WORKFLOW_EXECUTION_UPDATE_COMPLETED),
+     .same = completed_same, .describe = message_describe,
+     .describe_event = completed_describe_event},
 };
 
 /* Events whose attributes the engine never reads have 0 for them (no check). */
@@ -374,6 +448,12 @@ static const ev_kind EV_KINDS[] = {
     {EVENT(TIMER_FIRED, "TimerFired", HCASE(TIMER_FIRED)), RESOLVES(START_TIMER, RES_COMPLETED),
      .op_id = fired_timer},
     {EVENT(TIMER_CANCELED, "TimerCanceled", HCASE(TIMER_CANCELED))},
+    {EVENT(WORKFLOW_EXECUTION_UPDATE_ACCEPTED, "WorkflowExecutionUpdateAccepted",
+           HCASE(WORKFLOW_EXECUTION_UPDATE_ACCEPTED)), .check = accepted_check},
+    {EVENT(WORKFLOW_EXECUTION_UPDATE_COMPLETED, "WorkflowExecutionUpdateCompleted",
+           HCASE(WORKFLOW_EXECUTION_UPDATE_COMPLETED)), .check = completed_check},
+    {EVENT(WORKFLOW_EXECUTION_UPDATE_ADMITTED, "WorkflowExecutionUpdateAdmitted",
+           HCASE(WORKFLOW_EXECUTION_UPDATE_ADMITTED))},
 };
 
 #define COUNT(t) (sizeof(t) / sizeof((t)[0]))
@@ -471,6 +551,10 @@ pb_command *cmd_new(arena *a, int type, void *attributes)
     case CMD(FAIL_WORKFLOW_EXECUTION):
         c->attributes_case = CCASE(FAIL_WORKFLOW_EXECUTION);
         c->fail_workflow_execution_command_attributes = attributes;
+        break;
+    case CMD(PROTOCOL_MESSAGE):
+        c->attributes_case = CCASE(PROTOCOL_MESSAGE);
+        c->protocol_message_command_attributes = attributes;
         break;
     }
     return c;

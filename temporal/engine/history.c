@@ -17,8 +17,12 @@ struct history_iter {
     void *ctx;
     size_t count;            /* events read (and checked) so far */
     pb_event *peeked;        /* read ahead, not yet in a batch */
-    pb_event **buf;          /* the current batch */
-    size_t cap;
+    pb_event **buf[2];       /* the current batch and the one read ahead (history_peek) */
+    size_t cap[2];
+    int fill;                /* the buffer the next batch is read into */
+    int ahead;               /* |next| holds the batch read ahead, |next_rc| what reading gave */
+    int next_rc;
+    history_batch next;
     char err[768];
 };
 
@@ -109,19 +113,20 @@ static int peek_event(history_iter *h, pb_event **ev)
 
 static int append(history_iter *h, size_t n, pb_event *ev)
 {
-    if (n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
+    int f = h->fill;
+    if (n == h->cap[f]) {
+        size_t cap = h->cap[f] ? h->cap[f] * 2 : 64;
         pb_event **bigger = arena_alloc(h->a, cap * sizeof(*bigger));
         if (!bigger) {
             snprintf(h->err, sizeof(h->err), "%s", oom);
             return -1;
         }
         if (n)
-            memcpy(bigger, h->buf, n * sizeof(*bigger));
-        h->buf = bigger;
-        h->cap = cap;
+            memcpy(bigger, h->buf[f], n * sizeof(*bigger));
+        h->buf[f] = bigger;
+        h->cap[f] = cap;
     }
-    h->buf[n] = ev;
+    h->buf[f][n] = ev;
     return 0;
 }
 
@@ -133,7 +138,8 @@ static int attempt_failed(const pb_event *next)
                     next->event_type == EV(WORKFLOW_TASK_TIMED_OUT));
 }
 
-int history_next(history_iter *h, history_batch *b)
+/* Reads the next batch into the buffer the batch before the current one used. */
+static int read_batch(history_iter *h, history_batch *b)
 {
     size_t n = 0;
     *b = (history_batch){0};
@@ -158,9 +164,29 @@ int history_next(history_iter *h, history_batch *b)
     }
     if (!n)
         return 0;
-    b->events = h->buf;
+    b->events = h->buf[h->fill];
     b->n = n;
     if (!b->runs_code)
         b->last = 1;
+    h->fill ^= 1;
     return 1;
+}
+
+int history_next(history_iter *h, history_batch *b)
+{
+    if (!h->ahead)
+        return read_batch(h, b);
+    h->ahead = 0;
+    *b = h->next;
+    return h->next_rc;
+}
+
+int history_peek(history_iter *h, history_batch *b)
+{
+    if (!h->ahead) {
+        h->next_rc = read_batch(h, &h->next);
+        h->ahead = 1;
+    }
+    *b = h->next;
+    return h->next_rc;
 }

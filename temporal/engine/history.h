@@ -45,6 +45,10 @@ history_iter *history_open(arena *a, pb_event *const *first, size_t nfirst,
 /* The next batch: 1, 0 at the end, -1 when the history is unreadable or a page could not be
  * loaded (history_error() says why, naming the event). */
 int history_next(history_iter *h, history_batch *b);
+/* The batch history_next() returns next, without taking it (the current batch stays valid):
+ * what history_next() will return. The update protocol needs it: a task's UpdateAccepted
+ * events come after it, yet the update ran in it (sdk-go's nextTask() reads ahead too). */
+int history_peek(history_iter *h, history_batch *b);
 const char *history_error(const history_iter *h);
 /* How many events were read so far. */
 size_t history_count(const history_iter *h);

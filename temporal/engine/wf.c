@@ -125,6 +125,7 @@ static int run_code(tw_wf *wf, wf_output *out)
     if (wf->closed)
         return 0;
     wf_dispatch(wf);
+    wf_updates_settle(wf);
     if (wf->returned && !wf->closed && !wf->oom)
         close_workflow(wf);
     if (wf->bad_result && !wf->oom) {
@@ -321,18 +322,25 @@ static int apply_event(tw_wf *wf, const pb_event *ev, wf_output *out)
 }
 
 /* One batch: its events, then the code (when the batch ends with a task that runs it). */
-static int apply_batch(tw_wf *wf, const history_batch *b, wf_output *out)
+static int apply_batch(tw_wf *wf, history_iter *h, const history_batch *b, const wf_input *in,
+                       wf_output *out)
 {
     for (size_t i = 0; i < b->n; i++)
         if (apply_event(wf, b->events[i], out))
             return -1;
-    if (!b->runs_code)
+    /* A legacy query sees the events after the last task too, as sdk-go runs the code at the
+     * history's last event. */
+    if (!b->runs_code && !(b->last && wf->query_only))
         return 0;
     const pb_event *started = b->events[b->n - 1];
     if (unmatched_command(wf, out, started->event_id))
         return -1;
+    if (wf_updates_batch(wf, h, b, in) < 0) { /* the update requests the task got */
+        fail_task(wf->a, out, WF_CAUSE_UNHANDLED_FAILURE, "%s", history_error(h));
+        return -1;
+    }
     wf->now_ms = event_time_ms(started);
-    wf->replaying = !b->last;
+    wf->replaying = !b->last || wf->query_only;
     return run_code(wf, out);
 }
 
@@ -380,6 +388,7 @@ static tw_wf *new_wf(arena *a, const tw_registry *reg, const reg_workflow *def,
     wf->pending_tail = &wf->pending;
     wf->eager_tail = &wf->eager;
     wf->signals_tail = &wf->signals;
+    wf->query_only = in->query_only;
     wf->info = (tw_wf_info){.workflow_id = in->workflow_id, .run_id = in->run_id,
                             .workflow_type = in->workflow_type, .task_queue = in->task_queue,
                             .attempt = 1};
@@ -413,18 +422,22 @@ int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
     history_batch b;
     int rc;
     while ((rc = history_next(h, &b)) == 1)
-        if (apply_batch(wf, &b, out))
+        if (apply_batch(wf, h, &b, in, out))
             break;
     if (rc < 0)
         fail_task(a, out, WF_CAUSE_UNHANDLED_FAILURE, "%s", history_error(h));
     if (!out->task_failed && !wf->oom)
         collect_commands(wf, out);
+    if (!out->task_failed && !wf->oom)
+        wf_updates_collect(wf, out);
     if (!out->task_failed && !wf->oom && in->stack_trace)
         out->stack_trace = stack_trace(wf);
+    if (!out->task_failed && !wf->oom)
+        wf_queries_answer(wf, in, out);
     if (wf->oom)
         fail_out_of_memory(out);
-    if (out->task_failed)
-        out->commands = NULL, out->ncommands = 0;
+    if (out->task_failed || in->query_only)
+        out->commands = NULL, out->ncommands = 0, out->messages = NULL, out->nmessages = 0;
     wf_free_coroutines(wf);
     return 0;
 }

@@ -9,8 +9,10 @@
  * Supported: activities (execute, start + await, select), timers (sleep, start + await),
  * several coroutines per workflow (tw_go, tw_await_condition) run in a deterministic order,
  * cancellation (of the workflow, of timers, activities, coroutines and other workflows),
- * deterministic time and randomness, completion, failure and cancellation of the workflow. Events the
- * engine does not act on (signals, markers, ...) are passed over. As in the official SDKs,
+ * deterministic time and randomness, completion, failure and cancellation of the workflow,
+ * queries (answered once the history is replayed) and updates (protocol messages in and out;
+ * accepted ones replayed from their UpdateAccepted events). Events the engine does not act on
+ * (markers, ...) are passed over. As in the official SDKs,
  * the code never runs at a workflow task attempt that failed or timed out (the next attempt
  * sees the time of its own start), and tw_random() is seeded by the original execution's run
  * id (so a reset run replays the same values) and reseeded by the new run id at the reset
@@ -19,7 +21,8 @@
  * The engine's files: history.c (the history in batches, pages loaded as the replay needs
  * them), cmd.c (the command state machines as tables), wf.c (the replay driver), dispatch.c
  * (the coroutines and their order), wf_api.c (the calls workflow code makes), cancel.c
- * (cancellation both ways); wf_int.h is what they share.
+ * (cancellation both ways), query.c and update.c (queries, updates); wf_int.h is what they
+ * share.
  *
  * Memory: everything lives in the caller's arena. Threading: one task per call, on the
  * calling thread; calls on different threads are independent.
@@ -33,6 +36,10 @@
 #include "temporal/engine/history.h"
 #include "temporal/engine/proto.h"
 #include "registry/reg.h"
+
+typedef Temporal__Api__Protocol__V1__Message pb_message;
+typedef Temporal__Api__Query__V1__WorkflowQuery pb_query;
+typedef Temporal__Api__Query__V1__WorkflowQueryResult pb_query_result;
 
 typedef struct wf_input {
     const char *workflow_type;
@@ -49,6 +56,13 @@ typedef struct wf_input {
                               * watchdog reads it from another thread */
     int stack_trace;         /* nonzero: |stack_trace| of the output says where each coroutine
                               * waits once the history is replayed (the __stack_trace query) */
+    /* ---- queries and updates (query.c, update.c) ---- */
+    pb_message *const *messages; /* the poll's protocol messages (update requests), in order */
+    size_t nmessages;
+    pb_query *const *queries;  /* to answer once the history is replayed, each in turn */
+    size_t nqueries;
+    int query_only;            /* a legacy query task: all code runs as replay (silent) and the
+                                * output has no commands or messages, only |query_results| */
 } wf_input;
 
 typedef struct wf_output {
@@ -60,6 +74,11 @@ typedef struct wf_output {
     int versioning;        /* the workflow's versioning behaviour (tw_versioning), 0 if unknown */
     const char *stack_trace; /* when asked (wf_input): "coroutine 1 (main): tw_await activity 1
                               * \"Compose\"\n...", one line per coroutine still running */
+    pb_message **messages;   /* protocol messages to send with the commands (update
+                              * acceptances, rejections, responses), in order */
+    size_t nmessages;
+    pb_query_result **query_results; /* one per query of wf_input, in order */
+    size_t nquery_results;
 } wf_output;
 
 /* WorkflowTaskFailedCause values, by their generated names. */

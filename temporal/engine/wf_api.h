@@ -45,4 +45,9 @@ int wf_signal_external(tw_wf *wf, const char *workflow_id, const char *run_id,
 int wf_all_handlers_finished(tw_wf *wf);
 const char *wf_handler_name(tw_wf *wf);
 
+/* query.c, update.c */
+int wf_set_query_handler(tw_wf *wf, const char *name, tw_query_fn fn, void *arg);
+int wf_set_update_handler(tw_wf *wf, const char *name, tw_update_fn fn,
+                          tw_update_validator_fn validator, void *arg);
+
 #endif

@@ -115,6 +115,9 @@ struct tw_wf {
     int closed;                /* the closing command is made */
     int oom;                   /* an allocation failed: the task fails, whatever the code does */
     int bad_result;            /* the code returned a payload with len > 0 and data NULL */
+    struct wf_updates *updates;                 /* update.c's: handlers, requests, messages */
+    struct wf_query_handler *query_handlers;    /* query.c's, in the order set */
+    int query_only;            /* a legacy query task: all code runs as replay, nothing is sent */
 };
 
 /* ---- dispatch.c: the coroutines ---- */
@@ -188,5 +191,24 @@ void wf_describe_future(const wf_future *f, char *out, size_t n);
 wf_future *wf_new_future(tw_wf *wf, const cmd_kind *kind, const char *id, const char *type);
 /* FNV-1a of a run id: the seed of tw_random(). */
 uint64_t wf_seed_of(const char *run_id);
+
+/* ---- update.c ---- */
+
+/* After batch |b|'s events, before its code runs: delivers the update requests the task got,
+ * each starting its handler's coroutine (or waiting for a handler). For the task being
+ * answered, the poll's messages (|in|) and its UpdateAdmitted events; for a replayed task, the
+ * updates the next batch's UpdateAccepted events say it accepted (read ahead with
+ * history_peek). 0, or -1 when the next batch could not be read (history_error() says why). */
+int wf_updates_batch(tw_wf *wf, history_iter *h, const history_batch *b, const wf_input *in);
+/* After the coroutines ran: rejects the requests still without a handler (unknown update),
+ * and, once the workflow function returned, those that never ran. */
+void wf_updates_settle(tw_wf *wf);
+/* The protocol messages made while the code ran outside replay, in order, into |out|. */
+void wf_updates_collect(tw_wf *wf, wf_output *out);
+
+/* ---- query.c ---- */
+
+/* Answers |in|'s queries on the workflow's current state, into |out|'s query_results. */
+void wf_queries_answer(tw_wf *wf, const wf_input *in, wf_output *out);
 
 #endif

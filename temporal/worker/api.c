@@ -45,6 +45,8 @@ static void build(void)
     table.wf_signal_external = wf_signal_external;
     table.wf_all_handlers_finished = wf_all_handlers_finished;
     table.wf_handler_name = wf_handler_name;
+    table.wf_set_query_handler = wf_set_query_handler;
+    table.wf_set_update_handler = wf_set_update_handler;
     table.act_info = act_info;
     table.act_heartbeat = act_heartbeat;
     table.act_cancelled = act_cancelled;

@@ -1,8 +1,12 @@
 /*
  * wft: workflow tasks. A workflow poller polls, replays the task's history through the engine
  * (wf.h; it asks for each further page when its replay gets there) and answers:
- * RespondWorkflowTaskCompleted with the new commands, RespondWorkflowTaskFailed when the task
- * cannot complete, RespondQueryTaskCompleted for a legacy query task. Each poller runs the task it got before it polls again.
+ * RespondWorkflowTaskCompleted with the new commands, the protocol messages (updates) and the
+ * answers to the queries that came with the task; RespondWorkflowTaskFailed when the task
+ * cannot complete. A legacy query task (the poll's `query`: a query on a workflow with no task
+ * in flight, or a closed one) is replayed the same way, only to answer the query, and gets
+ * RespondQueryTaskCompleted, never a workflow task answer. Each poller runs the task it got
+ * before it polls again.
  *
  * The watchdog (wft_watchdog, on the worker's main thread) fails the task of workflow code
  * that has run longer than the deadlock timeout without yielding, as the official SDKs'
@@ -27,7 +31,7 @@
 
 #define CAUSE(name) TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_##name
 #define QUERY_FAILED TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_FAILED
-#define QUERIES_UNSUPPORTED "queries are not supported by this worker yet (temporal-lambda-c)"
+#define QUERY_ANSWERED TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_ANSWERED
 
 typedef WFS(PollWorkflowTaskQueueResponse) wf_task;
 
@@ -105,61 +109,72 @@ static void fail_workflow_task(worker *w, arena *a, wf_task *t, int cause, const
     arena_free(fa);
 }
 
-/* A legacy query task is answered with RespondQueryTaskCompleted, never as a workflow task.
- * Until the engine runs queries, the answer is a failure saying so. */
-static void refuse_legacy_query(worker *w, arena *a, wf_task *t)
+/* RespondQueryTaskCompleted: |r| (answered or failed), or, when |r| is NULL, failed with
+ * |message| (the replay could not run, the code did not yield). */
+static int respond_query(worker *w, arena *a, ProtobufCBinaryData token,
+                         const pb_query_result *r, const char *message)
 {
     WFS(RespondQueryTaskCompletedRequest) req;
     PB_INIT(WFS_DESC(respond_query_task_completed_request), &req);
-    tw_failure f = {.type = "QueryNotSupported", .message = QUERIES_UNSUPPORTED};
-    req.task_token = t->task_token;
-    req.completed_type = QUERY_FAILED;
-    req.error_message = QUERIES_UNSUPPORTED;
-    req.failure = failure_to_pb(a, &f);
+    tw_failure f = {.type = "QueryFailed", .message = message};
+    req.task_token = token;
     req.namespace_ = (char *)w->ns;
+    if (r && r->result_type == QUERY_ANSWERED) {
+        req.completed_type = QUERY_ANSWERED;
+        req.query_result = r->answer;
+    } else {
+        req.completed_type = QUERY_FAILED;
+        req.error_message = r ? r->error_message : (char *)message;
+        req.failure = r ? r->failure : failure_to_pb(a, &f);
+    }
     grpc_status st;
     int code = worker_call(w, "RespondQueryTaskCompleted", &req.base,
                            &WFS_DESC(respond_query_task_completed_response), 0, CALL_TIMEOUT_MS,
                            &st);
     if (code != GRPC_OK)
-        log_error("RespondQueryTaskCompleted for %s: %s: %s", t->workflow_execution->workflow_id,
-                  grpc_code_name(code), st.message);
-    log_warn("query %s on %s refused: %s", t->query->query_type ? t->query->query_type : "?",
-             t->workflow_execution->workflow_id, QUERIES_UNSUPPORTED);
-    pthread_mutex_lock(&w->mu);
-    w->queries_refused++;
-    pthread_mutex_unlock(&w->mu);
+        log_error("RespondQueryTaskCompleted: %s: %s", grpc_code_name(code), st.message);
+    return code;
 }
 
-/* Failed answers for the queries that came with a workflow task. 0, or -1 out of memory. */
-static int refuse_task_queries(worker *w, arena *a, wf_task *t,
-                               WFS(RespondWorkflowTaskCompletedRequest) *req)
+/* The answers to the queries that came with a workflow task, as the completion's
+ * query_results. 0, or -1 out of memory. */
+static int add_query_results(arena *a, const wf_task *t, const wf_output *out,
+                             WFS(RespondWorkflowTaskCompletedRequest) *req)
 {
     typedef WFS(RespondWorkflowTaskCompletedRequest__QueryResultsEntry) entry;
-    if (!t->n_queries)
+    if (!out->nquery_results)
         return 0;
-    req->query_results = arena_alloc(a, t->n_queries * sizeof(entry *));
+    req->query_results = arena_alloc(a, out->nquery_results * sizeof(entry *));
     if (!req->query_results)
         return -1;
-    tw_failure f = {.type = "QueryNotSupported", .message = QUERIES_UNSUPPORTED};
-    for (size_t i = 0; i < t->n_queries; i++) {
+    for (size_t i = 0; i < out->nquery_results && i < t->n_queries; i++) {
         entry *e = arena_alloc(a, sizeof(*e));
-        Temporal__Api__Query__V1__WorkflowQueryResult *r = arena_alloc(a, sizeof(*r));
-        if (!e || !r)
+        if (!e)
             return -1;
         PB_INIT(WFS_DESC(respond_workflow_task_completed_request__query_results_entry), e);
-        temporal__api__query__v1__workflow_query_result__init(r);
-        r->result_type = QUERY_FAILED;
-        r->error_message = QUERIES_UNSUPPORTED;
-        r->failure = failure_to_pb(a, &f);
         e->key = t->queries[i]->key;
-        e->value = r;
+        e->value = out->query_results[i];
         req->query_results[req->n_query_results++] = e;
     }
-    pthread_mutex_lock(&w->mu);
-    w->queries_refused += (int)t->n_queries;
-    pthread_mutex_unlock(&w->mu);
     return 0;
+}
+
+/* The queries of |t| (a map on the wire), in order, for the engine. NULL when none or out of
+ * memory (*n 0). */
+static pb_query **task_queries(arena *a, const wf_task *t, size_t *n)
+{
+    *n = 0;
+    pb_query **q = t->n_queries ? arena_alloc(a, t->n_queries * sizeof(*q)) : NULL;
+    for (size_t i = 0; q && i < t->n_queries; i++)
+        q[(*n)++] = t->queries[i]->value;
+    return q;
+}
+
+static void count_queries(worker *w, size_t n)
+{
+    pthread_mutex_lock(&w->mu);
+    w->queries += (int)n;
+    pthread_mutex_unlock(&w->mu);
 }
 
 /* Did the watchdog fail this task already (its code did not yield)? */
@@ -184,8 +199,11 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
                    .nevents = t->history ? t->history->n_events : 0,
                    .next_page = next_page,
                    .page_ctx = &more,
-                   .code_since = &slot->code_since};
-    int rc = wf_run(w->reg, a, &in, &out);
+                   .code_since = &slot->code_since,
+                   .messages = t->messages,
+                   .nmessages = t->n_messages};
+    in.queries = task_queries(a, t, &in.nqueries);
+    int rc = in.nqueries == t->n_queries ? wf_run(w->reg, a, &in, &out) : -1;
     if (slot_stuck(w, slot))
         return -1; /* already failed by the watchdog; the server refuses any other answer */
     if (rc != 0) {
@@ -201,6 +219,8 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
     req.task_token = t->task_token;
     req.commands = out.commands;
     req.n_commands = out.ncommands;
+    req.messages = out.messages;
+    req.n_messages = out.nmessages;
     req.identity = w->identity;
     req.namespace_ = (char *)w->ns;
     req.deployment_options = &w->dep;
@@ -210,7 +230,13 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
     meta.sdk_name = TW_SDK_NAME; /* who completed each task, in the history (as the SDKs do) */
     meta.sdk_version = TW_SDK_VERSION;
     req.sdk_metadata = &meta;
-    if (refuse_task_queries(w, a, t, &req) != 0) {
+    /* Every task replays the whole history, so a speculative task (an update's) that the server
+     * drops, events and all, costs nothing: let it drop those with only rejections (as sdk-go). */
+    WFS(RespondWorkflowTaskCompletedRequest__Capabilities) caps;
+    PB_INIT(WFS_DESC(respond_workflow_task_completed_request__capabilities), &caps);
+    caps.discard_speculative_workflow_task_with_events = 1;
+    req.capabilities = &caps;
+    if (add_query_results(a, t, &out, &req) != 0) {
         fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, "out of memory in the worker");
         return -1;
     }
@@ -235,6 +261,43 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
                   grpc_code_name(st.code), st.message);
         return -1;
     }
+    count_queries(w, req.n_query_results);
+    return 0;
+}
+
+/* Runs a legacy query task: replays the history (as replay: no log line, nothing sent but the
+ * answer) and answers the query; 0, or -1 when the replay failed (the query then fails with
+ * the reason). */
+static int run_query_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
+{
+    wf_output out;
+    pages more = {.w = w, .t = t, .token = t->next_page_token};
+    pb_query *q = t->query;
+    wf_input in = {.workflow_type = t->workflow_type ? t->workflow_type->name : "",
+                   .workflow_id = t->workflow_execution->workflow_id,
+                   .run_id = t->workflow_execution->run_id,
+                   .task_queue = w->s->task_queue,
+                   .events = t->history ? t->history->events : NULL,
+                   .nevents = t->history ? t->history->n_events : 0,
+                   .next_page = next_page,
+                   .page_ctx = &more,
+                   .code_since = &slot->code_since,
+                   .queries = &q,
+                   .nqueries = 1,
+                   .query_only = 1};
+    int rc = wf_run(w->reg, a, &in, &out);
+    if (slot_stuck(w, slot))
+        return -1; /* answered by the watchdog already */
+    const char *why = rc ? "out of memory in the worker" : out.message;
+    if (rc || out.task_failed || out.nquery_results != 1) {
+        char msg[900];
+        snprintf(msg, sizeof(msg), "query %s on workflow %s failed: the history could not be "
+                 "replayed: %s", q->query_type, in.workflow_id, why ? why : "no answer");
+        log_error("%s", msg);
+        respond_query(w, a, t->task_token, NULL, msg);
+        return -1;
+    }
+    respond_query(w, a, t->task_token, out.query_results[0], NULL);
     return 0;
 }
 
@@ -244,6 +307,7 @@ static void slot_begin(worker *w, wf_slot *slot, const wf_task *t)
     w->wf_running++;
     slot->busy = 1;
     slot->stuck = 0;
+    slot->query = t->query != NULL;
     slot->attempt = t->attempt;
     snprintf(slot->type, sizeof(slot->type), "%s",
              t->workflow_type && t->workflow_type->name ? t->workflow_type->name : "?");
@@ -265,9 +329,13 @@ static void slot_end(worker *w, wf_slot *slot, int failed)
         w->stuck_pollers--; /* the code came back after all */
     else
         w->wf_running--;
-    w->wf_tasks++;
-    if (failed && !slot->stuck)
-        w->wf_failed++;
+    if (slot->query) {
+        w->queries++;
+    } else {
+        w->wf_tasks++;
+        if (failed && !slot->stuck)
+            w->wf_failed++;
+    }
     slot->busy = 0;
     free(slot->token);
     slot->token = NULL;
@@ -303,14 +371,11 @@ void *wft_poller(void *arg)
         wf_task *t = (void *)resp;
         if (code == GRPC_OK && t->task_token.len && !t->workflow_execution) {
             log_error("workflow task without an execution: dropped");
-        } else if (code == GRPC_OK && t->task_token.len && t->query) {
-            log_set_task("query", t->query->query_type, t->workflow_execution->workflow_id, NULL);
-            refuse_legacy_query(w, a, t);
-            log_set_task(NULL, NULL, NULL, NULL);
         } else if (code == GRPC_OK && t->task_token.len) {
             slot_begin(w, slot, t);
-            log_set_task("workflow", slot->type, t->workflow_execution->workflow_id, NULL);
-            int failed = run_workflow_task(w, slot, a, t);
+            log_set_task(t->query ? "query" : "workflow", slot->type,
+                         t->workflow_execution->workflow_id, NULL);
+            int failed = t->query ? run_query_task(w, slot, a, t) : run_workflow_task(w, slot, a, t);
             log_set_task(NULL, NULL, NULL, NULL);
             slot_end(w, slot, failed);
         }
@@ -326,6 +391,7 @@ void *wft_poller(void *arg)
 typedef struct deadlock_report {
     worker *w;
     ProtobufCBinaryData token;
+    int query;               /* a legacy query task's: answered as a failed query */
     char msg[600];
 } deadlock_report;
 
@@ -334,7 +400,9 @@ static void *report_thread(void *arg)
     deadlock_report *r = arg;
     worker *w = r->w;
     arena *a = arena_new(1024 * 1024);
-    if (a)
+    if (a && r->query)
+        respond_query(w, a, r->token, NULL, r->msg);
+    else if (a)
         respond_task_failed(w, a, r->token, WF_CAUSE_UNHANDLED_FAILURE, "PotentialDeadlock",
                             r->msg);
     arena_free(a);
@@ -355,6 +423,7 @@ static void report_stuck(worker *w, wf_slot *slot, int64_t limit)
     deadlock_report *r = calloc(1, sizeof(*r));
     if (r) {
         r->w = w;
+        r->query = slot->query;
         snprintf(r->msg, sizeof(r->msg), "potential deadlock: the code of workflow %s (id %s) "
                  "ran for more than %lld ms without yielding (an endless loop or a blocking call "
                  "in workflow code?); its task is failed and this Lambda environment will be "

@@ -361,10 +361,10 @@ static char *summary_json(worker *w, int idle, int polled)
                       "\"workflow_task_failures\":%d,\"workflow_tasks_deadlocked\":%d,"
                       "\"activities\":%d,\"activity_failures\":%d,"
                       "\"activities_failed_back_at_stop\":%d,\"too_large\":%d,"
-                      "\"queries_refused\":%d,\"poll_errors\":%d}",
+                      "\"queries\":%d,\"poll_errors\":%d}",
                       polled ? "true" : "false", idle ? "idle" : "deadline", w->wf_tasks,
                       w->wf_failed, w->wf_stuck, w->acts_done, w->acts_failed, w->acts_abandoned,
-                      w->oversized, w->queries_refused, w->poll_errors);
+                      w->oversized, w->queries, w->poll_errors);
     pthread_mutex_unlock(&w->mu);
     return rc < 0 ? NULL : out;
 }

@@ -40,6 +40,8 @@ typedef struct wf_slot {
     int busy;              /* under mu: a task is being run */
     int stuck;             /* under mu: the watchdog found this task's code not yielding */
     int attempt;           /* under mu: the task's attempt (the watchdog reports attempt 1) */
+    int query;             /* under mu: a legacy query task (answered as a query, not counted
+                            * as a workflow task) */
     char type[128], id[256]; /* under mu: the task's workflow type and id */
     uint8_t *token;        /* under mu: malloc'd copy of the task token */
     size_t token_len;
@@ -76,7 +78,7 @@ struct worker {
     int wf_running;          /* workflow tasks being run (not counting stuck ones) */
     int64_t last_busy;       /* monotonic ms when a task last arrived or ended */
     int wf_tasks, wf_failed, wf_stuck, acts_done, acts_failed, acts_abandoned, oversized,
-        queries_refused;
+        queries;             /* queries answered: legacy query tasks and queries in tasks */
     int polls_ok, poll_errors;
     char poll_error[300];    /* the last poll error, for the invocation's error */
 };

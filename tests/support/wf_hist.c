@@ -317,6 +317,8 @@ void wh_external_signal_failed(whist *h, const char *workflow_id, int cause)
         SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED, at);
 }
 
+static void record_message(whist *h, const pb_command *c);
+
 void wh_answer(whist *h)
 {
     if (h->out.task_failed)
@@ -332,6 +334,7 @@ void wh_answer(whist *h)
         case CMD(COMPLETE_WORKFLOW_EXECUTION): wh_add(h, EV(WORKFLOW_EXECUTION_COMPLETED)); break;
         case CMD(FAIL_WORKFLOW_EXECUTION): wh_add(h, EV(WORKFLOW_EXECUTION_FAILED)); break;
         case CMD(CANCEL_WORKFLOW_EXECUTION): wh_add(h, EV(WORKFLOW_EXECUTION_CANCELED)); break;
+        case CMD(PROTOCOL_MESSAGE): record_message(h, c); break;
         case CMD(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION): record_cancel_external(h, c); break;
         case CMD(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION): record_signal_external(h, c); break;
         default: fail_msg("wh_answer: command type %d not recorded", (int)c->command_type);
@@ -452,4 +455,215 @@ void wh_cancel_requested(whist *h)
     temporal__api__history__v1__workflow_execution_cancel_requested_event_attributes__init(at);
     SET(e, workflow_execution_cancel_requested_event_attributes,
         WORKFLOW_EXECUTION_CANCEL_REQUESTED, at);
+}
+
+/* ---- updates and queries ---- */
+
+typedef Temporal__Api__Update__V1__Request upd_request;
+
+static upd_request *request(whist *h, const char *id, const char *name, const char *input)
+{
+    upd_request *r = mem(h, sizeof(*r));
+    Temporal__Api__Update__V1__Meta *m = mem(h, sizeof(*m));
+    Temporal__Api__Update__V1__Input *in = mem(h, sizeof(*in));
+    temporal__api__update__v1__request__init(r);
+    temporal__api__update__v1__meta__init(m);
+    temporal__api__update__v1__input__init(in);
+    m->update_id = dup(h, id);
+    m->identity = dup(h, "test");
+    in->name = dup(h, name);
+    in->args = json(h, input);
+    r->meta = m;
+    r->input = in;
+    return r;
+}
+
+pb_message *wh_update_request(whist *h, const char *id, const char *name, const char *input)
+{
+    upd_request *r = request(h, id, name, input);
+    size_t len = protobuf_c_message_get_packed_size(&r->base);
+    uint8_t *buf = mem(h, len + 1);
+    protobuf_c_message_pack(&r->base, buf);
+    Google__Protobuf__Any *any = mem(h, sizeof(*any));
+    google__protobuf__any__init(any);
+    any->type_url = dup(h, "type.googleapis.com/temporal.api.update.v1.Request");
+    any->value.data = buf;
+    any->value.len = len;
+    pb_message *m = mem(h, sizeof(*m));
+    temporal__api__protocol__v1__message__init(m);
+    char msg_id[300];
+    snprintf(msg_id, sizeof(msg_id), "%s/request", id);
+    m->id = dup(h, msg_id);
+    m->protocol_instance_id = dup(h, id);
+    m->sequencing_id_case = TEMPORAL__API__PROTOCOL__V1__MESSAGE__SEQUENCING_ID_EVENT_ID;
+    m->event_id = (int64_t)h->n - 1; /* the event before WorkflowTaskStarted, as the server */
+    m->body = any;
+    return m;
+}
+
+void wh_update_admitted(whist *h, const char *id, const char *name, const char *input)
+{
+    pb_event *e = wh_add(h, EV(WORKFLOW_EXECUTION_UPDATE_ADMITTED));
+    HA(WorkflowExecutionUpdateAdmitted) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__workflow_execution_update_admitted_event_attributes__init(at);
+    at->request = request(h, id, name, input);
+    SET(e, workflow_execution_update_admitted_event_attributes, WORKFLOW_EXECUTION_UPDATE_ADMITTED, at);
+}
+
+pb_query *wh_query(whist *h, const char *type, const char *input)
+{
+    pb_query *q = mem(h, sizeof(*q));
+    temporal__api__query__v1__workflow_query__init(q);
+    q->query_type = dup(h, type);
+    q->query_args = json(h, input);
+    return q;
+}
+
+const wf_output *wh_run_with(whist *h, const tw_registry *reg, const char *type,
+                             const wf_input *more)
+{
+    arena_free(h->run);
+    h->run = arena_new(64u << 20);
+    assert_non_null(h->run);
+    wf_input in = *more;
+    in.workflow_type = type;
+    in.workflow_id = "wf";
+    in.run_id = "run";
+    in.task_queue = "tq";
+    in.events = h->ev;
+    in.nevents = h->n;
+    assert_int_equal(wf_run(reg, h->run, &in, &h->out), 0);
+    return &h->out;
+}
+
+/* The last run's message |id| unpacked as |desc| (its body), or NULL. */
+static ProtobufCMessage *message_body(whist *h, const char *id, const ProtobufCMessageDescriptor *desc)
+{
+    for (size_t i = 0; i < h->out.nmessages; i++) {
+        const pb_message *m = h->out.messages[i];
+        if (strcmp(m->id, id) == 0)
+            return protobuf_c_message_unpack(desc, arena_allocator(h->a), m->body->value.len,
+                                             m->body->value.data);
+    }
+    return NULL;
+}
+
+static int64_t update_accepted(const whist *h, const char *update_id)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (h->ev[i]->event_type == EV(WORKFLOW_EXECUTION_UPDATE_ACCEPTED) &&
+            strcmp(h->ev[i]->workflow_execution_update_accepted_event_attributes->protocol_instance_id,
+                   update_id) == 0)
+            return h->ev[i]->event_id;
+    fail_msg("no UpdateAccepted of \"%s\" in the history", update_id);
+    return 0;
+}
+
+/* A ProtocolMessage command: the event its message leaves (the server: the acceptance as
+ * UpdateAccepted, the response as UpdateCompleted). */
+static void record_message(whist *h, const pb_command *c)
+{
+    const char *id = c->protocol_message_command_attributes->message_id;
+    const char *slash = strrchr(id, '/');
+    assert_non_null(slash);
+    if (strcmp(slash, "/accept") == 0) {
+        Temporal__Api__Update__V1__Acceptance *acc = (void *)message_body(
+            h, id, &temporal__api__update__v1__acceptance__descriptor);
+        if (!acc)
+            fail_msg("no acceptance message %s for its command", id);
+        pb_event *e = wh_add(h, EV(WORKFLOW_EXECUTION_UPDATE_ACCEPTED));
+        HA(WorkflowExecutionUpdateAccepted) *at = mem(h, sizeof(*at));
+        temporal__api__history__v1__workflow_execution_update_accepted_event_attributes__init(at);
+        at->protocol_instance_id = arena_memdup(h->a, id, (size_t)(slash - id) + 1);
+        at->protocol_instance_id[slash - id] = '\0';
+        at->accepted_request_message_id = acc->accepted_request_message_id;
+        at->accepted_request_sequencing_event_id = acc->accepted_request_sequencing_event_id;
+        at->accepted_request = acc->accepted_request;
+        SET(e, workflow_execution_update_accepted_event_attributes,
+            WORKFLOW_EXECUTION_UPDATE_ACCEPTED, at);
+    } else if (strcmp(slash, "/complete") == 0) {
+        Temporal__Api__Update__V1__Response *r = (void *)message_body(
+            h, id, &temporal__api__update__v1__response__descriptor);
+        if (!r)
+            fail_msg("no response message %s for its command", id);
+        pb_event *e = wh_add(h, EV(WORKFLOW_EXECUTION_UPDATE_COMPLETED));
+        HA(WorkflowExecutionUpdateCompleted) *at = mem(h, sizeof(*at));
+        temporal__api__history__v1__workflow_execution_update_completed_event_attributes__init(at);
+        at->meta = r->meta;
+        at->outcome = r->outcome;
+        at->accepted_event_id = update_accepted(h, r->meta->update_id);
+        SET(e, workflow_execution_update_completed_event_attributes,
+            WORKFLOW_EXECUTION_UPDATE_COMPLETED, at);
+    } else {
+        fail_msg("ProtocolMessage command for message %s", id);
+    }
+}
+
+static void describe_failure(char *out, size_t n, const pb_failure *f)
+{
+    snprintf(out, n, "%s", f && f->message ? f->message : "(no failure)");
+}
+
+static void describe_payloads(char *out, size_t n, const pb_payloads *p)
+{
+    if (!p || !p->n_payloads)
+        snprintf(out, n, "(none)");
+    else if (!p->payloads[0]->data.len)
+        snprintf(out, n, "null");
+    else
+        snprintf(out, n, "%.*s", (int)p->payloads[0]->data.len, (const char *)p->payloads[0]->data.data);
+}
+
+const char *wh_messages(whist *h)
+{
+    static char buf[4096];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < h->out.nmessages && used < sizeof(buf); i++) {
+        const pb_message *m = h->out.messages[i];
+        char one[600] = "", what[512];
+        const char *slash = strrchr(m->id, '/');
+        if (slash && strcmp(slash, "/accept") == 0) {
+            snprintf(one, sizeof(one), "accept %s", m->protocol_instance_id);
+        } else if (slash && strcmp(slash, "/reject") == 0) {
+            Temporal__Api__Update__V1__Rejection *r = (void *)message_body(
+                h, m->id, &temporal__api__update__v1__rejection__descriptor);
+            describe_failure(what, sizeof(what), r ? r->failure : NULL);
+            snprintf(one, sizeof(one), "reject %s: %s", m->protocol_instance_id, what);
+        } else if (slash && strcmp(slash, "/complete") == 0) {
+            Temporal__Api__Update__V1__Response *r = (void *)message_body(
+                h, m->id, &temporal__api__update__v1__response__descriptor);
+            if (r && r->outcome && r->outcome->value_case == TEMPORAL__API__UPDATE__V1__OUTCOME__VALUE_FAILURE) {
+                describe_failure(what, sizeof(what), r->outcome->failure);
+                snprintf(one, sizeof(one), "fail %s: %s", m->protocol_instance_id, what);
+            } else {
+                describe_payloads(what, sizeof(what), r && r->outcome ? r->outcome->success : NULL);
+                snprintf(one, sizeof(one), "complete %s: %s", m->protocol_instance_id, what);
+            }
+        } else {
+            snprintf(one, sizeof(one), "message %s", m->id);
+        }
+        used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s", i ? " | " : "", one);
+    }
+    return buf;
+}
+
+const char *wh_query_result(const whist *h, size_t i)
+{
+    static char buf[4096];
+    if (h->out.task_failed) {
+        snprintf(buf, sizeof(buf), "task failed: %s", h->out.message);
+        return buf;
+    }
+    if (i >= h->out.nquery_results)
+        return "(no answer)";
+    const pb_query_result *r = h->out.query_results[i];
+    if (r->result_type == TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_ANSWERED) {
+        describe_payloads(buf, sizeof(buf), r->answer);
+        return buf;
+    }
+    snprintf(buf, sizeof(buf), "failed: %s (%s)", r->error_message ? r->error_message : "",
+             r->failure && r->failure->application_failure_info
+                 ? r->failure->application_failure_info->type : "no type");
+    return buf;
 }

@@ -66,6 +66,25 @@ void wh_external_signaled(whist *h, const char *workflow_id);
 void wh_external_signal_failed(whist *h, const char *workflow_id, int cause);
 void wh_signal(whist *h, const char *name, const char *input);
 void wh_cancel_requested(whist *h);
+/* ---- updates and queries ----
+ * wh_answer() records an update's acceptance and response (its ProtocolMessage commands and
+ * the messages they name) as UpdateAccepted / UpdateCompleted events, as the server does. */
+
+/* An update request message for the task just added (sequenced at the event before its
+ * WorkflowTaskStarted, as the server does), |input| JSON or NULL. */
+pb_message *wh_update_request(whist *h, const char *id, const char *name, const char *input);
+/* An UpdateAdmitted event carrying the request. */
+void wh_update_admitted(whist *h, const char *id, const char *name, const char *input);
+pb_query *wh_query(whist *h, const char *type, const char *input);
+/* wh_run() with |more|'s messages, queries and query_only (its history fields are ignored). */
+const wf_output *wh_run_with(whist *h, const tw_registry *reg, const char *type,
+                             const wf_input *more);
+/* The last run's messages: "accept u1 | complete u1: 5 | reject u2: <message> |
+ * fail u3: <message>". Static buffer. */
+const char *wh_messages(whist *h);
+/* The last run's answer to its |i|-th query: the JSON, or "failed: <message> (<type>)", or
+ * the task's failure. Static buffer. */
+const char *wh_query_result(const whist *h, size_t i);
 /* The event id of the ActivityTaskScheduled / TimerStarted of |id|. */
 int64_t wh_scheduled(const whist *h, const char *activity_id);
 

@@ -156,7 +156,9 @@ func (a *addFiveOut) UpdateWorkflow(ctx context.Context, in *interceptor.ClientU
 }
 
 func checkUpdateClientInterceptor(ctx context.Context, r *frun) {
-	c, err := client.NewClientFromExisting(r.c, client.Options{Interceptors: []interceptor.ClientInterceptor{&addFive{}}})
+	// Its own logger too: the default one writes on stdout, which carries the driver's JSON.
+	c, err := client.NewClientFromExisting(r.c, client.Options{Logger: stderrLogger{},
+		Interceptors: []interceptor.ClientInterceptor{&addFive{}}})
 	r.noErr(err, "a client with the interceptor")
 	defer c.Close()
 	run := r.start(ctx, "Workflow", nil)
