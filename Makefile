@@ -263,6 +263,10 @@ TEST_SRC_test_wf_talk = $(TEST_SUPPORT_SRC)
 UNIT_TESTS += test_wf_handlers
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_handlers.so
 TEST_SRC_test_wf_handlers = tests/support/wf_hist.c $(WORKER_SRC) tests/support/harness.c
+# It also replays the histories of the query/ and update/ feature scenarios (tests/data/features/)
+# with their libraries.
+$(BUILD)/tests/test_wf_handlers: $(filter $(BUILD)/features/query/% $(BUILD)/features/update/%,\
+                                          $(FEATURE_LIBS))
 # End to end (tests/integration/test_wf_handlers_talk.c): lib_wf_handlers under the emulator,
 # the real server, the Go driver's updates and queries.
 INTEGRATION_TESTS += test_wf_handlers_talk

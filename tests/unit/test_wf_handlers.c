@@ -436,10 +436,13 @@ static pb_history *load(const char *name, size_t *len)
     return hist;
 }
 
-/* Replays |name| (as |type|) to its end: no new command, no message, no failure; then
- * |query| (may be NULL) answers |want|. */
-static void replays(const char *name, const char *type, const char *query, const char *want)
+/* Replays |name| (as |type|, of |with|) to its end: no new command, no message, no failure;
+ * then |query| (may be NULL) answers |want|. */
+static void replays_with(const tw_registry *with, const char *name, const char *type,
+                         const char *query, const char *want)
 {
+    const tw_registry *saved = reg;
+    reg = (tw_registry *)with;
     size_t len;
     pb_history *hist = load(name, &len);
     whist h;
@@ -453,6 +456,12 @@ static void replays(const char *name, const char *type, const char *query, const
         assert_string_equal(ask(&h, type, query, NULL, 1), want);
     wh_free(&h);
     temporal__api__history__v1__history__free_unpacked(hist, NULL);
+    reg = (tw_registry *)saved;
+}
+
+static void replays(const char *name, const char *type, const char *query, const char *want)
+{
+    replays_with(reg, name, type, query, want);
 }
 
 static void recorded_histories_replay(void **st)
@@ -462,6 +471,32 @@ static void recorded_histories_replay(void **st)
     replays("handlers-interleave.history", "Account", "count", "31");
     /* an update in the first task, the workflow completing in it */
     replays("handlers-hasty.history", "Hasty", NULL, NULL);
+}
+
+/* The histories the feature suite's query/ and update/ checks drove on the real server
+ * (tests/features/record-histories.sh), replayed with their scenario's library: updates
+ * running activities and timers, rejected and failing ones, one resumed by a new invocation
+ * (worker_restart), queries between signals. */
+static void feature_histories_replay(void **st)
+{
+    static const char *const features[] = {
+        "query/successful_query", "query/unexpected_arguments", "update/activities",
+        "update/async_accepted", "update/basic", "update/basic_async", "update/deduplication",
+        "update/non_durable_reject", "update/self", "update/task_failure",
+        "update/validation_replay", "update/worker_restart"};
+    for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+        char lib[4096], rel[128], file[128], err[512];
+        snprintf(rel, sizeof(rel), "features/%s.so", features[i]);
+        if (!realpath(harness_built(rel), lib))
+            fail_msg("no %s", harness_built(rel));
+        tw_registry *r;
+        if (reg_load(&r, lib, NULL, api_table(), err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        snprintf(file, sizeof(file), "features/%s-0.history", features[i]);
+        *strchr(file + strlen("features/"), '/') = '_';
+        replays_with(r, file, "Workflow", NULL, NULL);
+        reg_free(r);
+    }
 }
 
 int main(void)
@@ -484,6 +519,7 @@ int main(void)
         cmocka_unit_test(query_on_a_completed_workflow),
         cmocka_unit_test(query_on_a_history_that_does_not_replay),
         cmocka_unit_test(recorded_histories_replay),
+        cmocka_unit_test(feature_histories_replay),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
