@@ -223,6 +223,7 @@ TEST_SRC_test_chaos = $(TEST_SUPPORT_SRC) $(STALLPROXY_SRC)
 # the driver's check (`tw-driver feature --name AREA/NAME`), reading the list from
 # $(BUILD)/features/enabled. A scenario joins FEATURES once the runtime has what it uses.
 FEATURES = activity/basic_no_workflow_timeout activity/heartbeating activity/running_concurrently \
+           activity/retry_on_error \
            activity/cancel_try_cancel activity/cancel_wait_cancel activity/cancel_abandon \
            signal/basic signal/activities signal/external signal/prevent_close \
            signal/signal_with_start signal/workflow_to_workflow \
