@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Records the histories of queries and updates that tests/unit/test_wf_handlers.c replays,
 # from the real server: tests/fixtures/lib_wf_handlers.c runs through bootstrap under the
-# emulator while tw-driver sends updates (some while an update handler's activity runs, a
-# rejected one, a failing one) and saves each history as a serialised
+# emulator while tw-driver sends updates and signals (some while an update handler's activity
+# runs, a rejected update, a failing one) and saves each history as a serialised
 # temporal.api.history.v1.History. Run after the binaries are built (BUILD, default build);
 # writes tests/data/handlers-*.history.
 set -euo pipefail
@@ -27,16 +27,19 @@ until grep -qs "listening on" "$work/emu.log"; do sleep 0.1; done
 EPORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/emu.log" | cut -d: -f2)
 invoke() { curl -s -X POST "http://127.0.0.1:$EPORT/2015-03-31/functions/function/invocations" -d '{}' >/dev/null; }
 
-# Account: updates while update handlers wait on their activities; 10+5+15+1 = 31.
+# Account: updates and signals while update handlers wait on their activities;
+# 10+5+100+15+1+100 = 231.
 drv start --id handlers-interleave --type Account --task-queue rec >/dev/null
 invoke & inv=$!
 up() { drv update --id handlers-interleave "$@" >/dev/null; }
 up --name slow_add --input 10 --wait accepted
 up --name add --input 5
+drv signal --id handlers-interleave --name bump --input 100 >/dev/null
 up --name slow_add --input 15 --wait accepted
 up --name add --input -1 2>/dev/null && { echo "add -1 was not rejected" >&2; exit 1; }
 up --name fail 2>/dev/null && { echo "fail did not fail" >&2; exit 1; }
 up --name add --input 1
+drv signal --id handlers-interleave --name bump --input 100 >/dev/null
 up --name finish
 wait $inv
 

@@ -3,8 +3,9 @@
  * the local Lambda emulator against the real Temporal server, and the official Go SDK
  * (tw-driver) sends the updates and queries and reads the histories:
  *
- *   - updates while an update handler waits on its activity: accepted ones answer (the async
- *     accepted stage returns before the handler ends; update-result reads the outcome later),
+ *   - updates and a signal while an update handler waits on its activity: accepted ones
+ *     answer (the async accepted stage returns before the handler ends; update-result reads
+ *     the outcome later),
  *     a validator's rejection and an unknown name fail with their messages and leave no event,
  *     a failing handler fails its update; the workflow waits for its handlers, then completes;
  *   - queries while it runs (queries that come with a workflow task) and after it completed
@@ -261,6 +262,8 @@ static void updates_and_queries_while_it_runs(void **st)
     cJSON *r = driver_json(res);
     assert_true(strcmp(json_of(r, "result"), "10") == 0 || strcmp(json_of(r, "result"), "15") == 0);
     cJSON_Delete(r);
+    const char *bump[] = {"signal", "--id", id, "--name", "bump", "--input", "100", NULL};
+    driver_ok(bump); /* a signal among the updates */
 
     const char *neg[] = {"update", "--id", id, "--name", "add", "--input", "-1", NULL};
     driver_fails_with(neg, "negative: -1");
@@ -269,7 +272,7 @@ static void updates_and_queries_while_it_runs(void **st)
     const char *unknown[] = {"update", "--id", id, "--name", "nope", NULL};
     driver_fails_with(unknown, "unknown update nope. KnownUpdates=[add slow_add fail finish]");
 
-    assert_string_equal(query(id, "count"), "15");
+    assert_string_equal(query(id, "count"), "115");
     assert_non_null(strstr(query(id, "__stack_trace"), "coroutine 1 (main): tw_await_condition"));
     const char *q_unknown[] = {"query", "--id", id, "--name", "nope", NULL};
     driver_fails_with(q_unknown, "unknown queryType nope. KnownQueryTypes=[__stack_trace count "
@@ -281,7 +284,7 @@ static void updates_and_queries_while_it_runs(void **st)
     cJSON_Delete(bg_join(&b));
     cJSON *done = await_end(id);
     assert_string_equal(json_of(done, "status"), "\"COMPLETED\"");
-    assert_string_equal(json_of(done, "result"), "{\"count\":15}");
+    assert_string_equal(json_of(done, "result"), "{\"count\":115}");
     cJSON_Delete(done);
 
     /* accepted: slow, add 5, fail, finish; the rejections left nothing */
@@ -295,7 +298,7 @@ static void updates_and_queries_while_it_runs(void **st)
     /* a query on the completed workflow: a legacy query task replays the whole history */
     bg_start(&b, &f);
     usleep(300 * 1000);
-    assert_string_equal(query(id, "count"), "15");
+    assert_string_equal(query(id, "count"), "115");
     cJSON *s = bg_join(&b);
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "queries")), 1);
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "workflow_tasks")), 0);

@@ -217,6 +217,27 @@ static void two_updates_in_one_task(void **st)
     wh_free(&h);
 }
 
+/* A signal in the task an update comes with is handled first (the server sequences the
+ * update after the task's events), whatever the order they were sent in. */
+static void signals_come_before_the_updates_of_their_task(void **st)
+{
+    whist h;
+    account(&h);
+    wh_signal(&h, "bump", "100");
+    wh_task(&h, 2000);
+    expect_update(&h, "Account", "u", "add", "1",
+                  "ProtocolMessage(u/accept) | ProtocolMessage(u/complete)",
+                  "accept u | complete u: 101");
+    wh_answer(&h);
+    wh_signal(&h, "bump", "1000");
+    wh_task(&h, 3000);
+    expect(&h, "Account", "", "");
+    wh_answer(&h);
+    replays_cleanly(&h, "Account");
+    assert_string_equal(ask(&h, "Account", "count", NULL, 1), "1101");
+    wh_free(&h);
+}
+
 /* A second request with an update id already accepted changes nothing. */
 static void duplicate_update_id_runs_once(void **st)
 {
@@ -466,9 +487,9 @@ static void replays(const char *name, const char *type, const char *query, const
 
 static void recorded_histories_replay(void **st)
 {
-    /* updates while the handler's and other activities complete, a rejected one, a failed
+    /* updates and signals while update handlers' activities run, a rejected update, a failed
      * one, then finish (tests/data/record-handlers.sh) */
-    replays("handlers-interleave.history", "Account", "count", "31");
+    replays("handlers-interleave.history", "Account", "count", "231");
     /* an update in the first task, the workflow completing in it */
     replays("handlers-hasty.history", "Hasty", NULL, NULL);
 }
@@ -507,6 +528,7 @@ int main(void)
         cmocka_unit_test(unknown_update_is_rejected),
         cmocka_unit_test(update_handlers_interleave_with_activities),
         cmocka_unit_test(two_updates_in_one_task),
+        cmocka_unit_test(signals_come_before_the_updates_of_their_task),
         cmocka_unit_test(duplicate_update_id_runs_once),
         cmocka_unit_test(update_in_the_task_the_workflow_completes),
         cmocka_unit_test(update_before_its_handler_is_set),
