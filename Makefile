@@ -203,7 +203,7 @@ TEST_SRC_test_wf = $(WORKER_SRC) tests/support/harness.c
 TEST_SRC_test_reg = $(WORKER_SRC) tests/support/harness.c
 
 # Example libraries, built the way users build theirs (only include/tw.h).
-EXAMPLES = $(addprefix $(BUILD)/examples/lib,$(addsuffix .so,hello timers retry heartbeat))
+EXAMPLES = $(addprefix $(BUILD)/examples/lib,$(addsuffix .so,hello timers retry heartbeat cart))
 $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection \
@@ -272,6 +272,10 @@ $(BUILD)/tests/test_wf_handlers: $(filter $(BUILD)/features/query/% $(BUILD)/fea
 # the real server, the Go driver's updates and queries.
 INTEGRATION_TESTS += test_wf_handlers_talk
 TEST_SRC_test_wf_handlers_talk = $(TEST_SUPPORT_SRC)
+# The cart example end to end (tests/integration/test_example_cart.c): examples/cart under the
+# emulator, the real server, the Go driver.
+INTEGRATION_TESTS += test_example_cart
+TEST_SRC_test_example_cart = $(TEST_SUPPORT_SRC)
 
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 TEST_BINS += $(FUZZ_REPLAYS)
@@ -353,10 +357,11 @@ FUZZ_BUILD ?= $(BUILD)/fuzz
 # The workflow engine replays histories through the example and fixture workflows, loaded from
 # $(BUILD) as the tests load them (tests/fuzz/fuzz_engine.c).
 FUZZ_TARGETS += engine
-FUZZ_SRC_engine = $(WORKER_SRC)
+FUZZ_SRC_engine = $(WORKER_SRC) tests/fuzz/engine_script.c tests/fuzz/engine_seeds.c
 FUZZ_LIBS_engine = $(PROTO_LIB)
 FUZZ_ENGINE_WORKFLOWS = $(addprefix $(BUILD)/,examples/libhello.so examples/libtimers.so \
-                        examples/libretry.so fixtures/lib_wf_semantics.so fixtures/lib_changing_v1.so)
+                        examples/libretry.so fixtures/lib_wf_semantics.so fixtures/lib_changing_v1.so \
+                        fixtures/lib_wf_talk.so fixtures/lib_wf_handlers.so)
 $(FUZZ_BUILD)/fuzz_engine $(BUILD)/tests/replay_engine: $(FUZZ_ENGINE_WORKFLOWS)
 # The gRPC channel's HTTP/2 client (grpc.c, h2.c) against a hostile server: tests/fuzz/fuzz_h2.c
 # is the transport (in place of temporal/net/transport.c) and serves the input as the server's
