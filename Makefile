@@ -357,10 +357,11 @@ FUZZ_BUILD ?= $(BUILD)/fuzz
 # The workflow engine replays histories through the example and fixture workflows, loaded from
 # $(BUILD) as the tests load them (tests/fuzz/fuzz_engine.c).
 FUZZ_TARGETS += engine
-FUZZ_SRC_engine = $(WORKER_SRC)
+FUZZ_SRC_engine = $(WORKER_SRC) tests/fuzz/engine_script.c tests/fuzz/engine_seeds.c
 FUZZ_LIBS_engine = $(PROTO_LIB)
 FUZZ_ENGINE_WORKFLOWS = $(addprefix $(BUILD)/,examples/libhello.so examples/libtimers.so \
-                        examples/libretry.so fixtures/lib_wf_semantics.so fixtures/lib_changing_v1.so)
+                        examples/libretry.so fixtures/lib_wf_semantics.so fixtures/lib_changing_v1.so \
+                        fixtures/lib_wf_talk.so fixtures/lib_wf_handlers.so)
 $(FUZZ_BUILD)/fuzz_engine $(BUILD)/tests/replay_engine: $(FUZZ_ENGINE_WORKFLOWS)
 # The gRPC channel's HTTP/2 client (grpc.c, h2.c) against a hostile server: tests/fuzz/fuzz_h2.c
 # is the transport (in place of temporal/net/transport.c) and serves the input as the server's
