@@ -249,9 +249,15 @@ $(BUILD)/tests/test_features: $(FEATURE_LIBS) $(BUILD)/features/enabled
 
 # The engine's coroutines, cancellation and signals (tests/unit/test_wf_machines.c) on
 # histories built the server's way (tests/support/wf_hist.c), through lib_wf_talk.c.
-UNIT_TESTS += test_wf_machines
+# Cancellation, signals and failures have their own files (test_wf_cancel.c, test_wf_signals.c,
+# test_wf_failures.c), sharing tests/support/wf_answer.c.
+UNIT_TESTS += test_wf_machines test_wf_cancel test_wf_signals test_wf_failures
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_talk.so
-TEST_SRC_test_wf_machines = tests/support/wf_hist.c $(WORKER_SRC) tests/support/harness.c
+WF_TALK_SRC = tests/support/wf_hist.c tests/support/wf_answer.c $(WORKER_SRC) tests/support/harness.c
+TEST_SRC_test_wf_machines = $(WF_TALK_SRC)
+TEST_SRC_test_wf_cancel = $(WF_TALK_SRC)
+TEST_SRC_test_wf_signals = $(WF_TALK_SRC)
+TEST_SRC_test_wf_failures = $(WF_TALK_SRC)
 
 # End to end (tests/integration/test_wf_talk.c): lib_wf_talk under the emulator, the real
 # server, the Go driver.
