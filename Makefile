@@ -196,10 +196,16 @@ $(BUILD)/fixtures/initfini-probe: tests/fixtures/initfini_probe.c runtime/glibc_
 	$(CC) -std=c11 -Wall -O2 $(COMPAT_LINK) -o $@ $^
 
 TEST_SRC_test_toml = $(TOML_SRC)
-TEST_SRC_test_config = $(ENVCONFIG_SRC) $(TOML_SRC)
+TEST_SRC_test_config = $(ENVCONFIG_SRC) $(TOML_SRC) tests/support/config_fixture.c
+UNIT_TESTS += test_config_values
+TEST_SRC_test_config_values = $(ENVCONFIG_SRC) $(TOML_SRC) tests/support/config_fixture.c
 TEST_SRC_test_settings = temporal/config/settings.c
 TEST_SRC_test_coro = temporal/engine/coro.c
 TEST_SRC_test_wf = $(WORKER_SRC) tests/support/harness.c
+# Histories built event by event (tests/support/wf_build.c) through lib_wf_semantics.
+UNIT_TESTS += test_wf_built test_wf_unreadable
+TEST_SRC_test_wf_built = tests/support/wf_build.c $(WORKER_SRC) tests/support/harness.c
+TEST_SRC_test_wf_unreadable = tests/support/wf_build.c $(WORKER_SRC) tests/support/harness.c
 TEST_SRC_test_reg = $(WORKER_SRC) tests/support/harness.c
 
 # Example libraries, built the way users build theirs (only include/tw.h).
