@@ -11,8 +11,9 @@
  *     expiry timer; the next checkout pays;
  *   - a checkout of an empty cart is refused; an untouched cart expires and gives its items back;
  *   - a cancelled cart gives its items back and ends CANCELED;
- *   - a cancel while the payment runs: the payment is asked to stop and answers (its
- *     cancellation type waits for it), the update fails as cancelled, the items go back.
+ *   - a cancel while the payment runs (__stack_trace shows the checkout waiting on it): the
+ *     payment is asked to stop and answers (its cancellation type waits for it), the update
+ *     fails as cancelled, the items go back.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -226,6 +227,18 @@ static const char *query(const char *id, const char *name)
     return r;
 }
 
+/* The answer to __stack_trace, one line per coroutine (static buffer). */
+static const char *stack_trace(const char *id)
+{
+    static char buf[2048];
+    const char *args[] = {"query", "--id", id, "--name", "__stack_trace", NULL};
+    cJSON *o = driver_json(args);
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(o, "result"));
+    snprintf(buf, sizeof(buf), "%s", s ? s : "(not a string)");
+    cJSON_Delete(o);
+    return buf;
+}
+
 /* The args of a checkout of |id| with |coupon| (JSON, or NULL for none). */
 #define CHECKOUT(id, coupon)                                                                  \
     {"update", "--id", (id), "--name", "checkout", (coupon) ? "--input" : NULL, (coupon), NULL}
@@ -344,8 +357,8 @@ static void a_cart_is_filled_queried_and_paid(void **st)
     snprintf(want, sizeof(want), "{\"status\":\"open\",\"items\":%s,\"total_cents\":1690,"
              "\"coupon\":null,\"receipt\":null}", items);
     assert_string_equal(query(id, "cart"), want);
-    const char *trace = query(id, "__stack_trace");
-    if (!strstr(trace, "coroutine 1 (main): tw_await_condition (timeout: timer 1)"))
+    const char *trace = stack_trace(id);
+    if (!strstr(trace, "coroutine 1 (main): tw_await_condition (timeout: timer 1)\n"))
         fail_msg("stack trace: %s", trace);
 
     const char *bogus[] = CHECKOUT(id, "\"BOGUS\"");
@@ -496,6 +509,11 @@ static void a_cancel_while_paying_waits_for_the_payment(void **st)
     cJSON *accepted = driver_json(pay);
     assert_string_equal(json_of(accepted, "stage"), "\"ACCEPTED\"");
     cJSON_Delete(accepted);
+    /* The checkout's handler waits for Charge; the workflow function for the payment. */
+    const char *trace = stack_trace(id);
+    if (!strstr(trace, "coroutine 1 (main): tw_await_condition\n") ||
+        !strstr(trace, " (update \"checkout\"): tw_await activity 1 \"Charge\"\n"))
+        fail_msg("stack trace: %s", trace);
     const char *cancel[] = {"cancel", "--id", id, NULL};
     driver_ok(cancel);
     bg_done(&b);
