@@ -25,7 +25,8 @@
 #include <pthread.h>
 #include <sys/stat.h>
 
-#define OLD(sym, ver) __asm__(".symver tw_old_" #sym ", " #sym "@" ver)
+/* compat_NAME is declared, never defined: .symver binds it to NAME at glibc version |ver|. */
+#define OLD(sym, ver) __asm__(".symver compat_" #sym ", " #sym "@" ver)
 
 OLD(__libc_start_main, "GLIBC_2.2.5");
 OLD(dlopen, "GLIBC_2.2.5");
@@ -43,20 +44,20 @@ OLD(__fxstat, "GLIBC_2.2.5");
 
 typedef int (*main_fn)(int, char **, char **);
 typedef void (*init_fn)(int, char **, char **);
-int tw_old___libc_start_main(main_fn, int, char **, init_fn, void (*)(void), void (*)(void),
+int compat___libc_start_main(main_fn, int, char **, init_fn, void (*)(void), void (*)(void),
                              void *);
-void *tw_old_dlopen(const char *, int);
-void *tw_old_dlsym(void *, const char *);
-int tw_old_dlclose(void *);
-char *tw_old_dlerror(void);
-int tw_old_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
-int tw_old_pthread_join(pthread_t, void **);
-int tw_old_pthread_detach(pthread_t);
-int tw_old_pthread_condattr_setclock(pthread_condattr_t *, clockid_t);
-int tw_old_pthread_key_create(pthread_key_t *, void (*)(void *));
-int tw_old_pthread_setspecific(pthread_key_t, const void *);
-int tw_old___xstat(int, const char *, struct stat *);
-int tw_old___fxstat(int, int, struct stat *);
+void *compat_dlopen(const char *, int);
+void *compat_dlsym(void *, const char *);
+int compat_dlclose(void *);
+char *compat_dlerror(void);
+int compat_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+int compat_pthread_join(pthread_t, void **);
+int compat_pthread_detach(pthread_t);
+int compat_pthread_condattr_setclock(pthread_condattr_t *, clockid_t);
+int compat_pthread_key_create(pthread_key_t *, void (*)(void *));
+int compat_pthread_setspecific(pthread_key_t, const void *);
+int compat___xstat(int, const char *, struct stat *);
+int compat___fxstat(int, int, struct stat *);
 
 /* The wrappers the linker substitutes (declared here only to keep -Wmissing-prototypes quiet). */
 int __wrap___libc_start_main(main_fn, int, char **, init_fn, void (*)(void), void (*)(void),
@@ -93,31 +94,31 @@ int __wrap___libc_start_main(main_fn m, int argc, char **argv, init_fn init, voi
     /* An older crt1.o still passes its own __libc_csu_init: keep it. */
     if (!init)
         init = run_init;
-    return tw_old___libc_start_main(m, argc, argv, init, fini, rtld_fini, stack_end);
+    return compat___libc_start_main(m, argc, argv, init, fini, rtld_fini, stack_end);
 }
-void *__wrap_dlopen(const char *f, int mode) { return tw_old_dlopen(f, mode); }
-void *__wrap_dlsym(void *h, const char *s) { return tw_old_dlsym(h, s); }
-int __wrap_dlclose(void *h) { return tw_old_dlclose(h); }
-char *__wrap_dlerror(void) { return tw_old_dlerror(); }
+void *__wrap_dlopen(const char *f, int mode) { return compat_dlopen(f, mode); }
+void *__wrap_dlsym(void *h, const char *s) { return compat_dlsym(h, s); }
+int __wrap_dlclose(void *h) { return compat_dlclose(h); }
+char *__wrap_dlerror(void) { return compat_dlerror(); }
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
-    return tw_old_pthread_create(t, a, fn, arg);
+    return compat_pthread_create(t, a, fn, arg);
 }
-int __wrap_pthread_join(pthread_t t, void **r) { return tw_old_pthread_join(t, r); }
-int __wrap_pthread_detach(pthread_t t) { return tw_old_pthread_detach(t); }
+int __wrap_pthread_join(pthread_t t, void **r) { return compat_pthread_join(t, r); }
+int __wrap_pthread_detach(pthread_t t) { return compat_pthread_detach(t); }
 int __wrap_pthread_condattr_setclock(pthread_condattr_t *a, clockid_t c)
 {
-    return tw_old_pthread_condattr_setclock(a, c);
+    return compat_pthread_condattr_setclock(a, c);
 }
 int __wrap_pthread_key_create(pthread_key_t *k, void (*dtor)(void *))
 {
-    return tw_old_pthread_key_create(k, dtor);
+    return compat_pthread_key_create(k, dtor);
 }
 int __wrap_pthread_setspecific(pthread_key_t k, const void *v)
 {
-    return tw_old_pthread_setspecific(k, v);
+    return compat_pthread_setspecific(k, v);
 }
 /* _STAT_VER is 1 on x86_64 (the kernel's struct stat layout). */
-int __wrap_stat(const char *p, struct stat *b) { return tw_old___xstat(1, p, b); }
-int __wrap_fstat(int fd, struct stat *b) { return tw_old___fxstat(1, fd, b); }
+int __wrap_stat(const char *p, struct stat *b) { return compat___xstat(1, p, b); }
+int __wrap_fstat(int fd, struct stat *b) { return compat___fxstat(1, fd, b); }
 #endif
