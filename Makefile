@@ -335,8 +335,21 @@ demo:
 	@$(call demo_step,$(TEMPORAL_BINS))
 	@BUILD=$(BUILD) bash local/demo.sh
 
-# Benchmarks (never part of `make test`): billed time with and without idle exit.
-bench: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEMPORAL_BINS)
+# Benchmarks (never part of `make test`): us against a worker on the official Go SDK run the way
+# Temporal's Go Lambda helper runs it (bench/compare.sh: `make bench BENCH_REPS=5`), then billed
+# time with and without idle exit (bench/idle-exit.sh).
+BENCH_REPS ?= 3
+# The peer (bench/peer/, its own Go module), built into the cache like the server.
+$(BUILD)/bench-peer: bench/peer/go.mod bench/peer/go.sum bench/peer/build.sh \
+                     $(wildcard bench/peer/*.go) | $(SYSTEM_BUILD)
+	bash bench/peer/build.sh $(DEPS_CACHE) $(BUILD) >/dev/null
+$(BUILD)/bench/libsteps.so: bench/steps/worker.c include/tw.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection \
+	    -Iinclude -o $@ $<
+bench: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEMPORAL_BINS) \
+       $(BUILD)/bench-peer $(BUILD)/bench/libsteps.so | $(SYSTEM_BUILD)
+	BUILD=$(BUILD) bash bench/compare.sh $(BENCH_REPS)
 	BUILD=$(BUILD) bash bench/idle-exit.sh
 
 # Fault injection (tests/integration/test_chaos.c): `make chaos N=2000` runs the chaos run with
