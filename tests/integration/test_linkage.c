@@ -67,7 +67,7 @@ static int newest_glibc(const char *path)
 static void runs_on_glibc_2_26(void **st)
 {
     const char *files[] = {"examples/libhello.so", "examples/libtimers.so", "examples/libretry.so",
-                           "examples/libheartbeat.so",
+                           "examples/libheartbeat.so", "examples/libcart.so",
 #ifndef __SANITIZE_ADDRESS__
                            "bootstrap", /* the sanitizer build links newer symbols by design */
 #endif
