@@ -259,7 +259,7 @@ $(BUILD)/tests/test_features: $(FEATURE_LIBS) $(BUILD)/features/enabled
 # test_wf_failures.c), sharing tests/support/wf_answer.c.
 UNIT_TESTS += test_wf_machines test_wf_cancel test_wf_signals test_wf_failures
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_talk.so
-WF_TALK_SRC = tests/support/wf_hist.c tests/support/wf_answer.c $(WORKER_SRC) tests/support/harness.c
+WF_TALK_SRC = tests/support/wf_hist.c tests/support/wf_shadow.c tests/support/wf_answer.c $(WORKER_SRC) tests/support/harness.c
 TEST_SRC_test_wf_machines = $(WF_TALK_SRC)
 TEST_SRC_test_wf_cancel = $(WF_TALK_SRC)
 TEST_SRC_test_wf_signals = $(WF_TALK_SRC)
@@ -275,11 +275,17 @@ TEST_SRC_test_wf_talk = $(TEST_SUPPORT_SRC)
 # lib_wf_handlers.c.
 UNIT_TESTS += test_wf_handlers
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_handlers.so
-TEST_SRC_test_wf_handlers = tests/support/wf_hist.c $(WORKER_SRC) tests/support/harness.c
+TEST_SRC_test_wf_handlers = tests/support/wf_hist.c tests/support/wf_shadow.c $(WORKER_SRC) tests/support/harness.c
 # It also replays the histories of the query/ and update/ feature scenarios (tests/data/features/)
 # with their libraries.
 $(BUILD)/tests/test_wf_handlers: $(filter $(BUILD)/features/query/% $(BUILD)/features/update/%,\
                                           $(FEATURE_LIBS))
+# Sticky execution in the engine (tests/unit/test_wf_exec.c): runs kept between tasks answer as
+# full replays of every recorded history (tests/support/wf_shadow.c, also behind wf_hist.c).
+UNIT_TESTS += test_wf_exec
+TEST_SRC_test_wf_exec = tests/support/wf_hist.c tests/support/wf_shadow.c $(WORKER_SRC) tests/support/harness.c
+$(BUILD)/tests/test_wf_exec: $(filter $(BUILD)/features/query/% $(BUILD)/features/update/%,\
+                                       $(FEATURE_LIBS))
 # End to end (tests/integration/test_wf_handlers_talk.c): lib_wf_handlers under the emulator,
 # the real server, the Go driver's updates and queries.
 INTEGRATION_TESTS += test_wf_handlers_talk

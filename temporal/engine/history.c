@@ -15,7 +15,8 @@ struct history_iter {
     size_t npage, pos;
     history_page_fn more;    /* NULL once there are no more pages */
     void *ctx;
-    size_t count;            /* events read (and checked) so far */
+    int64_t last_id;         /* the id of the last event read (and checked) */
+    size_t count;            /* events read so far */
     pb_event *peeked;        /* read ahead, not yet in a batch */
     pb_event **buf[2];       /* the current batch and the one read ahead (history_peek) */
     size_t cap[2];
@@ -28,7 +29,7 @@ struct history_iter {
 
 static const char oom[] = "out of memory while reading the history";
 
-history_iter *history_open(arena *a, pb_event *const *first, size_t nfirst,
+history_iter *history_open(arena *a, int64_t first_id, pb_event *const *first, size_t nfirst,
                            history_page_fn more, void *ctx)
 {
     history_iter *h = arena_alloc(a, sizeof(*h));
@@ -36,6 +37,7 @@ history_iter *history_open(arena *a, pb_event *const *first, size_t nfirst,
         return NULL;
     memset(h, 0, sizeof(*h));
     h->a = a;
+    h->last_id = first_id - 1;
     h->page = first;
     h->npage = first ? nfirst : 0;
     h->more = more;
@@ -44,14 +46,14 @@ history_iter *history_open(arena *a, pb_event *const *first, size_t nfirst,
 }
 
 const char *history_error(const history_iter *h) { return h->err; }
-size_t history_count(const history_iter *h) { return h->count; }
+int64_t history_last_id(const history_iter *h) { return h->last_id; }
 
 /* The checks every event passes as it is read. 0, or -1 with h->err set. */
 static int check_event(history_iter *h, const pb_event *ev)
 {
-    if (ev->event_id != (int64_t)h->count + 1) {
+    if (ev->event_id != h->last_id + 1) {
         snprintf(h->err, sizeof(h->err), "missing history events: expected event id %lld but "
-                 "got %lld (%zu events read)", (long long)h->count + 1, (long long)ev->event_id,
+                 "got %lld (%zu events read)", (long long)h->last_id + 1, (long long)ev->event_id,
                  h->count + 1);
         return -1;
     }
@@ -62,6 +64,7 @@ static int check_event(history_iter *h, const pb_event *ev)
                  "replayed", (long long)ev->event_id, ev_kind_of(ev->event_type)->name, wrong);
         return -1;
     }
+    h->last_id++;
     h->count++;
     return 0;
 }
@@ -81,8 +84,8 @@ static int read_event(history_iter *h, pb_event **ev)
         pb_event *const *page = NULL;
         size_t n = 0;
         if (h->more(h->ctx, h->a, &page, &n, why, sizeof(why)) != 0) {
-            snprintf(h->err, sizeof(h->err), "could not read the history after event %zu: %s",
-                     h->count, why[0] ? why : "the page could not be loaded");
+            snprintf(h->err, sizeof(h->err), "could not read the history after event %lld: %s",
+                     (long long)h->last_id, why[0] ? why : "the page could not be loaded");
             return -1;
         }
         if (!n || !page) {
@@ -95,7 +98,8 @@ static int read_event(history_iter *h, pb_event **ev)
     }
     pb_event *e = h->page[h->pos++];
     if (!e) {
-        snprintf(h->err, sizeof(h->err), "history event after %zu is missing", h->count);
+        snprintf(h->err, sizeof(h->err), "history event after %lld is missing",
+                 (long long)h->last_id);
         return -1;
     }
     if (check_event(h, e))

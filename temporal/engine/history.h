@@ -20,6 +20,7 @@
 #define TW_HISTORY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "temporal/engine/arena.h"
 #include "temporal/engine/proto.h"
@@ -39,8 +40,10 @@ typedef struct history_batch {
 } history_batch;
 
 /* An iterator over |first| (|nfirst| events) and the pages |more| (may be NULL: |first| is the
- * whole history) loads; |ctx| is |more|'s. NULL when |a| is full. */
-history_iter *history_open(arena *a, pb_event *const *first, size_t nfirst,
+ * whole history) loads; |ctx| is |more|'s. |first_id| is the id the first event must have: 1
+ * for a whole history, the event after the last one processed for the rest of a history a
+ * cached run continues (a sticky task's partial history). NULL when |a| is full. */
+history_iter *history_open(arena *a, int64_t first_id, pb_event *const *first, size_t nfirst,
                            history_page_fn more, void *ctx);
 /* The next batch: 1, 0 at the end, -1 when the history is unreadable or a page could not be
  * loaded (history_error() says why, naming the event). */
@@ -50,7 +53,7 @@ int history_next(history_iter *h, history_batch *b);
  * events come after it, yet the update ran in it (sdk-go's nextTask() reads ahead too). */
 int history_peek(history_iter *h, history_batch *b);
 const char *history_error(const history_iter *h);
-/* How many events were read so far. */
-size_t history_count(const history_iter *h);
+/* The id of the last event read so far (first_id - 1 before any). */
+int64_t history_last_id(const history_iter *h);
 
 #endif

@@ -76,7 +76,7 @@ int wf_set_query_handler(tw_wf *wf, const char *name, tw_query_fn fn, void *arg)
 
 static pb_query_result *new_result(tw_wf *wf)
 {
-    pb_query_result *r = wf_mem(wf, sizeof(*r));
+    pb_query_result *r = wf_tmem(wf, sizeof(*r)); /* answers are the task's */
     if (r)
         temporal__api__query__v1__workflow_query_result__init(r);
     return r;
@@ -85,14 +85,15 @@ static pb_query_result *new_result(tw_wf *wf)
 static void answered(tw_wf *wf, pb_query_result *r, const tw_payload *p)
 {
     r->result_type = ANSWERED;
-    r->answer = wf_payloads(wf, p, 1);
+    if (!(r->answer = payloads_to_pb(wf->ta, p, 1)))
+        wf->oom = 1;
 }
 
 static void failed(tw_wf *wf, pb_query_result *r, const tw_failure *f)
 {
     r->result_type = FAILED;
-    r->error_message = wf_strdup(wf, f->message ? f->message : "query failed");
-    if (!(r->failure = failure_to_pb(wf->a, f)))
+    r->error_message = wf_tstrdup(wf, f->message ? f->message : "query failed");
+    if (!(r->failure = failure_to_pb(wf->ta, f)))
         wf->oom = 1;
 }
 
@@ -113,7 +114,7 @@ static void failed_with(tw_wf *wf, pb_query_result *r, const char *type, const c
 static tw_payload json_string(tw_wf *wf, const char *text)
 {
     size_t n = strlen(text), used = 0;
-    char *out = wf_mem(wf, n * 6 + 3);
+    char *out = wf_tmem(wf, n * 6 + 3);
     if (!out)
         return tw_null();
     out[used++] = '"';
@@ -137,7 +138,7 @@ static tw_payload json_string(tw_wf *wf, const char *text)
 static void stack_trace(tw_wf *wf, pb_query_result *r)
 {
     size_t n = wf_stack_trace(wf, NULL, 0) + 1;
-    char *s = wf_mem(wf, n);
+    char *s = wf_tmem(wf, n);
     if (!s)
         return;
     wf_stack_trace(wf, s, n);
@@ -205,7 +206,7 @@ static pb_query_result *answer(tw_wf *wf, const pb_query *query)
         return r;
     }
     query_run q = {.wf = wf, .h = h};
-    if (payloads_from_pb(wf->a, query->query_args, &q.args, &q.nargs)) {
+    if (payloads_from_pb(wf->ta, query->query_args, &q.args, &q.nargs)) {
         wf->oom = 1;
         return r;
     }
@@ -232,7 +233,7 @@ void wf_queries_answer(tw_wf *wf, const wf_input *in, wf_output *out)
 {
     if (!in->nqueries)
         return;
-    out->query_results = wf_mem(wf, in->nqueries * sizeof(*out->query_results));
+    out->query_results = wf_tmem(wf, in->nqueries * sizeof(*out->query_results));
     for (size_t i = 0; out->query_results && i < in->nqueries && !wf->oom; i++)
         out->query_results[i] = answer(wf, in->queries[i]);
     out->nquery_results = wf->oom ? 0 : in->nqueries;

@@ -118,12 +118,13 @@ static upd_handler *handler_of(tw_wf *wf, const char *name)
 static void send(tw_wf *wf, const wf_update *u, const char *suffix, const char *type_url,
                  const ProtobufCMessage *body)
 {
-    pb_msg *m = wf_mem(wf, sizeof(*m));
-    Google__Protobuf__Any *any = wf_mem(wf, sizeof(*any));
-    outgoing *o = wf_mem(wf, sizeof(*o));
+    /* Only this task's answer carries it: the task's arena. */
+    pb_msg *m = wf_tmem(wf, sizeof(*m));
+    Google__Protobuf__Any *any = wf_tmem(wf, sizeof(*any));
+    outgoing *o = wf_tmem(wf, sizeof(*o));
     size_t len = protobuf_c_message_get_packed_size(body);
-    uint8_t *buf = wf_mem(wf, len ? len : 1);
-    char *id = wf_mem(wf, strlen(u->id) + strlen(suffix) + 2);
+    uint8_t *buf = wf_tmem(wf, len ? len : 1);
+    char *id = wf_tmem(wf, strlen(u->id) + strlen(suffix) + 2);
     if (wf->oom)
         return;
     protobuf_c_message_pack(body, buf);
@@ -166,7 +167,7 @@ static void reject(tw_wf *wf, wf_update *u, const tw_failure *why)
     r.rejected_request_message_id = (char *)u->msg_id;
     r.rejected_request_sequencing_event_id = u->seq;
     r.rejected_request = (upd_request *)u->request;
-    if (!(r.failure = failure_to_pb(wf->a, why))) {
+    if (!(r.failure = failure_to_pb(wf->ta, why))) {
         wf->oom = 1;
         return;
     }
@@ -218,10 +219,10 @@ static void respond(tw_wf *wf, wf_update *u, const tw_payload *result, const tw_
         meta.identity = u->request->meta->identity;
     if (failure) {
         outcome.value_case = TEMPORAL__API__UPDATE__V1__OUTCOME__VALUE_FAILURE;
-        outcome.failure = failure_to_pb(wf->a, failure);
+        outcome.failure = failure_to_pb(wf->ta, failure);
     } else {
         outcome.value_case = TEMPORAL__API__UPDATE__V1__OUTCOME__VALUE_SUCCESS;
-        outcome.success = wf_payloads(wf, result, 1);
+        outcome.success = payloads_to_pb(wf->ta, result, 1);
     }
     if (!outcome.failure && !outcome.success) {
         wf->oom = 1;
@@ -310,7 +311,8 @@ static wf_update *known(tw_wf *wf, const char *id)
 }
 
 /* Adds a request (|req| may be NULL: unreadable) unless its update id is known already (the
- * server sends an update once; a second request with its id changes nothing). */
+ * server sends an update once; a second request with its id changes nothing). The run keeps
+ * copies of |id|, |msg_id| and |req| (they may be the task's). */
 static void add(tw_wf *wf, const char *id, const char *msg_id, int64_t seq,
                 const upd_request *req, int replayed)
 {
@@ -319,7 +321,12 @@ static void add(tw_wf *wf, const char *id, const char *msg_id, int64_t seq,
     wf_update *u = wf_mem(wf, sizeof(*u));
     if (!u)
         return;
-    *u = (wf_update){.id = id, .msg_id = msg_id ? msg_id : "", .seq = seq, .request = req,
+    const char *kept_id = wf_strdup(wf, id);
+    const char *kept_msg = wf_strdup(wf, msg_id ? msg_id : "");
+    req = wf_keep(wf, req ? &req->base : NULL);
+    if (wf->oom)
+        return;
+    *u = (wf_update){.id = kept_id, .msg_id = kept_msg, .seq = seq, .request = req,
                      .replayed = replayed, .name = ""};
     if (req && req->input) {
         u->name = req->input->name ? req->input->name : "";
@@ -373,7 +380,7 @@ static void admitted_in(tw_wf *wf, const history_batch *b)
         if (!req || !req->meta || !req->meta->update_id || !*req->meta->update_id)
             continue;
         admitted *a = wf_mem(wf, sizeof(*a));
-        if (!a)
+        if (!a || !(req = wf_keep(wf, &req->base)))
             return;
         *a = (admitted){req->meta->update_id, ev->event_id, req, wf->updates->admitted};
         wf->updates->admitted = a;
@@ -460,11 +467,20 @@ void wf_updates_settle(tw_wf *wf)
     }
 }
 
+void wf_updates_begin(tw_wf *wf)
+{
+    if (!wf->updates)
+        return;
+    wf->updates->out = NULL;
+    wf->updates->out_tail = &wf->updates->out;
+    wf->updates->nout = 0;
+}
+
 void wf_updates_collect(tw_wf *wf, wf_output *out)
 {
     if (!wf->updates || !wf->updates->nout)
         return;
-    out->messages = wf_mem(wf, wf->updates->nout * sizeof(*out->messages));
+    out->messages = wf_tmem(wf, wf->updates->nout * sizeof(*out->messages));
     if (!out->messages)
         return;
     for (outgoing *o = wf->updates->out; o; o = o->next)

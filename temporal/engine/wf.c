@@ -63,6 +63,18 @@ static void fail_task(arena *a, wf_output *out, int cause, const char *fmt, ...)
         out->message = oom_message;
 }
 
+/* The engine state of one run (wf.h). */
+struct wf_exec {
+    arena *a;                /* the run's */
+    int own_arena;           /* made by wf_exec_new (freed with the run), not wf_run's */
+    const tw_registry *reg;
+    tw_wf *wf;               /* NULL when the workflow type is not registered */
+    const char *type;
+    int64_t last_event;      /* the id of the last event processed; 0 before the first task */
+    int ran_task;            /* the last batch read ran the code at the task's own start */
+    int reusable;
+};
+
 /* ---- running the code ---- */
 
 static void main_body(tw_wf *wf, wf_co *c)
@@ -129,7 +141,7 @@ static int run_code(tw_wf *wf, wf_output *out)
     if (wf->returned && !wf->closed && !wf->oom)
         close_workflow(wf);
     if (wf->bad_result && !wf->oom) {
-        fail_task(wf->a, out, WF_CAUSE_UNHANDLED_FAILURE,
+        fail_task(wf->ta, out, WF_CAUSE_UNHANDLED_FAILURE,
                   "workflow %s returned a result of %zu bytes with no data (NULL)",
                   wf->info.workflow_type, wf->result.len);
         return -1;
@@ -148,7 +160,7 @@ static int unmatched_command(tw_wf *wf, wf_output *out, int64_t before)
             cmd_describe(c->pb, have, sizeof(have));
             if (before)
                 snprintf(where, sizeof(where), " before event %lld", (long long)before);
-            fail_task(wf->a, out, WF_CAUSE_NON_DETERMINISTIC,
+            fail_task(wf->ta, out, WF_CAUSE_NON_DETERMINISTIC,
                       "the workflow code made %s, which the history does not have%s "
                       "(non-deterministic)", have, where);
             return -1;
@@ -165,7 +177,7 @@ static int match(tw_wf *wf, const cmd_kind *kind, const pb_event *ev, wf_output 
         char want[200], have[200];
         kind->describe_event(ev, want, sizeof(want));
         cmd_describe(c ? c->pb : NULL, have, sizeof(have));
-        fail_task(wf->a, out, WF_CAUSE_NON_DETERMINISTIC,
+        fail_task(wf->ta, out, WF_CAUSE_NON_DETERMINISTIC,
                   "history event %lld has %s but the workflow code made %s: the code "
                   "changed since this run started (non-deterministic)",
                   (long long)ev->event_id, want, have);
@@ -210,7 +222,7 @@ static int stray_resolution(tw_wf *wf, const ev_kind *k, const pb_event *ev, con
                  (long long)k->initiated_id(ev));
     else
         snprintf(what, sizeof(what), "timer \"%.40s\"", k->op_id(ev) ? k->op_id(ev) : "");
-    fail_task(wf->a, out, WF_CAUSE_UNHANDLED_FAILURE,
+    fail_task(wf->ta, out, WF_CAUSE_UNHANDLED_FAILURE,
               "history event %lld (%s) resolves %s, %s: the history cannot be replayed",
               (long long)ev->event_id, k->name, what,
               f ? "resolved already" : "which the workflow did not start");
@@ -290,12 +302,23 @@ static void workflow_started(tw_wf *wf, const pb_event *ev)
         wf->rng = wf_seed_of(at->original_execution_run_id);
 }
 
+/* Does the state keep something of |ev| (row |k|): its input, a result, a failure, details? */
+static int kept_event(const pb_event *ev, const ev_kind *k)
+{
+    if (k && k->resolves)
+        return k->result || k->failure || k->details;
+    return ev->event_type == EV(WORKFLOW_EXECUTION_STARTED) ||
+           ev->event_type == EV(WORKFLOW_EXECUTION_SIGNALED);
+}
+
 /* Applies one event (its attributes checked by the history). 0, or -1 when the task has
  * failed (|out|) or memory ran out. */
 static int apply_event(tw_wf *wf, const pb_event *ev, wf_output *out)
 {
     const cmd_kind *recorded = cmd_recorded_by(ev->event_type);
     const ev_kind *k = ev_kind_of(ev->event_type);
+    if (!recorded && kept_event(ev, k) && !(ev = wf_keep(wf, &ev->base)))
+        return -1; /* out of memory: wf->oom is set */
     if (recorded) {
         if (match(wf, recorded, ev, out))
             return -1;
@@ -322,9 +345,10 @@ static int apply_event(tw_wf *wf, const pb_event *ev, wf_output *out)
 }
 
 /* One batch: its events, then the code (when the batch ends with a task that runs it). */
-static int apply_batch(tw_wf *wf, history_iter *h, const history_batch *b, const wf_input *in,
+static int apply_batch(wf_exec *x, history_iter *h, const history_batch *b, const wf_input *in,
                        wf_output *out)
 {
+    tw_wf *wf = x->wf;
     for (size_t i = 0; i < b->n; i++)
         if (apply_event(wf, b->events[i], out))
             return -1;
@@ -336,11 +360,12 @@ static int apply_batch(tw_wf *wf, history_iter *h, const history_batch *b, const
     if (unmatched_command(wf, out, started->event_id))
         return -1;
     if (wf_updates_batch(wf, h, b, in) < 0) { /* the update requests the task got */
-        fail_task(wf->a, out, WF_CAUSE_UNHANDLED_FAILURE, "%s", history_error(h));
+        fail_task(wf->ta, out, WF_CAUSE_UNHANDLED_FAILURE, "%s", history_error(h));
         return -1;
     }
     wf->now_ms = event_time_ms(started);
     wf->replaying = !b->last || wf->query_only;
+    x->ran_task = b->last && b->runs_code;
     return run_code(wf, out);
 }
 
@@ -352,7 +377,7 @@ static void collect_commands(tw_wf *wf, wf_output *out)
     size_t n = 0;
     for (wf_cmd *c = wf->pending; c; c = c->next)
         n++;
-    out->commands = n ? wf_mem(wf, n * sizeof(pb_command *)) : NULL;
+    out->commands = n ? wf_tmem(wf, n * sizeof(pb_command *)) : NULL;
     if (wf->oom)
         return;
     for (wf_cmd *c = wf->pending; c; c = c->next)
@@ -362,7 +387,7 @@ static void collect_commands(tw_wf *wf, wf_output *out)
 static const char *stack_trace(tw_wf *wf)
 {
     size_t n = wf_stack_trace(wf, NULL, 0) + 1;
-    char *s = wf_mem(wf, n);
+    char *s = wf_tmem(wf, n);
     if (s)
         wf_stack_trace(wf, s, n);
     return s;
@@ -381,51 +406,96 @@ static tw_wf *new_wf(arena *a, const tw_registry *reg, const reg_workflow *def,
     if (!wf)
         return NULL;
     memset(wf, 0, sizeof(*wf));
-    wf->a = a;
+    wf->a = wf->ta = a;
     wf->def = def;
     wf->abi_minor = reg_abi_minor(reg);
-    wf->code_since = in->code_since;
     wf->pending_tail = &wf->pending;
     wf->eager_tail = &wf->eager;
     wf->signals_tail = &wf->signals;
-    wf->query_only = in->query_only;
-    wf->info = (tw_wf_info){.workflow_id = in->workflow_id, .run_id = in->run_id,
-                            .workflow_type = in->workflow_type, .task_queue = in->task_queue,
+    /* Copies: the task's strings go with its arena, a kept run outlives it. */
+    wf->info = (tw_wf_info){.workflow_id = arena_strdup(a, in->workflow_id),
+                            .run_id = arena_strdup(a, in->run_id),
+                            .workflow_type = arena_strdup(a, in->workflow_type),
+                            .task_queue = arena_strdup(a, in->task_queue),
                             .attempt = 1};
+    if ((in->workflow_id && !wf->info.workflow_id) || (in->run_id && !wf->info.run_id) ||
+        (in->workflow_type && !wf->info.workflow_type) || (in->task_queue && !wf->info.task_queue))
+        return NULL;
     wf->rng = wf_seed_of(in->run_id); /* until the started event names the original run */
+    if (!(wf->main = wf_spawn(wf, "main", main_body, 0)))
+        return NULL;
     return wf;
 }
 
-int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
+/* A run whose state lives in |a|. NULL when |a| is full (nothing to free but |a|). */
+static wf_exec *exec_in(const tw_registry *reg, arena *a, const wf_input *in)
 {
-    memset(out, 0, sizeof(*out));
+    wf_exec *x = arena_alloc(a, sizeof(*x));
+    if (!x)
+        return NULL;
+    memset(x, 0, sizeof(*x));
+    x->a = a;
+    x->reg = reg;
+    x->type = arena_strdup(a, in->workflow_type ? in->workflow_type : "");
     const reg_workflow *def = reg_find_workflow(reg, in->workflow_type);
-    if (!def) {
-        char names[512];
-        reg_workflow_names(reg, names, sizeof(names));
-        fail_task(a, out, WF_CAUSE_UNHANDLED_FAILURE,
-                  "workflow type \"%s\" is not registered with this worker; registered: %s",
-                  in->workflow_type ? in->workflow_type : "", names);
-        return 0;
+    if (!x->type || (def && !(x->wf = new_wf(a, reg, def, in))))
+        return NULL;
+    return x;
+}
+
+wf_exec *wf_exec_new(const tw_registry *reg, const wf_input *in, size_t limit)
+{
+    arena *a = arena_new(limit);
+    wf_exec *x = a ? exec_in(reg, a, in) : NULL;
+    if (!x) {
+        arena_free(a);
+        return NULL;
     }
-    out->versioning = def->versioning;
-    tw_wf *wf = new_wf(a, reg, def, in);
-    history_iter *h = history_open(a, in->events, in->nevents, in->next_page, in->page_ctx);
-    if (!wf || !h) {
+    x->own_arena = 1;
+    return x;
+}
+
+int64_t wf_exec_next_event(const wf_exec *x) { return x->last_event + 1; }
+int wf_exec_reusable(const wf_exec *x) { return x && x->reusable; }
+
+int wf_exec_continues(const wf_exec *x, const pb_event *first)
+{
+    return x && x->reusable && first && first->event_id == x->last_event + 1 &&
+           first->event_type == EV(WORKFLOW_TASK_COMPLETED) &&
+           first->attributes_case ==
+               TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_WORKFLOW_TASK_COMPLETED_EVENT_ATTRIBUTES &&
+           first->workflow_task_completed_event_attributes->started_event_id == x->last_event;
+}
+
+void wf_exec_free(wf_exec *x)
+{
+    if (!x)
+        return;
+    if (x->wf)
+        wf_free_coroutines(x->wf);
+    if (x->own_arena)
+        arena_free(x->a);
+}
+
+/* The task's events, batch by batch, then its answer. */
+static void run_task(wf_exec *x, const wf_input *in, wf_output *out)
+{
+    tw_wf *wf = x->wf;
+    history_iter *h = history_open(wf->ta, x->last_event + 1, in->events, in->nevents,
+                                   in->next_page, in->page_ctx);
+    if (!h) {
         fail_out_of_memory(out);
-        return 0;
-    }
-    if (!(wf->main = wf_spawn(wf, "main", main_body, 0))) {
-        fail_out_of_memory(out);
-        return 0;
+        return;
     }
     history_batch b;
     int rc;
+    x->ran_task = 0;
     while ((rc = history_next(h, &b)) == 1)
-        if (apply_batch(wf, h, &b, in, out))
+        if (apply_batch(x, h, &b, in, out))
             break;
+    x->last_event = history_last_id(h);
     if (rc < 0)
-        fail_task(a, out, WF_CAUSE_UNHANDLED_FAILURE, "%s", history_error(h));
+        fail_task(wf->ta, out, WF_CAUSE_UNHANDLED_FAILURE, "%s", history_error(h));
     if (!out->task_failed && !wf->oom)
         collect_commands(wf, out);
     if (!out->task_failed && !wf->oom)
@@ -436,8 +506,43 @@ int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
         wf_queries_answer(wf, in, out);
     if (wf->oom)
         fail_out_of_memory(out);
+}
+
+int wf_exec_task(wf_exec *x, arena *task, const wf_input *in, wf_output *out)
+{
+    memset(out, 0, sizeof(*out));
+    x->reusable = 0;
+    tw_wf *wf = x->wf;
+    if (!wf) {
+        char names[512];
+        reg_workflow_names(x->reg, names, sizeof(names));
+        fail_task(task, out, WF_CAUSE_UNHANDLED_FAILURE,
+                  "workflow type \"%s\" is not registered with this worker; registered: %s",
+                  x->type, names);
+        return 0;
+    }
+    out->versioning = wf->def->versioning;
+    wf->ta = task;
+    wf->code_since = in->code_since;
+    wf->query_only = in->query_only;
+    wf_updates_begin(wf);
+    run_task(x, in, out);
+    x->reusable = !out->task_failed && !wf->oom && !wf->closed && !in->query_only && x->ran_task;
     if (out->task_failed || in->query_only)
         out->commands = NULL, out->ncommands = 0, out->messages = NULL, out->nmessages = 0;
-    wf_free_coroutines(wf);
+    wf->code_since = NULL; /* the caller's slot may go: the next task sets its own */
+    return 0;
+}
+
+int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
+{
+    wf_exec *x = exec_in(reg, a, in);
+    if (!x) {
+        memset(out, 0, sizeof(*out));
+        fail_out_of_memory(out);
+        return 0;
+    }
+    wf_exec_task(x, a, in, out);
+    wf_exec_free(x);
     return 0;
 }

@@ -1,10 +1,11 @@
 /*
- * wf: the workflow engine. Runs one workflow task: replays the workflow's whole history
- * through the user's workflow function (in a coroutine), matches the commands the code makes
- * against the command events already in the history (a mismatch is non-determinism), and
- * returns the new commands the code made after the last event. No state is kept between tasks:
- * every task replays from the first event (no sticky cache), which is what a fresh Lambda
- * invocation has anyway.
+ * wf: the workflow engine. Runs one workflow task: replays the workflow's history through the
+ * user's workflow function (in a coroutine), matches the commands the code makes against the
+ * command events already in the history (a mismatch is non-determinism), and returns the new
+ * commands the code made after the last event. Either from the first event (wf_run, or a new
+ * wf_exec), or, for a run kept between its tasks (wf_exec: sticky execution), from the event
+ * after the last one it processed: the rest of the history, which is what a sticky task
+ * carries. A kept run and a full replay of the same history make the same commands.
  *
  * Supported: activities (execute, start + await, select), timers (sleep, start + await),
  * several coroutines per workflow (tw_go, tw_await_condition) run in a deterministic order,
@@ -24,8 +25,8 @@
  * (cancellation both ways), query.c and update.c (queries, updates); wf_int.h is what they
  * share.
  *
- * Memory: everything lives in the caller's arena. Threading: one task per call, on the
- * calling thread; calls on different threads are independent.
+ * Memory: wf_run: everything lives in the caller's arena; wf_exec: see below. Threading: one
+ * task per call, on the calling thread; calls on different runs are independent.
  */
 #ifndef TW_WF_H
 #define TW_WF_H
@@ -87,7 +88,8 @@ typedef struct wf_output {
 #define WF_CAUSE_UNHANDLED_FAILURE WF_CAUSE(WORKFLOW_WORKER_UNHANDLED_FAILURE)
 #define WF_CAUSE_NON_DETERMINISTIC WF_CAUSE(NON_DETERMINISTIC_ERROR)
 
-/* Runs one workflow task. Returns 0; what to answer is in |out|. Running out of memory
+/* Runs one workflow task from the first event, everything in |a| (nothing is kept). Returns
+ * 0; what to answer is in |out|. Running out of memory
  * anywhere (the arena's limit, malloc) is a failed task (UNHANDLED_FAILURE), which the server
  * retries, never a failed workflow; so is a page |next_page| could not load, a history whose
  * event ids are not 1, 2, 3, ... (missing history events), and one that cannot be this run's,
@@ -99,5 +101,45 @@ typedef struct wf_output {
  * task too (an activity argument like that is TW_EINVAL). Event times are saturated. Nothing
  * in |in| crashes the engine as long as it is what protobuf-c's unpack makes. */
 int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out);
+
+/* ---- a run kept between its tasks (sticky execution) ----
+ *
+ * A wf_exec is a workflow run's whole engine state: its own arena (the state the code built,
+ * its coroutines' stacks, handlers, futures, commands not yet in the history), and the last
+ * event it processed. Each task gives it only what follows that event, so replaying a cached
+ * run costs only the new events. What a task's answer needs (its pages, the command array,
+ * messages, query results) lives in the task's arena; what the run keeps of an event is copied
+ * into its own.
+ *
+ * Ownership and threading: the caller owns a wf_exec and frees it with wf_exec_free(). It is
+ * not thread-safe: one thread at a time may call wf_exec_task() or wf_exec_free() on it, but
+ * successive tasks may run on different threads (the coroutines' stacks are the run's; nothing
+ * of it is thread-local), the caller ordering them (a lock, a hand-over). Workflow code must
+ * therefore not keep thread-local state across a blocking call. */
+typedef struct wf_exec wf_exec;
+
+/* A new run of |in|'s workflow type, id and run id (copied), its state in an arena of its own
+ * capped at |limit| bytes. A type that is not registered makes a run whose first task fails
+ * naming the registered ones. NULL when out of memory. */
+wf_exec *wf_exec_new(const tw_registry *reg, const wf_input *in, size_t limit);
+/* Runs one task on |x| as wf_run() does (the same |in| and |out|), its answer and pages in
+ * |task|, which must outlive only the use of |out|. |in|'s events start right after the last
+ * event |x| processed (wf_exec_next_event(); the first event for a new run): a task whose
+ * history does not, fails ("missing history events") and leaves |x| unusable. Returns 0. */
+int wf_exec_task(wf_exec *x, arena *task, const wf_input *in, wf_output *out);
+/* The id of the event |x|'s next task must start with (1 for a new run). */
+int64_t wf_exec_next_event(const wf_exec *x);
+/* May |x| take another task? Only after a task that completed (not failed, not a legacy
+ * query), ended at its WorkflowTaskStarted with the code run, and did not close the workflow,
+ * with memory enough all along. */
+int wf_exec_reusable(const wf_exec *x);
+/* Does a task whose history starts with |first| continue |x|? Only when |first| is the event
+ * after the last one |x| processed and is the WorkflowTaskCompleted of the task |x| ran last:
+ * the answer |x| gave was taken, so the state the code built then is the run's. (Any other
+ * first event: that task timed out or failed, or another worker answered since; the run must
+ * be replayed from the first event.) */
+int wf_exec_continues(const wf_exec *x, const pb_event *first);
+/* Frees |x|: its coroutines (suspended ones are dropped) and its arena. NULL is a no-op. */
+void wf_exec_free(wf_exec *x);
 
 #endif

@@ -45,6 +45,38 @@ char *wf_strdup(tw_wf *wf, const char *s)
     return d;
 }
 
+void *wf_tmem(tw_wf *wf, size_t n)
+{
+    void *p = arena_alloc(wf->ta, n);
+    if (!p)
+        wf->oom = 1;
+    return p;
+}
+
+char *wf_tstrdup(tw_wf *wf, const char *s)
+{
+    char *d = arena_strdup(wf->ta, s);
+    if (s && !d)
+        wf->oom = 1;
+    return d;
+}
+
+void *wf_keep(tw_wf *wf, const ProtobufCMessage *m)
+{
+    if (!m || wf->a == wf->ta)
+        return (void *)m;
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = arena_alloc(wf->ta, n ? n : 1); /* the wire form, for this task only */
+    ProtobufCMessage *copy = NULL;
+    if (buf) {
+        protobuf_c_message_pack(m, buf);
+        copy = protobuf_c_message_unpack(m->descriptor, arena_allocator(wf->a), n, buf);
+    }
+    if (!copy)
+        wf->oom = 1;
+    return copy;
+}
+
 static pb_duration *wf_duration(tw_wf *wf, int64_t ms)
 {
     pb_duration *d = duration_ms(wf->a, ms);

@@ -9,8 +9,15 @@
  * code runs until it blocks, with the time of the batch's WorkflowTaskStarted, making new
  * commands; those made after the last batch are the task's answer.
  *
- * Memory: everything lives in the task's arena. Out of memory anywhere sets wf->oom: no
- * closing command is made whatever the code returns next, and the task fails (retried).
+ * Memory: two arenas. wf->a holds the run's state (coroutines' data, futures, commands,
+ * handlers, what the code allocates) and lives as long as the run: one task for a full replay,
+ * many for a cached run (wf.h's wf_exec). wf->ta is the task's: its history pages and
+ * everything that only makes the task's answer (the command array, protocol messages, query
+ * results, failure messages). When they differ, what the state keeps of an event (a result, a
+ * failure, a signal's input, an update request) is copied into wf->a first (wf_keep), since the
+ * task's arena goes when the task ends; when they are the same arena (a full replay) nothing
+ * is copied. Out of memory anywhere sets wf->oom: no closing command is made whatever the code
+ * returns next, and the task fails (retried); the run is not kept.
  */
 #ifndef TW_WF_INT_H
 #define TW_WF_INT_H
@@ -85,8 +92,9 @@ struct wf_co {
 };
 
 struct tw_wf {
-    int64_t *code_since;       /* see wf_input */
-    arena *a;
+    int64_t *code_since;       /* see wf_input (the current task's) */
+    arena *a;                  /* the run's state */
+    arena *ta;                 /* the current task's (the same as |a| for a full replay) */
     const reg_workflow *def;
     tw_wf_info info;
     tw_payload *args;
@@ -173,9 +181,16 @@ int wf_signals_spawn(tw_wf *wf);
  * from elsewhere are TW_ESTATE. */
 tw_wf *wf_current(tw_wf *wf);
 tw_wf *wf_current_blocking(tw_wf *wf);
-/* Allocations that set wf->oom when they fail. */
+/* Allocations that set wf->oom when they fail: in the run's arena (wf_mem, wf_strdup), or in
+ * the task's, for what only the task's answer needs (wf_tmem, wf_tstrdup). */
 void *wf_mem(tw_wf *wf, size_t n);
 char *wf_strdup(tw_wf *wf, const char *s);
+void *wf_tmem(tw_wf *wf, size_t n);
+char *wf_tstrdup(tw_wf *wf, const char *s);
+/* |m| as the run keeps it: |m| itself when the run and the task share an arena, else a deep
+ * copy in the run's (protobuf-c copies strings and bytes when unpacking). NULL for NULL, or
+ * with wf->oom set when memory ran out. */
+void *wf_keep(tw_wf *wf, const ProtobufCMessage *m);
 pb_payloads *wf_payloads(tw_wf *wf, const tw_payload *p, size_t n);
 /* Queues command |pb| (of row |type|) about |f| (or NULL); NULL with wf->oom set when |pb| is
  * NULL or memory ran out. */
@@ -205,6 +220,8 @@ int wf_updates_batch(tw_wf *wf, history_iter *h, const history_batch *b, const w
 void wf_updates_settle(tw_wf *wf);
 /* The protocol messages made while the code ran outside replay, in order, into |out|. */
 void wf_updates_collect(tw_wf *wf, wf_output *out);
+/* The start of a task: the last task's outgoing messages are gone with its arena. */
+void wf_updates_begin(tw_wf *wf);
 
 /* ---- query.c ---- */
 

@@ -54,6 +54,7 @@ void wh_init(whist *h)
 
 void wh_free(whist *h)
 {
+    ws_free(&h->shadow);
     arena_free(h->run);
     arena_free(h->a);
     memset(h, 0, sizeof(*h));
@@ -110,6 +111,7 @@ const wf_output *wh_run(whist *h, const tw_registry *reg, const char *type, int 
                    .task_queue = "tq", .events = h->ev, .nevents = h->n,
                    .stack_trace = stack_trace};
     assert_int_equal(wf_run(reg, h->run, &in, &h->out), 0);
+    ws_check(&h->shadow, reg, &in, &h->out);
     return &h->out;
 }
 
@@ -323,7 +325,16 @@ void wh_answer(whist *h)
 {
     if (h->out.task_failed)
         fail_msg("the task failed: %s", h->out.message);
-    wh_add(h, EV(WORKFLOW_TASK_COMPLETED));
+    int64_t started = 0; /* the task being answered: the last WorkflowTaskStarted */
+    for (size_t i = h->n; i-- > 0 && !started;)
+        if (h->ev[i]->event_type == EV(WORKFLOW_TASK_STARTED))
+            started = h->ev[i]->event_id;
+    pb_event *done = wh_add(h, EV(WORKFLOW_TASK_COMPLETED));
+    HA(WorkflowTaskCompleted) *dat = mem(h, sizeof(*dat));
+    temporal__api__history__v1__workflow_task_completed_event_attributes__init(dat);
+    dat->scheduled_event_id = started - 1;
+    dat->started_event_id = started;
+    SET(done, workflow_task_completed_event_attributes, WORKFLOW_TASK_COMPLETED, dat);
     for (size_t i = 0; i < h->out.ncommands; i++) {
         const pb_command *c = h->out.commands[i];
         switch (c->command_type) {
@@ -533,6 +544,7 @@ const wf_output *wh_run_with(whist *h, const tw_registry *reg, const char *type,
     in.events = h->ev;
     in.nevents = h->n;
     assert_int_equal(wf_run(reg, h->run, &in, &h->out), 0);
+    ws_check(&h->shadow, reg, &in, &h->out);
     return &h->out;
 }
 

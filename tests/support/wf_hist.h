@@ -16,6 +16,7 @@
 #include "temporal/engine/arena.h"
 #include "temporal/engine/proto.h"
 #include "temporal/engine/wf.h"
+#include "tests/support/wf_shadow.h"
 
 typedef struct whist {
     arena *a;
@@ -24,6 +25,7 @@ typedef struct whist {
     int64_t now_ms;      /* the time of the events added next */
     arena *run;          /* the arena of the last wh_run() */
     wf_output out;       /* its answer */
+    wf_shadow shadow;    /* every run is checked against a run kept between tasks */
 } whist;
 
 void wh_init(whist *h);
@@ -36,7 +38,8 @@ void wh_start(whist *h, const char *input);
 /* WorkflowTaskScheduled + WorkflowTaskStarted at |ms| (0: now). */
 void wh_task(whist *h, int64_t ms);
 /* Runs the history as workflow |type| (the registry's) and keeps the answer in h->out; the
- * previous run's arena is freed. Returns h->out. |stack_trace| asks for it. */
+ * previous run's arena is freed. Returns h->out. |stack_trace| asks for it. Each run is also
+ * given to a run kept between tasks (wf_shadow.h), which must answer the same. */
 const wf_output *wh_run(whist *h, const tw_registry *reg, const char *type, int stack_trace);
 /* The answer of the last run recorded as the server does: WorkflowTaskCompleted and an event
  * per command. The last run must have completed its task. */

@@ -313,6 +313,7 @@ static void validators_do_not_run_on_replay(void **st)
 {
     whist h;
     wh_init(&h);
+    h.shadow.off = 1; /* the fixture counts validator calls in a global: run each task once */
     wh_start(&h, NULL);
     expect(&h, "Validates", "", "");
     wh_answer(&h);
