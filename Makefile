@@ -52,7 +52,7 @@ ENGINE_SRC += temporal/engine/history.c temporal/engine/cmd.c temporal/engine/wf
 ENGINE_SRC += temporal/engine/dispatch.c temporal/engine/cancel.c temporal/engine/signal.c
 ENGINE_SRC += temporal/engine/query.c temporal/engine/update.c
 WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c \
-                   temporal/worker/api.c
+                   temporal/worker/api.c temporal/worker/wfcache.c
 
 # Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
 PROTOS_DIR := $(DEPS_CACHE)/temporal-protos-$(shell awk '$$1=="core-bridge"{print $$2}' deps/protos.version)
@@ -286,6 +286,9 @@ UNIT_TESTS += test_wf_exec
 TEST_SRC_test_wf_exec = tests/support/wf_hist.c tests/support/wf_shadow.c $(WORKER_SRC) tests/support/harness.c
 $(BUILD)/tests/test_wf_exec: $(filter $(BUILD)/features/query/% $(BUILD)/features/update/%,\
                                        $(FEATURE_LIBS))
+# The worker's workflow cache (tests/unit/test_wfcache.c): eviction, held runs, waiting.
+UNIT_TESTS += test_wfcache
+TEST_SRC_test_wfcache = tests/support/wf_hist.c tests/support/wf_shadow.c $(WORKER_SRC) tests/support/harness.c
 # End to end (tests/integration/test_wf_handlers_talk.c): lib_wf_handlers under the emulator,
 # the real server, the Go driver's updates and queries.
 INTEGRATION_TESTS += test_wf_handlers_talk

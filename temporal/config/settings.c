@@ -107,7 +107,9 @@ int settings_load(settings *s, const char *const *env, char *err, size_t errlen)
     s->max_activities = 2;
     s->idle_exit_ms = SETTINGS_DEFAULT_IDLE_EXIT_MS;
     s->deadlock_timeout_ms = 1000;
-    int buffer_set = 0, stop_set = 0, idle_set = 0, deadlock_set = 0;
+    s->workflow_cache_size = SETTINGS_DEFAULT_WORKFLOW_CACHE_SIZE;
+    s->sticky_timeout_ms = SETTINGS_DEFAULT_STICKY_TIMEOUT_MS;
+    int buffer_set = 0, stop_set = 0, idle_set = 0, deadlock_set = 0, sticky_set = 0;
     if (get_string(env, "TEMPORAL_TASK_QUEUE", &s->task_queue, err, errlen) ||
         get_string(env, "TEMPORAL_DEPLOYMENT_NAME", &s->deployment_name, err, errlen) ||
         get_string(env, "TEMPORAL_WORKER_BUILD_ID", &s->build_id, err, errlen) ||
@@ -119,8 +121,18 @@ int settings_load(settings *s, const char *const *env, char *err, size_t errlen)
         get_int(env, "TEMPORAL_WORKFLOW_TASK_POLLERS", 1, 64, &s->workflow_pollers, err, errlen) ||
         get_int(env, "TEMPORAL_ACTIVITY_TASK_POLLERS", 1, 64, &s->activity_pollers, err, errlen) ||
         get_int(env, "TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS", 1, 1000, &s->max_workflow_tasks, err, errlen) ||
-        get_int(env, "TEMPORAL_MAX_CONCURRENT_ACTIVITIES", 1, 1000, &s->max_activities, err, errlen))
+        get_int(env, "TEMPORAL_MAX_CONCURRENT_ACTIVITIES", 1, 1000, &s->max_activities, err, errlen) ||
+        get_int(env, "TEMPORAL_WORKFLOW_CACHE_SIZE", 0, 100000, &s->workflow_cache_size, err,
+                errlen) ||
+        get_duration(env, "TEMPORAL_STICKY_SCHEDULE_TO_START_TIMEOUT", &s->sticky_timeout_ms,
+                     &sticky_set, err, errlen))
         goto fail;
+    if (sticky_set && s->sticky_timeout_ms < 1000) {
+        snprintf(err, errlen, "TEMPORAL_STICKY_SCHEDULE_TO_START_TIMEOUT: at least 1s (a "
+                              "workflow task on this invocation's own queue falls back to the "
+                              "task queue after it), got %lld ms", (long long)s->sticky_timeout_ms);
+        goto fail;
+    }
     if (!buffer_set)
         s->shutdown_buffer_ms = s->stop_timeout_ms + 2000; /* stop timeout + time for hooks */
     else if (s->shutdown_buffer_ms < s->stop_timeout_ms + SETTINGS_STOP_MARGIN_MS) {

@@ -21,6 +21,14 @@
  *                                            deadline - buffer as the official helpers do)
  *   TEMPORAL_DEADLOCK_DETECTION_TIMEOUT      fail the task of workflow code that runs this
  *                                            long without yielding (1s; 0s: off)
+ *   TEMPORAL_WORKFLOW_CACHE_SIZE             workflow runs kept in memory between their tasks
+ *                                            within an invocation (sticky execution; 100, as
+ *                                            the official Lambda helper; 0: off, every task
+ *                                            replays its whole history)
+ *   TEMPORAL_STICKY_SCHEDULE_TO_START_TIMEOUT  how long a workflow task may wait on the
+ *                                            invocation's own (sticky) queue before the server
+ *                                            gives it to the task queue (5s; at least 1s;
+ *                                            shortened near the invocation's end)
  * The shutdown buffer must be at least the stop timeout + 1s (SETTINGS_STOP_MARGIN_MS).
  * Durations are a number with a unit: ms, s or m ("7s", "500ms").
  */
@@ -44,6 +52,8 @@ typedef struct settings {
     int64_t idle_exit_ms;   /* 0: work until deadline - buffer */
     int64_t deadlock_timeout_ms; /* workflow code running this long without yielding fails its
                                   * task (TEMPORAL_DEADLOCK_DETECTION_TIMEOUT, 1 s); 0: off */
+    int workflow_cache_size;     /* runs kept between tasks (sticky execution); 0: off */
+    int64_t sticky_timeout_ms;   /* the sticky queue's schedule-to-start timeout */
 
 /* What the shutdown buffer must hold beyond the stop timeout: failing back the activities still
  * running (all at once) and answering the invocation. The worker's hard deadline is the Lambda
@@ -55,6 +65,11 @@ typedef struct settings {
  * the deadline and still covers the usual gaps (an activity's result turning into the next
  * workflow task, sub-second timers) without a new invocation. */
 #define SETTINGS_DEFAULT_IDLE_EXIT_MS 2000
+
+/* As the official Go Lambda helper (contrib/aws/lambdaworker) and the Go SDK's defaults: a
+ * sticky cache of 100 workflows, a sticky schedule-to-start timeout of 5 s. */
+#define SETTINGS_DEFAULT_WORKFLOW_CACHE_SIZE 100
+#define SETTINGS_DEFAULT_STICKY_TIMEOUT_MS 5000
 } settings;
 
 /* Reads |env| (NULL-terminated "KEY=VALUE"; NULL: empty). 0, or -1 with |err|. */

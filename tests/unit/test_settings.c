@@ -30,6 +30,8 @@ static void defaults_follow_the_official_helpers(void **st)
     assert_int_equal(s.max_activities, 2);
     assert_int_equal(s.default_versioning, 0);
     assert_true(s.idle_exit_ms == 2000);
+    assert_int_equal(s.workflow_cache_size, 100); /* the Go helper's sticky cache */
+    assert_true(s.sticky_timeout_ms == 5000);
     settings_free(&s);
     const char *off[] = {REQUIRED, "TEMPORAL_IDLE_EXIT=0s", NULL};
     assert_int_equal(settings_load(&s, off, err, sizeof(err)), 0);
@@ -41,10 +43,14 @@ static void overrides(void **st)
 {
     const char *env[] = {REQUIRED, "TEMPORAL_WORKER_STOP_TIMEOUT=3s",
                          "TEMPORAL_ACTIVITY_TASK_POLLERS=4", "TEMPORAL_MAX_CONCURRENT_ACTIVITIES=8",
-                         "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR=AUTO_UPGRADE", NULL};
+                         "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR=AUTO_UPGRADE",
+                         "TEMPORAL_WORKFLOW_CACHE_SIZE=0",
+                         "TEMPORAL_STICKY_SCHEDULE_TO_START_TIMEOUT=2s", NULL};
     settings s;
     char err[256];
     assert_int_equal(settings_load(&s, env, err, sizeof(err)), 0);
+    assert_int_equal(s.workflow_cache_size, 0); /* off: every task replays its history */
+    assert_true(s.sticky_timeout_ms == 2000);
     assert_true(s.stop_timeout_ms == 3000);
     assert_true(s.shutdown_buffer_ms == 5000); /* follows the stop timeout */
     assert_int_equal(s.activity_pollers, 4);
@@ -71,6 +77,9 @@ static void mistakes_name_the_variable(void **st)
         {"TEMPORAL_SHUTDOWN_BUFFER=5500ms", "TEMPORAL_WORKER_STOP_TIMEOUT (5000 ms) plus 1000 ms"},
         {"TEMPORAL_DEADLOCK_DETECTION_TIMEOUT=soon", "TEMPORAL_DEADLOCK_DETECTION_TIMEOUT"},
         {"TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR=sometimes", "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR"},
+        {"TEMPORAL_WORKFLOW_CACHE_SIZE=-1", "TEMPORAL_WORKFLOW_CACHE_SIZE: expected a whole number from 0"},
+        {"TEMPORAL_STICKY_SCHEDULE_TO_START_TIMEOUT=500ms",
+         "TEMPORAL_STICKY_SCHEDULE_TO_START_TIMEOUT: at least 1s"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *env[] = {REQUIRED, cases[i].extra, NULL};
