@@ -67,7 +67,7 @@ WORKER_SRC = $(WORKER_LAYER_SRC) $(ENGINE_SRC) temporal/config/settings.c regist
 BOOTSTRAP_SRC = bootstrap.c function.c $(WORKER_SRC) runtime/rt.c runtime/loop.c
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
-TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c
+TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c tests/support/flow.c
 UNIT_TESTS = test_rt test_grpc_wire test_grpc test_reg test_toml test_config test_settings test_coro \
              test_wf test_log
 INTEGRATION_TESTS = test_linkage test_emulator test_emulator_http test_temporal test_worker \

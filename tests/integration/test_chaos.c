@@ -37,6 +37,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "tests/support/flow.h"
 #include "tests/support/harness.h"
 #include "tests/support/stallproxy.h"
 #include "tests/support/tserver.h"
@@ -77,15 +78,6 @@ static int env_int(const char *name, int dflt)
 {
     const char *v = getenv(name);
     return v && *v ? atoi(v) : dflt;
-}
-
-static cJSON *driver_json(const char *const *args)
-{
-    char *why;
-    cJSON *o = driver_json_of(&run.srv, args, &why);
-    if (!o)
-        fail_msg("%s", why);
-    return o;
 }
 
 /* ---- set-up: proxy, emulator, server ---------------------------------------------------- */
@@ -376,12 +368,12 @@ static void keep_evidence(const chaos_run *r, const char *problems, char **ids, 
 static void set_up_deployment(void)
 {
     const char *create[] = {"create-deployment", "--deployment", "chaos", NULL};
-    cJSON_Delete(driver_json(create));
+    cJSON_Delete(flow_call(&run.srv, create));
     const char *version[] = {"create-version", "--deployment", "chaos", "--build-id", "v1",
                              "--lambda-arn", ARN, NULL};
-    cJSON_Delete(driver_json(version)); /* the server validates it with GetFunction */
+    cJSON_Delete(flow_call(&run.srv, version)); /* the server validates it with GetFunction */
     const char *current[] = {"set-current", "--deployment", "chaos", "--build-id", "v1", NULL};
-    cJSON_Delete(driver_json(current));
+    cJSON_Delete(flow_call(&run.srv, current));
 }
 
 /* Waits up to |ms| until every invocation the emulator started has ended and none started for
@@ -407,7 +399,7 @@ static int open_workflows(char **first_ids, int max, int *nids)
 {
     const char *args[] = {"--timeout", "30s", "open-workflows", "--query", "WorkflowType='Chaos'",
                           NULL};
-    cJSON *o = driver_json(args);
+    cJSON *o = flow_call(&run.srv, args);
     int count = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "count"));
     cJSON *id;
     cJSON_ArrayForEach(id, cJSON_GetObjectItem(o, "workflow_ids"))
@@ -440,14 +432,14 @@ static void n_workflows_lose_nothing_and_keep_deadlines(void **st)
     const char *start[] = {"--timeout", "300s", "start-many", "--count", count, "--id-prefix",
                            r->prefix, "--type", "Chaos", "--task-queue", "chaos", "--input", "{i}",
                            "--task-timeout", "5s", NULL};
-    cJSON_Delete(driver_json(start));
+    cJSON_Delete(flow_call(&run.srv, start));
 
     /* Every workflow's end, or OPEN for one still running when the budget is spent. */
     int budget_s = 240 + r->n * 3 / 10; /* normally done in a third of it */
     snprintf(wait, sizeof(wait), "%ds", budget_s);
     const char *await[] = {"--timeout", wait, "await-many", "--count", count, "--id-prefix",
                            r->prefix, NULL};
-    cJSON *ends = driver_json(await);
+    cJSON *ends = flow_call(&run.srv, await);
     int64_t done_ms = now_ms();
     int completed = 0, wrong = 0, not_closed = 0;
     cJSON *w;

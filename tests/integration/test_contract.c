@@ -19,7 +19,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "tests/support/flow.h"
 #include "tests/support/harness.h"
 #include "tests/support/stallproxy.h"
 #include "tests/support/tserver.h"
@@ -35,24 +35,6 @@
 #define LIB "fixtures/lib_contract.so"
 
 static tserver srv;
-
-static cJSON *driver_json_on(const tserver *s, const char *const *args)
-{
-    char *why;
-    cJSON *o = driver_json_of(s, args, &why);
-    if (!o)
-        fail_msg("%s", why);
-    return o;
-}
-
-static cJSON *driver_json(const char *const *args) { return driver_json_on(&srv, args); }
-
-static void driver_ok_on(const tserver *s, const char *const *args)
-{
-    cJSON_Delete(driver_json_on(s, args));
-}
-
-static void driver_ok(const char *const *args) { driver_ok_on(&srv, args); }
 
 static int group_setup(void **st) { return tserver_start(&srv, 0, NULL, NULL); }
 
@@ -62,105 +44,25 @@ static int group_teardown(void **st)
     return 0;
 }
 
-typedef struct fn {
-    emu_proc emu;
-    char queue[64];
-    char deployment[64];
-} fn;
-
-/* A current deployment version for a fresh queue, on server |s|. */
-static void deploy_on(const tserver *s, fn *f)
-{
-    static int seq;
-    snprintf(f->queue, sizeof(f->queue), "ctq-%d-%d", (int)getpid(), ++seq);
-    snprintf(f->deployment, sizeof(f->deployment), "cdep-%d-%d", (int)getpid(), seq);
-    const char *create[] = {"create-deployment", "--deployment", f->deployment, NULL};
-    driver_ok_on(s, create);
-    const char *version[] = {"create-version", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok_on(s, version);
-    const char *current[] = {"set-current", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok_on(s, current);
-}
-
-static void deploy(fn *f) { deploy_on(&srv, f); }
+/* A current deployment version for a fresh queue on the server. */
+static void deploy(flow_fn *f) { flow_deploy(f, &srv, "ctq"); }
 
 /* Starts the emulator with build/bootstrap and the contract library for |f|'s version,
- * talking to 127.0.0.1:|port| (0: the server), with |env| ("K=V", NULL-terminated) after the
+ * talking to 127.0.0.1:|port| (0: |f|'s server), with |env| ("K=V", NULL-terminated) after the
  * defaults (a later value of a variable wins). */
-static void run(fn *f, int timeout_s, int port, const char *const *env)
+static void run(flow_fn *f, int timeout_s, int port, const char *const *env)
 {
-    char lib[4096], addr[64], tq[96], dep[96], timeout[16];
-    if (!realpath(harness_built(LIB), lib))
-        fail_msg("no %s", LIB);
-    snprintf(addr, sizeof(addr), "TEMPORAL_ADDRESS=127.0.0.1:%d", port ? port : srv.port);
-    snprintf(tq, sizeof(tq), "TEMPORAL_TASK_QUEUE=%s", f->queue);
-    snprintf(dep, sizeof(dep), "TEMPORAL_DEPLOYMENT_NAME=%s", f->deployment);
-    snprintf(timeout, sizeof(timeout), "%d", timeout_s);
-    const char *defaults[] = {addr, tq, dep, "TEMPORAL_WORKER_BUILD_ID=b1",
-                              "TEMPORAL_SHUTDOWN_BUFFER=2s", "TEMPORAL_WORKER_STOP_TIMEOUT=1s", NULL};
-    const char *args[64] = {"--handler", lib, "--timeout", timeout};
-    int n = 4;
-    for (int i = 0; defaults[i]; i++) {
-        int overridden = 0;
-        for (int k = 0; env && env[k]; k++)
-            if (strncmp(env[k], defaults[i], strcspn(defaults[i], "=") + 1) == 0)
-                overridden = 1;
-        if (!overridden) {
-            args[n++] = "-e";
-            args[n++] = defaults[i];
-        }
-    }
-    for (int i = 0; env && env[i]; i++) {
-        args[n++] = "-e";
-        args[n++] = env[i];
-    }
-    args[n] = NULL;
-    assert_int_equal(emu_start(&f->emu, harness_built("bootstrap"), args), 0);
+    flow_run(f, &(flow_opts){.library = LIB, .timeout_s = timeout_s, .env = env, .port = port});
 }
 
-/* Invokes and returns the answer's body (malloc'd); *error is the function error header or
- * NULL (malloc'd). */
-static char *invoke_raw(fn *f, char **error)
+static void start(const flow_fn *f, const char *type, const char *id)
 {
-    http_answer a;
-    assert_int_equal(emu_invoke(&f->emu, NULL, NULL, "{}", NULL, &a), 0);
-    *error = http_answer_header(&a, "X-Amz-Function-Error");
-    char *body = strdup(a.body ? a.body : "");
-    http_answer_free(&a);
-    return body;
-}
-
-static cJSON *invoke(fn *f)
-{
-    char *err;
-    char *body = invoke_raw(f, &err);
-    if (err) {
-        char *out = emu_output(&f->emu);
-        fail_msg("invocation failed: %s\n%s", body, out);
-    }
-    cJSON *o = cJSON_Parse(body);
-    if (!o)
-        fail_msg("summary is not JSON: %s", body);
-    free(body);
-    return o;
-}
-
-static int num(const cJSON *o, const char *name)
-{
-    return (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, name));
-}
-
-static void start(const fn *f, const char *type, const char *id)
-{
-    const char *args[] = {"start", "--id", id, "--type", type, "--task-queue", f->queue,
-                          "--input", "null", NULL};
-    driver_ok(args);
+    flow_start(f, type, id, "null");
 }
 
 static cJSON *await_result(const char *id)
 {
-    const char *args[] = {"--timeout", "30s", "await", "--id", id, NULL};
-    return driver_json(args);
+    return flow_await(&srv, id, "30s");
 }
 
 static char *history_of(const char *id)
@@ -176,14 +78,8 @@ static const char *status_of(const cJSON *o)
     return cJSON_GetStringValue(cJSON_GetObjectItem(o, "status"));
 }
 
-static void unique(char *id, size_t n, const char *what)
-{
-    static int seq;
-    snprintf(id, n, "%s-%d-%d", what, (int)getpid(), ++seq);
-}
-
 /* No invocation in the emulator's output ran into the function timeout. */
-static void assert_no_timeout(const fn *f)
+static void assert_no_timeout(const flow_fn *f)
 {
     char *out = emu_output(&f->emu);
     if (strstr(out, "timed out after") || strstr(out, "Status: timeout"))
@@ -192,37 +88,6 @@ static void assert_no_timeout(const fn *f)
 }
 
 /* ---- never past the deadline ---- */
-
-typedef struct bg_invoke {
-    fn *f;
-    pthread_t th;
-    char *body;
-    char *error;
-} bg_invoke;
-
-static void *bg_invoke_run(void *arg)
-{
-    bg_invoke *b = arg;
-    http_answer a;
-    if (emu_invoke(&b->f->emu, NULL, NULL, "{}", NULL, &a) == 0) {
-        b->error = http_answer_header(&a, "X-Amz-Function-Error");
-        b->body = strdup(a.body ? a.body : "");
-        http_answer_free(&a);
-    }
-    return NULL;
-}
-
-static void bg_start(bg_invoke *b, fn *f)
-{
-    memset(b, 0, sizeof(*b));
-    b->f = f;
-    assert_int_equal(pthread_create(&b->th, NULL, bg_invoke_run, b), 0);
-}
-
-static void bg_join(bg_invoke *b)
-{
-    pthread_join(b->th, NULL);
-}
 
 static void sleep_ms(long ms)
 {
@@ -237,25 +102,25 @@ static void random_stalls_never_reach_the_timeout(void **st)
     stallproxy *px;
     stallproxy_options o = {.target_port = srv.port, .seed = 7, .mode = STALLPROXY_PASS};
     assert_int_equal(stallproxy_start(&px, &o), 0);
-    fn f;
+    flow_fn f;
     deploy(&f);
     /* Default buffer and stop timeout (7 s and 5 s) in a 10 s function, as users run it. */
     const char *env[] = {"TEMPORAL_SHUTDOWN_BUFFER=7s", "TEMPORAL_WORKER_STOP_TIMEOUT=5s", NULL};
     run(&f, 10, stallproxy_port(px), env);
     char id[64];
-    unique(id, sizeof(id), "stalls");
+    flow_new_id(id, sizeof(id), "stalls");
     start(&f, "SlowWork", id);
     stallproxy_set_mode(px, STALLPROXY_RANDOM_STALL);
     for (int i = 0; i < 4; i++) {
         char *err;
-        free(invoke_raw(&f, &err)); /* an error is allowed (the network is bad); a timeout not */
+        free(flow_invoke_raw(&f, &err)); /* an error is allowed (the network is bad); a timeout not */
         free(err);
     }
     stallproxy_set_mode(px, STALLPROXY_PASS);
     assert_int_equal(emu_wait_output(&f.emu, "REPORT RequestId", 4, 5000), 0);
     assert_no_timeout(&f);
     const char *term[] = {"terminate", "--id", id, NULL};
-    driver_ok(term);
+    flow_call_ok(&srv, term);
     assert_int_equal(emu_stop(&f.emu), 0);
     stallproxy_stop(px);
 }
@@ -269,27 +134,27 @@ static void stop_against_a_stalled_or_vanished_server(void **st)
         stallproxy *px;
         stallproxy_options o = {.target_port = srv.port, .mode = STALLPROXY_PASS};
         assert_int_equal(stallproxy_start(&px, &o), 0);
-        fn f;
+        flow_fn f;
         deploy(&f);
         /* 6 s timeout, 3 s buffer, 2 s stop timeout: 3 s of work, then the stop. */
         const char *env[] = {"TEMPORAL_SHUTDOWN_BUFFER=3s", "TEMPORAL_WORKER_STOP_TIMEOUT=2s",
                              "TEMPORAL_IDLE_EXIT=0s", NULL};
         run(&f, 6, stallproxy_port(px), env);
         char id[64];
-        unique(id, sizeof(id), "vanish");
+        flow_new_id(id, sizeof(id), "vanish");
         start(&f, "SlowWork", id);
-        bg_invoke b;
-        bg_start(&b, &f);
+        flow_bg b;
+        flow_bg_start(&b, &f);
         sleep_ms(2500); /* both activities are running */
         stallproxy_set_mode(px, modes[m]);
-        bg_join(&b);
+        flow_bg_join(&b);
         assert_non_null(b.body);
         assert_no_timeout(&f);
         free(b.body);
         free(b.error);
         stallproxy_set_mode(px, STALLPROXY_PASS);
         const char *term[] = {"terminate", "--id", id, NULL};
-        driver_ok(term);
+        flow_call_ok(&srv, term);
         assert_int_equal(emu_stop(&f.emu), 0);
         stallproxy_stop(px);
     }
@@ -299,17 +164,17 @@ static void stop_against_a_stalled_or_vanished_server(void **st)
  * answered before the deadline, and the process ends so Lambda starts a fresh one. */
 static void code_that_never_yields_is_a_deadlock(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f);
     /* Idle exit off: nothing else wakes the main thread, the task's start must. */
     const char *env[] = {"TEMPORAL_IDLE_EXIT=0s", NULL};
     run(&f, 6, 0, env);
     char id[64];
-    unique(id, sizeof(id), "spin");
+    flow_new_id(id, sizeof(id), "spin");
     start(&f, "Spin", id);
-    cJSON *summary = invoke(&f);
+    cJSON *summary = flow_invoke(&f);
     /* each attempt of the task is failed the same way (the retry lands on another poller) */
-    assert_true(num(summary, "workflow_tasks_deadlocked") >= 1);
+    assert_true(flow_int(summary, "workflow_tasks_deadlocked") >= 1);
     cJSON_Delete(summary);
     assert_int_equal(emu_wait_output(&f.emu, "ending the runtime after a stuck task", 1, 5000), 0);
     assert_no_timeout(&f);
@@ -318,7 +183,7 @@ static void code_that_never_yields_is_a_deadlock(void **st)
     assert_non_null(strstr(hist, id));
     free(hist);
     const char *term[] = {"terminate", "--id", id, NULL};
-    driver_ok(term);
+    flow_call_ok(&srv, term);
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
@@ -328,13 +193,13 @@ static void code_that_never_yields_is_a_deadlock(void **st)
  * activity is not timed out (the throttle defers, it does not drop). */
 static void heartbeats_at_six_tenths_of_the_timeout(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f);
     run(&f, 20, 0, NULL);
     char id[64];
-    unique(id, sizeof(id), "cadence");
+    flow_new_id(id, sizeof(id), "cadence");
     start(&f, "HeartbeatCadence", id);
-    cJSON_Delete(invoke(&f));
+    cJSON_Delete(flow_invoke(&f));
     cJSON *done = await_result(id);
     if (strcmp(status_of(done), "COMPLETED") != 0)
         fail_msg("%s", cJSON_PrintUnformatted(done));
@@ -345,15 +210,15 @@ static void heartbeats_at_six_tenths_of_the_timeout(void **st)
 /* Four activity pollers, one slot: one activity at a time. */
 static void more_pollers_than_slots(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f);
     const char *env[] = {"TEMPORAL_ACTIVITY_TASK_POLLERS=4", "TEMPORAL_MAX_CONCURRENT_ACTIVITIES=1",
                          NULL};
     run(&f, 15, 0, env);
     char id[64];
-    unique(id, sizeof(id), "slots");
+    flow_new_id(id, sizeof(id), "slots");
     start(&f, "FanOut", id);
-    cJSON_Delete(invoke(&f));
+    cJSON_Delete(flow_invoke(&f));
     cJSON *done = await_result(id);
     assert_string_equal(status_of(done), "COMPLETED");
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(done, "result")), 1);
@@ -365,13 +230,13 @@ static void more_pollers_than_slots(void **st)
  * them intact. */
 static void failure_details_from_the_stack(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f);
     run(&f, 8, 0, NULL);
     char id[64];
-    unique(id, sizeof(id), "details");
+    flow_new_id(id, sizeof(id), "details");
     start(&f, "DetailsBack", id);
-    cJSON_Delete(invoke(&f));
+    cJSON_Delete(flow_invoke(&f));
     cJSON *done = await_result(id);
     assert_string_equal(status_of(done), "COMPLETED");
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "detail-42");
@@ -384,10 +249,10 @@ static void failure_details_from_the_stack(void **st)
 
 /* ---- mistakes are errors ---- */
 
-static void expect_worker_error(fn *f, const char *const *needles)
+static void expect_worker_error(flow_fn *f, const char *const *needles)
 {
     char *err;
-    char *body = invoke_raw(f, &err);
+    char *body = flow_invoke_raw(f, &err);
     if (!err || !strstr(body, "Runtime.WorkerError"))
         fail_msg("expected Runtime.WorkerError, got %s", body);
     for (int i = 0; needles[i]; i++)
@@ -400,7 +265,7 @@ static void expect_worker_error(fn *f, const char *const *needles)
 
 static void wrong_namespace_fails_the_invocation(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f);
     const char *env[] = {"TEMPORAL_NAMESPACE=no-such-namespace", NULL};
     run(&f, 8, 0, env);
@@ -412,7 +277,7 @@ static void wrong_namespace_fails_the_invocation(void **st)
 }
 
 /* The emulator's output (bootstrap's log and answers) and |log| never show |secret|. */
-static void assert_not_shown(const fn *f, const char *log, const char *secret)
+static void assert_not_shown(const flow_fn *f, const char *log, const char *secret)
 {
     char *out = emu_output(&f->emu);
     if (strstr(out, secret))
@@ -437,8 +302,8 @@ static void rejected_api_key_fails_the_invocation(void **st)
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", ks.port);
     snprintf(ns, sizeof(ns), "namespace \\\"default\\\""); /* as in the JSON body */
 
-    fn f;
-    deploy_on(&ks, &f); /* the driver sends no authorization header: let through */
+    flow_fn f;
+    flow_deploy(&f, &ks, "ctq"); /* the driver sends no authorization header: let through */
     const char *wrong[] = {"TEMPORAL_API_KEY=tw-wrong-key-9e7a", "TEMPORAL_TLS=false", NULL};
     run(&f, 8, ks.port, wrong);
     const char *needles[] = {"PERMISSION_DENIED", "Request unauthorized", ns, addr,
@@ -447,20 +312,20 @@ static void rejected_api_key_fails_the_invocation(void **st)
     assert_not_shown(&f, ks.log, "tw-wrong-key-9e7a");
     assert_int_equal(emu_stop(&f.emu), 0);
 
-    fn g;
-    deploy_on(&ks, &g);
+    flow_fn g;
+    flow_deploy(&g, &ks, "ctq");
     char key_env[64];
     snprintf(key_env, sizeof(key_env), "TEMPORAL_API_KEY=%s", right);
     const char *good[] = {key_env, "TEMPORAL_TLS=false", NULL};
     run(&g, 8, ks.port, good);
     char id[64];
-    unique(id, sizeof(id), "apikey");
+    flow_new_id(id, sizeof(id), "apikey");
     const char *start_args[] = {"start", "--id", id, "--type", "DetailsBack", "--task-queue",
                                 g.queue, "--input", "null", NULL};
-    driver_ok_on(&ks, start_args);
-    cJSON_Delete(invoke(&g));
+    flow_call_ok(&ks, start_args);
+    cJSON_Delete(flow_invoke(&g));
     const char *await_args[] = {"--timeout", "30s", "await", "--id", id, NULL};
-    cJSON *done = driver_json_on(&ks, await_args);
+    cJSON *done = flow_call(&ks, await_args);
     assert_string_equal(status_of(done), "COMPLETED");
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "detail-42");
     cJSON_Delete(done);
@@ -471,7 +336,7 @@ static void rejected_api_key_fails_the_invocation(void **st)
 
 static void closed_port_fails_the_invocation(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f);
     int port = free_port();
     run(&f, 5, port, NULL);
@@ -484,7 +349,7 @@ static void closed_port_fails_the_invocation(void **st)
 
 static void unresolvable_host_fails_the_invocation(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f);
     const char *env[] = {"TEMPORAL_ADDRESS=no-such-host.invalid:7233", NULL};
     run(&f, 5, 0, env);
@@ -495,7 +360,7 @@ static void unresolvable_host_fails_the_invocation(void **st)
 
 static void tls_against_plaintext_fails_the_invocation(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f);
     const char *env[] = {"TEMPORAL_TLS=true", NULL};
     run(&f, 5, 0, env);
@@ -506,7 +371,7 @@ static void tls_against_plaintext_fails_the_invocation(void **st)
 
 static void too_little_time_is_an_error(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f);
     run(&f, 3, 0, NULL); /* 3 s - 2 s buffer: 1 s, too little to poll */
     const char *needles[] = {"too little to poll", "TEMPORAL_SHUTDOWN_BUFFER", NULL};
@@ -518,16 +383,16 @@ static void too_little_time_is_an_error(void **st)
  * a workflow completion over it makes the server end the workflow, saying why. */
 static void results_over_the_request_limit_fail_visibly(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f);
     run(&f, 10, 0, NULL);
     char act[64], wf[64];
-    unique(act, sizeof(act), "bigact");
-    unique(wf, sizeof(wf), "bigwf");
+    flow_new_id(act, sizeof(act), "bigact");
+    flow_new_id(wf, sizeof(wf), "bigwf");
     start(&f, "BigActivity", act);
     start(&f, "BigCompletion", wf);
-    cJSON *summary = invoke(&f);
-    assert_int_equal(num(summary, "too_large"), 2);
+    cJSON *summary = flow_invoke(&f);
+    assert_int_equal(flow_int(summary, "too_large"), 2);
     cJSON_Delete(summary);
     cJSON *d1 = await_result(act);
     assert_string_equal(status_of(d1), "FAILED");
@@ -557,15 +422,15 @@ static void results_over_the_request_limit_fail_visibly(void **st)
  * handles: it handles none), within the invocation, counted in its summary. */
 static void legacy_query_is_answered(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f);
     const char *env[] = {"TEMPORAL_IDLE_EXIT=0s", NULL};
     run(&f, 8, 0, env);
     char id[64];
-    unique(id, sizeof(id), "query");
+    flow_new_id(id, sizeof(id), "query");
     start(&f, "WaitAWhile", id);
-    bg_invoke b;
-    bg_start(&b, &f);
+    flow_bg b;
+    flow_bg_start(&b, &f);
     sleep_ms(1500); /* the first task ran; the workflow waits on its timer */
     char *out = NULL, errpath[] = "/tmp/tw-query-XXXXXX";
     int efd = mkstemp(errpath), saved = dup(2);
@@ -583,14 +448,14 @@ static void legacy_query_is_answered(void **st)
         fail_msg("query answer: %s", why);
     free(why);
     free(out);
-    bg_join(&b);
+    flow_bg_join(&b);
     assert_null(b.error);
     cJSON *summary = cJSON_Parse(b.body);
-    assert_int_equal(num(summary, "queries"), 1);
+    assert_int_equal(flow_int(summary, "queries"), 1);
     cJSON_Delete(summary);
     free(b.body);
     const char *term[] = {"terminate", "--id", id, NULL};
-    driver_ok(term);
+    flow_call_ok(&srv, term);
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 

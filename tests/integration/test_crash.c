@@ -23,6 +23,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "tests/support/flow.h"
 #include "tests/support/harness.h"
 #include "tests/support/tserver.h"
 
@@ -48,75 +49,31 @@ static int group_teardown(void **st)
     return 0;
 }
 
-static void driver_ok(const char *const *args)
-{
-    char *why;
-    cJSON *o = driver_json_of(&srv, args, &why);
-    if (!o)
-        fail_msg("%s", why);
-    cJSON_Delete(o);
-}
-
-typedef struct fn {
-    emu_proc emu;
-    char queue[64];
-    char deployment[64];
-} fn;
-
 /* A current deployment version for a fresh queue, and an emulator running bootstrap with
  * fixtures/lib_crash.so for it; |extra_env| is one more variable or NULL. */
-static void deploy(fn *f, const char *extra_env)
+static void deploy(flow_fn *f, const char *extra_env)
 {
-    static int seq;
-    snprintf(f->queue, sizeof(f->queue), "crash-tq-%d-%d", (int)getpid(), ++seq);
-    snprintf(f->deployment, sizeof(f->deployment), "crash-dep-%d-%d", (int)getpid(), seq);
-    const char *create[] = {"create-deployment", "--deployment", f->deployment, NULL};
-    driver_ok(create);
-    const char *version[] = {"create-version", "--deployment", f->deployment, "--build-id", "b1",
-                             NULL};
-    driver_ok(version);
-    const char *current[] = {"set-current", "--deployment", f->deployment, "--build-id", "b1",
-                             NULL};
-    driver_ok(current);
-
-    char lib[4096], addr[64], tq[96], dep[96];
-    if (!realpath(harness_built("fixtures/lib_crash.so"), lib))
-        fail_msg("no fixtures/lib_crash.so");
-    snprintf(addr, sizeof(addr), "TEMPORAL_ADDRESS=127.0.0.1:%d", srv.port);
-    snprintf(tq, sizeof(tq), "TEMPORAL_TASK_QUEUE=%s", f->queue);
-    snprintf(dep, sizeof(dep), "TEMPORAL_DEPLOYMENT_NAME=%s", f->deployment);
-    const char *args[24] = {"--handler", lib, "--timeout", "10", "-e", addr, "-e", tq, "-e", dep,
-                            "-e", "TEMPORAL_WORKER_BUILD_ID=b1", "-e",
-                            "TEMPORAL_SHUTDOWN_BUFFER=2s", "-e", "TEMPORAL_WORKER_STOP_TIMEOUT=1s"};
-    int n = 16;
-    if (extra_env) {
-        args[n++] = "-e";
-        args[n++] = extra_env;
-    }
-    args[n] = NULL;
-    char boot[600];
-    snprintf(boot, sizeof(boot), "%s", harness_built("bootstrap"));
-    assert_int_equal(emu_start(&f->emu, boot, args), 0);
+    const char *env[] = {extra_env, NULL};
+    flow_deploy(f, &srv, "crash-tq");
+    flow_run(f, &(flow_opts){.library = "fixtures/lib_crash.so", .timeout_s = 10, .env = env});
 }
 
-static void start(const fn *f, const char *type, const char *id)
+static void start(const flow_fn *f, const char *type, const char *id)
 {
-    const char *args[] = {"start", "--id", id, "--type", type, "--task-queue", f->queue,
-                          "--input", "{}", NULL};
-    driver_ok(args);
+    flow_start(f, type, id, "{}");
 }
 
 /* The crashed workflows would wait for a worker forever. */
 static void terminate(const char *id)
 {
     const char *args[] = {"terminate", "--id", id, NULL};
-    driver_ok(args);
+    flow_call_ok(&srv, args);
 }
 
 /* Invokes |f|, which must crash: the answer is Lambda's Runtime.ExitError saying how the
  * process ended (|how|: "signal: " and strsignal's text, or "exit status N"). Returns the
  * request id (malloc'd). */
-static char *invoke_crash(fn *f, const char *how)
+static char *invoke_crash(flow_fn *f, const char *how)
 {
     http_answer a;
     assert_int_equal(emu_invoke(&f->emu, NULL, NULL, "{}", NULL, &a), 0);
@@ -162,15 +119,10 @@ static cJSON *crash_line(const char *out, const char **at)
     return o;
 }
 
-static const char *str(const cJSON *o, const char *name)
-{
-    return cJSON_GetStringValue(cJSON_GetObjectItem(o, name));
-}
-
 /* The line's timestamp is this moment's UTC time, in the form the other lines use. */
 static void assert_recent_timestamp(const cJSON *line)
 {
-    const char *ts = str(line, "timestamp");
+    const char *ts = flow_str(line, "timestamp");
     assert_non_null(ts);
     struct tm tm = {0};
     const char *rest = strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -184,15 +136,15 @@ static void assert_recent_timestamp(const cJSON *line)
 /* Checks what the line says beyond the task: level, request id, signal and time. */
 static void assert_crash_fields(const cJSON *line, const char *request_id, const char *signal)
 {
-    assert_string_equal(str(line, "level"), "FATAL");
-    assert_string_equal(str(line, "requestId"), request_id);
-    assert_string_equal(str(line, "signal"), signal);
+    assert_string_equal(flow_str(line, "level"), "FATAL");
+    assert_string_equal(flow_str(line, "requestId"), request_id);
+    assert_string_equal(flow_str(line, "signal"), signal);
     assert_recent_timestamp(line);
 }
 
 static void activity_crash_names_the_activity(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, SAN_BUILD ? NO_ASAN_HANDLERS : NULL);
     char id[96], msg[256];
     /* Quotes and a backslash: the line escapes them as JSON. */
@@ -203,14 +155,14 @@ static void activity_crash_names_the_activity(void **st)
     const char *at;
     cJSON *line = crash_line(out, &at);
     assert_crash_fields(line, request_id, "SIGSEGV");
-    assert_string_equal(str(line, "taskKind"), "activity");
-    assert_string_equal(str(line, "taskType"), "Dereference");
-    assert_string_equal(str(line, "workflowId"), id);
-    assert_string_equal(str(line, "activityId"), "deref \"1\"");
-    assert_string_equal(str(line, "faultAddress"), "0x0");
+    assert_string_equal(flow_str(line, "taskKind"), "activity");
+    assert_string_equal(flow_str(line, "taskType"), "Dereference");
+    assert_string_equal(flow_str(line, "workflowId"), id);
+    assert_string_equal(flow_str(line, "activityId"), "deref \"1\"");
+    assert_string_equal(flow_str(line, "faultAddress"), "0x0");
     snprintf(msg, sizeof(msg), "crash: SIGSEGV in activity Dereference (workflow id %s, "
                                "activity id deref \"1\")", id);
-    assert_string_equal(str(line, "message"), msg);
+    assert_string_equal(flow_str(line, "message"), msg);
     /* Written before the process died, not reconstructed after. */
     assert_true(at < strstr(out, "Runtime exited with error: signal: Segmentation fault"));
     cJSON_Delete(line);
@@ -222,7 +174,7 @@ static void activity_crash_names_the_activity(void **st)
 
 static void workflow_abort_names_the_workflow(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, SAN_BUILD ? NO_ASAN_HANDLERS : NULL);
     char id[64], msg[160];
     snprintf(id, sizeof(id), "crash-abort-%d", (int)getpid());
@@ -232,13 +184,13 @@ static void workflow_abort_names_the_workflow(void **st)
     const char *at;
     cJSON *line = crash_line(out, &at);
     assert_crash_fields(line, request_id, "SIGABRT");
-    assert_string_equal(str(line, "taskKind"), "workflow");
-    assert_string_equal(str(line, "taskType"), "Aborts");
-    assert_string_equal(str(line, "workflowId"), id);
+    assert_string_equal(flow_str(line, "taskKind"), "workflow");
+    assert_string_equal(flow_str(line, "taskType"), "Aborts");
+    assert_string_equal(flow_str(line, "workflowId"), id);
     assert_null(cJSON_GetObjectItem(line, "activityId"));
     assert_null(cJSON_GetObjectItem(line, "faultAddress")); /* sent by abort, not a fault */
     snprintf(msg, sizeof(msg), "crash: SIGABRT in workflow Aborts (workflow id %s)", id);
-    assert_string_equal(str(line, "message"), msg);
+    assert_string_equal(flow_str(line, "message"), msg);
     cJSON_Delete(line);
     free(out);
     free(request_id);
@@ -250,7 +202,7 @@ static void workflow_abort_names_the_workflow(void **st)
  * signal stack. */
 static void workflow_stack_overflow_is_reported(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, SAN_BUILD ? NO_ASAN_HANDLERS : NULL);
     char id[64], msg[160];
     snprintf(id, sizeof(id), "crash-overflow-%d", (int)getpid());
@@ -260,10 +212,10 @@ static void workflow_stack_overflow_is_reported(void **st)
     const char *at;
     cJSON *line = crash_line(out, &at);
     assert_crash_fields(line, request_id, "SIGSEGV");
-    assert_string_equal(str(line, "taskKind"), "workflow");
-    assert_string_equal(str(line, "taskType"), "Overflows");
+    assert_string_equal(flow_str(line, "taskKind"), "workflow");
+    assert_string_equal(flow_str(line, "taskType"), "Overflows");
     snprintf(msg, sizeof(msg), "crash: SIGSEGV in workflow Overflows (workflow id %s)", id);
-    assert_string_equal(str(line, "message"), msg);
+    assert_string_equal(flow_str(line, "message"), msg);
     cJSON_Delete(line);
     free(out);
     free(request_id);
@@ -277,7 +229,7 @@ static void workflow_stack_overflow_is_reported(void **st)
  * the process ends as ASan ends it (exit status 1). */
 static void sanitizer_report_follows_the_line(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, NULL);
     char id[64];
     snprintf(id, sizeof(id), "crash-asan-%d", (int)getpid());
@@ -286,7 +238,7 @@ static void sanitizer_report_follows_the_line(void **st)
     char *out = emu_output(&f.emu);
     const char *at;
     cJSON *line = crash_line(out, &at);
-    assert_string_equal(str(line, "taskType"), "Dereference");
+    assert_string_equal(flow_str(line, "taskType"), "Dereference");
     const char *report = strstr(out, "ERROR: AddressSanitizer: SEGV on unknown address");
     assert_non_null(report);
     assert_true(at < report);

@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "tests/support/flow.h"
 #include "tests/support/harness.h"
 #include "tests/support/tserver.h"
 
@@ -25,15 +26,6 @@
 
 static tserver srv;
 static emu_proc emu;
-
-static cJSON *driver_json(const char *const *args)
-{
-    char *why;
-    cJSON *o = driver_json_of(&srv, args, &why);
-    if (!o)
-        fail_msg("%s", why);
-    return o;
-}
 
 /* The emulator first (its port goes to the server's AWS SDK), then the server. */
 static int group_setup(void **st)
@@ -71,12 +63,12 @@ static int group_teardown(void **st)
 static void hundred_workflows_temporal_invokes_the_function(void **st)
 {
     const char *create[] = {"create-deployment", "--deployment", "shop", NULL};
-    cJSON_Delete(driver_json(create));
+    cJSON_Delete(flow_call(&srv, create));
     const char *version[] = {"create-version", "--deployment", "shop", "--build-id", "v1",
                              "--lambda-arn", ARN, NULL};
-    cJSON_Delete(driver_json(version)); /* the server validates it with GetFunction */
+    cJSON_Delete(flow_call(&srv, version)); /* the server validates it with GetFunction */
     const char *current[] = {"set-current", "--deployment", "shop", "--build-id", "v1", NULL};
-    cJSON_Delete(driver_json(current));
+    cJSON_Delete(flow_call(&srv, current));
 
     char ids[100][64];
     for (int i = 0; i < 100; i++) {
@@ -85,11 +77,11 @@ static void hundred_workflows_temporal_invokes_the_function(void **st)
         snprintf(in, sizeof(in), "\"s%d\"", i);
         const char *start[] = {"start", "--id", ids[i], "--type", "Greet", "--task-queue",
                                "serverless", "--input", in, NULL};
-        cJSON_Delete(driver_json(start));
+        cJSON_Delete(flow_call(&srv, start));
     }
     for (int i = 0; i < 100; i++) {
         const char *await[] = {"--timeout", "90s", "await", "--id", ids[i], NULL};
-        cJSON *done = driver_json(await);
+        cJSON *done = flow_call(&srv, await);
         char want[32];
         snprintf(want, sizeof(want), "Hello, s%d!", i);
         assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "COMPLETED");
@@ -132,9 +124,9 @@ static void later_work_invokes_again(void **st)
     snprintf(id, sizeof(id), "later-%d", (int)getpid());
     const char *start[] = {"start", "--id", id, "--type", "Greet", "--task-queue", "serverless",
                            "--input", "\"later\"", NULL};
-    cJSON_Delete(driver_json(start));
+    cJSON_Delete(flow_call(&srv, start));
     const char *await[] = {"--timeout", "90s", "await", "--id", id, NULL};
-    cJSON *done = driver_json(await);
+    cJSON *done = flow_call(&srv, await);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "Hello, later!");
     cJSON_Delete(done);
     out = emu_output(&emu);

@@ -22,26 +22,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "tests/support/flow.h"
 #include "tests/support/harness.h"
 #include "tests/support/tserver.h"
 
 #define LIB "fixtures/lib_wf_semantics.so"
 
 static tserver srv;
-
-static cJSON *driver_json(const char *const *args)
-{
-    char *why;
-    cJSON *o = driver_json_of(&srv, args, &why);
-    if (!o)
-        fail_msg("%s", why);
-    return o;
-}
-
-static void driver_ok(const char *const *args)
-{
-    cJSON_Delete(driver_json(args));
-}
 
 static int group_setup(void **st)
 {
@@ -54,70 +41,14 @@ static int group_teardown(void **st)
     return 0;
 }
 
-typedef struct fn {
-    emu_proc emu;
-    char queue[64];
-    char deployment[64];
-} fn;
-
 /* A current deployment version for a fresh task queue, and an emulator running
  * build/bootstrap with the fixture library for it (2 s idle exit, so invocations end soon
  * after the work). */
-static void deploy(fn *f, int timeout_s)
+static void deploy(flow_fn *f, int timeout_s)
 {
-    static int seq;
-    snprintf(f->queue, sizeof(f->queue), "sem-%d-%d", (int)getpid(), ++seq);
-    snprintf(f->deployment, sizeof(f->deployment), "semdep-%d-%d", (int)getpid(), seq);
-    const char *create[] = {"create-deployment", "--deployment", f->deployment, NULL};
-    driver_ok(create);
-    const char *version[] = {"create-version", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(version);
-    const char *current[] = {"set-current", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(current);
-
-    char lib[4096], addr[64], tq[96], dep[96], timeout[16];
-    if (!realpath(harness_built(LIB), lib))
-        fail_msg("no %s", LIB);
-    snprintf(addr, sizeof(addr), "TEMPORAL_ADDRESS=127.0.0.1:%d", srv.port);
-    snprintf(tq, sizeof(tq), "TEMPORAL_TASK_QUEUE=%s", f->queue);
-    snprintf(dep, sizeof(dep), "TEMPORAL_DEPLOYMENT_NAME=%s", f->deployment);
-    snprintf(timeout, sizeof(timeout), "%d", timeout_s);
-    const char *args[] = {"--handler", lib, "--timeout", timeout, "-e", addr, "-e", tq, "-e", dep,
-                          "-e", "TEMPORAL_WORKER_BUILD_ID=b1", "-e", "TEMPORAL_SHUTDOWN_BUFFER=2s",
-                          "-e", "TEMPORAL_WORKER_STOP_TIMEOUT=1s", "-e", "TEMPORAL_IDLE_EXIT=2s",
-                          NULL};
-    char boot[600];
-    snprintf(boot, sizeof(boot), "%s", harness_built("bootstrap"));
-    assert_int_equal(emu_start(&f->emu, boot, args), 0);
-}
-
-/* One invocation; its summary. */
-static cJSON *invoke(fn *f)
-{
-    http_answer a;
-    assert_int_equal(emu_invoke(&f->emu, NULL, NULL, "{}", NULL, &a), 0);
-    char *fe = http_answer_header(&a, "X-Amz-Function-Error");
-    if (fe) {
-        char *out = emu_output(&f->emu);
-        fail_msg("invocation failed: %s\n%s", a.body, out);
-    }
-    cJSON *o = cJSON_Parse(a.body);
-    if (!o)
-        fail_msg("summary is not JSON: %s", a.body);
-    http_answer_free(&a);
-    return o;
-}
-
-static int summary_number(const cJSON *summary, const char *name)
-{
-    return (int)cJSON_GetNumberValue(cJSON_GetObjectItem(summary, name));
-}
-
-static void start(const fn *f, const char *type, const char *id, const char *input)
-{
-    const char *args[] = {"start", "--id", id, "--type", type, "--task-queue", f->queue,
-                          "--input", input, NULL};
-    driver_ok(args);
+    static const char *const idle[] = {"TEMPORAL_IDLE_EXIT=2s", NULL};
+    flow_deploy(f, &srv, "sem");
+    flow_run(f, &(flow_opts){.library = LIB, .timeout_s = timeout_s, .env = idle});
 }
 
 /* The end of run |run_id| (NULL: the latest) of workflow |id|. */
@@ -125,28 +56,7 @@ static cJSON *await_run(const char *id, const char *run_id)
 {
     const char *args[] = {"--timeout", "20s", "await", "--id", id, "--no-follow",
                           run_id ? "--run-id" : NULL, run_id, NULL};
-    return driver_json(args);
-}
-
-static const char *str(const cJSON *o, const char *name)
-{
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(o, name));
-    if (!s)
-        fail_msg("no string \"%s\" in %s", name, cJSON_PrintUnformatted(o));
-    return s;
-}
-
-/* The history of run |run_id| of |id|, as the driver prints it (protojson). */
-static cJSON *history(const char *id, const char *run_id)
-{
-    char *out = NULL;
-    const char *args[] = {"history", "--id", id, "--run-id", run_id, NULL};
-    assert_int_equal(driver_run(&srv, &out, args), 0);
-    cJSON *h = cJSON_Parse(out);
-    if (!h)
-        fail_msg("history is not JSON: %.300s", out);
-    free(out);
-    return h;
+    return flow_call(&srv, args);
 }
 
 static const char *event_type(const cJSON *ev)
@@ -154,28 +64,19 @@ static const char *event_type(const cJSON *ev)
     return cJSON_GetStringValue(cJSON_GetObjectItem(ev, "eventType"));
 }
 
-static int count_events(const cJSON *h, const char *type)
-{
-    int n = 0;
-    const cJSON *ev;
-    cJSON_ArrayForEach(ev, cJSON_GetObjectItem(h, "events"))
-        n += strcmp(event_type(ev), type) == 0;
-    return n;
-}
-
 static void failure_details_from_the_stack_reach_the_client(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 10);
     char id[64];
     snprintf(id, sizeof(id), "details-%d", (int)getpid());
-    start(&f, "FailWithDetails", id, "{}");
-    cJSON *summary = invoke(&f);
+    flow_start(&f, "FailWithDetails", id, "{}");
+    cJSON *summary = flow_invoke(&f);
     cJSON *done = await_run(id, NULL);
-    assert_string_equal(str(done, "status"), "FAILED");
+    assert_string_equal(flow_str(done, "status"), "FAILED");
     cJSON *failure = cJSON_GetObjectItem(done, "failure");
-    assert_string_equal(str(failure, "type"), "Detailed");
-    assert_string_equal(str(failure, "message"), "failed with 2 details");
+    assert_string_equal(flow_str(failure, "type"), "Detailed");
+    assert_string_equal(flow_str(failure, "message"), "failed with 2 details");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(failure, "non_retryable")));
     /* Two payloads: the JSON one decoded, the binary one as base64 of 01 02 03. */
     cJSON *details = cJSON_GetObjectItem(failure, "details");
@@ -184,9 +85,9 @@ static void failure_details_from_the_stack_reach_the_client(void **st)
     assert_string_equal(json, "{\"code\":42}");
     free(json);
     cJSON *binary = cJSON_GetArrayItem(details, 1);
-    assert_string_equal(str(binary, "encoding"), "binary/plain");
-    assert_string_equal(str(binary, "data_base64"), "AQID");
-    assert_int_equal(summary_number(summary, "workflow_task_failures"), 0);
+    assert_string_equal(flow_str(binary, "encoding"), "binary/plain");
+    assert_string_equal(flow_str(binary, "data_base64"), "AQID");
+    assert_int_equal(flow_int(summary, "workflow_task_failures"), 0);
     cJSON_Delete(summary);
     cJSON_Delete(done);
     assert_int_equal(emu_stop(&f.emu), 0);
@@ -194,21 +95,21 @@ static void failure_details_from_the_stack_reach_the_client(void **st)
 
 static void zero_sleep_completes_without_a_timer(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 10);
     char id[64];
     snprintf(id, sizeof(id), "sleep0-%d", (int)getpid());
-    start(&f, "SleepZero", id, "{}");
-    cJSON *summary = invoke(&f);
+    flow_start(&f, "SleepZero", id, "{}");
+    cJSON *summary = flow_invoke(&f);
     cJSON *done = await_run(id, NULL);
-    assert_string_equal(str(done, "status"), "COMPLETED");
+    assert_string_equal(flow_str(done, "status"), "COMPLETED");
     char *result = cJSON_PrintUnformatted(cJSON_GetObjectItem(done, "result"));
     assert_string_equal(result, "{\"sleep\":0,\"timer\":0,\"await\":0,\"negative\":-1,"
                                 "\"negative_timer\":-1,\"same_time\":true}");
     free(result);
-    cJSON *h = history(id, str(done, "run_id"));
-    assert_int_equal(count_events(h, "EVENT_TYPE_TIMER_STARTED"), 0);
-    assert_int_equal(count_events(h, "EVENT_TYPE_WORKFLOW_TASK_COMPLETED"), 1); /* one task */
+    cJSON *h = flow_history(&srv, id, flow_str(done, "run_id"));
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_TIMER_STARTED"), 0);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_WORKFLOW_TASK_COMPLETED"), 1); /* one task */
     cJSON_Delete(h);
     cJSON_Delete(summary);
     cJSON_Delete(done);
@@ -235,7 +136,7 @@ static const char *scheduled_activity_id(const cJSON *h)
     const cJSON *ev;
     cJSON_ArrayForEach(ev, cJSON_GetObjectItem(h, "events"))
         if (strcmp(event_type(ev), "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED") == 0)
-            return str(cJSON_GetObjectItem(ev, "activityTaskScheduledEventAttributes"), "activityId");
+            return flow_str(cJSON_GetObjectItem(ev, "activityTaskScheduledEventAttributes"), "activityId");
     fail_msg("no ActivityTaskScheduled in the history");
     return NULL;
 }
@@ -246,21 +147,21 @@ static const char *scheduled_activity_id(const cJSON *h)
  * run id, as the official SDKs do. */
 static void reset_replays_random_values_before_the_reset_point(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 12);
     char id[64];
     snprintf(id, sizeof(id), "reset-%d", (int)getpid());
-    start(&f, "RandomThenWait", id, "300");
-    cJSON *s1 = invoke(&f);
+    flow_start(&f, "RandomThenWait", id, "300");
+    cJSON *s1 = flow_invoke(&f);
     cJSON *first = await_run(id, NULL);
-    assert_string_equal(str(first, "status"), "COMPLETED");
+    assert_string_equal(flow_str(first, "status"), "COMPLETED");
     cJSON *r = cJSON_GetObjectItem(first, "result");
     char r1[32], r2[32], first_run[64], want_id[48];
-    snprintf(r1, sizeof(r1), "%s", str(r, "r1"));
-    snprintf(r2, sizeof(r2), "%s", str(r, "r2"));
-    snprintf(first_run, sizeof(first_run), "%s", str(first, "run_id"));
-    assert_string_equal(str(r, "echo"), r1);
-    cJSON *h1 = history(id, first_run);
+    snprintf(r1, sizeof(r1), "%s", flow_str(r, "r1"));
+    snprintf(r2, sizeof(r2), "%s", flow_str(r, "r2"));
+    snprintf(first_run, sizeof(first_run), "%s", flow_str(first, "run_id"));
+    assert_string_equal(flow_str(r, "echo"), r1);
+    cJSON *h1 = flow_history(&srv, id, first_run);
     snprintf(want_id, sizeof(want_id), "echo-%s", r1);
     assert_string_equal(scheduled_activity_id(h1), want_id);
     long long point = completed_task_before(h1, "EVENT_TYPE_TIMER_STARTED");
@@ -269,29 +170,29 @@ static void reset_replays_random_values_before_the_reset_point(void **st)
     char event[24];
     snprintf(event, sizeof(event), "%lld", point);
     const char *reset[] = {"reset", "--id", id, "--run-id", first_run, "--event-id", event, NULL};
-    cJSON *rs = driver_json(reset);
+    cJSON *rs = flow_call(&srv, reset);
     char new_run[64];
-    snprintf(new_run, sizeof(new_run), "%s", str(rs, "run_id"));
+    snprintf(new_run, sizeof(new_run), "%s", flow_str(rs, "run_id"));
     assert_string_not_equal(new_run, first_run);
     cJSON_Delete(rs);
 
-    cJSON *s2 = invoke(&f); /* replays the copied history, then runs on */
+    cJSON *s2 = flow_invoke(&f); /* replays the copied history, then runs on */
     cJSON *second = await_run(id, new_run);
-    assert_string_equal(str(second, "status"), "COMPLETED");
+    assert_string_equal(flow_str(second, "status"), "COMPLETED");
     r = cJSON_GetObjectItem(second, "result");
-    assert_string_equal(str(r, "r1"), r1);     /* replayed: the same value */
-    assert_string_equal(str(r, "echo"), r1);
-    assert_string_not_equal(str(r, "r2"), r2); /* after the reset point: the new run's own */
-    cJSON *h2 = history(id, new_run);
+    assert_string_equal(flow_str(r, "r1"), r1);     /* replayed: the same value */
+    assert_string_equal(flow_str(r, "echo"), r1);
+    assert_string_not_equal(flow_str(r, "r2"), r2); /* after the reset point: the new run's own */
+    cJSON *h2 = flow_history(&srv, id, new_run);
     assert_string_equal(scheduled_activity_id(h2), want_id);
     /* The reset's own failed task, and no other (no non-determinism, nothing retried). */
-    assert_int_equal(count_events(h2, "EVENT_TYPE_WORKFLOW_TASK_FAILED"), 1);
+    assert_int_equal(flow_count_events(h2, "EVENT_TYPE_WORKFLOW_TASK_FAILED"), 1);
     char *text = cJSON_PrintUnformatted(h2);
     assert_non_null(strstr(text, "WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW"));
     assert_null(strstr(text, "NON_DETERMINISTIC"));
     free(text);
-    assert_int_equal(summary_number(s1, "workflow_task_failures"), 0);
-    assert_int_equal(summary_number(s2, "workflow_task_failures"), 0);
+    assert_int_equal(flow_int(s1, "workflow_task_failures"), 0);
+    assert_int_equal(flow_int(s2, "workflow_task_failures"), 0);
     cJSON_Delete(h1);
     cJSON_Delete(h2);
     cJSON_Delete(s1);

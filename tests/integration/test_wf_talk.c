@@ -24,32 +24,18 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "tests/support/flow.h"
 #include "tests/support/harness.h"
 #include "tests/support/tserver.h"
 
 #define LIB "fixtures/lib_wf_talk.so"
 
 static tserver srv;
-
-static cJSON *driver_json(const char *const *args)
-{
-    char *why;
-    cJSON *o = driver_json_of(&srv, args, &why);
-    if (!o)
-        fail_msg("%s", why);
-    return o;
-}
-
-static void driver_ok(const char *const *args)
-{
-    cJSON_Delete(driver_json(args));
-}
 
 static int group_setup(void **st)
 {
@@ -62,161 +48,39 @@ static int group_teardown(void **st)
     return 0;
 }
 
-typedef struct fn {
-    emu_proc emu;
-    char queue[64];
-    char deployment[64];
-} fn;
-
 /* A current deployment version for a fresh task queue, and an emulator running
  * build/bootstrap with the fixture library for it (2 s idle exit, so invocations end soon
  * after the work). */
-static void deploy(fn *f, int timeout_s)
+static void deploy(flow_fn *f, int timeout_s)
 {
-    static int seq;
-    snprintf(f->queue, sizeof(f->queue), "talk-%d-%d", (int)getpid(), ++seq);
-    snprintf(f->deployment, sizeof(f->deployment), "talkdep-%d-%d", (int)getpid(), seq);
-    const char *create[] = {"create-deployment", "--deployment", f->deployment, NULL};
-    driver_ok(create);
-    const char *version[] = {"create-version", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(version);
-    const char *current[] = {"set-current", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(current);
-
-    char lib[4096], addr[64], tq[96], dep[96], timeout[16];
-    if (!realpath(harness_built(LIB), lib))
-        fail_msg("no %s", LIB);
-    snprintf(addr, sizeof(addr), "TEMPORAL_ADDRESS=127.0.0.1:%d", srv.port);
-    snprintf(tq, sizeof(tq), "TEMPORAL_TASK_QUEUE=%s", f->queue);
-    snprintf(dep, sizeof(dep), "TEMPORAL_DEPLOYMENT_NAME=%s", f->deployment);
-    snprintf(timeout, sizeof(timeout), "%d", timeout_s);
-    const char *args[] = {"--handler", lib, "--timeout", timeout, "-e", addr, "-e", tq, "-e", dep,
-                          "-e", "TEMPORAL_WORKER_BUILD_ID=b1", "-e", "TEMPORAL_SHUTDOWN_BUFFER=2s",
-                          "-e", "TEMPORAL_WORKER_STOP_TIMEOUT=1s", "-e", "TEMPORAL_IDLE_EXIT=2s",
-                          NULL};
-    char boot[600];
-    snprintf(boot, sizeof(boot), "%s", harness_built("bootstrap"));
-    assert_int_equal(emu_start(&f->emu, boot, args), 0);
-}
-
-/* One invocation; its summary. */
-static cJSON *invoke(fn *f)
-{
-    http_answer a;
-    assert_int_equal(emu_invoke(&f->emu, NULL, NULL, "{}", NULL, &a), 0);
-    char *fe = http_answer_header(&a, "X-Amz-Function-Error");
-    if (fe) {
-        char *out = emu_output(&f->emu);
-        fail_msg("invocation failed: %s\n%s", a.body, out);
-    }
-    cJSON *o = cJSON_Parse(a.body);
-    if (!o)
-        fail_msg("summary is not JSON: %s", a.body);
-    http_answer_free(&a);
-    return o;
-}
-
-static void invoke_ok(fn *f)
-{
-    cJSON *s = invoke(f);
-    int failures = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "workflow_task_failures"));
-    if (failures) {
-        char *out = emu_output(&f->emu);
-        fail_msg("%d workflow task failures:\n%s", failures, out);
-    }
-    cJSON_Delete(s);
-}
-
-/* Invokes until workflow |id| is closed (at most |max| times): a timer that fires after the
- * idle exit ended an invocation gets the next one, as the Worker Controller would invoke. */
-static void invoke_until_closed(fn *f, const char *id, int max)
-{
-    for (int i = 0; i < max; i++) {
-        invoke_ok(f);
-        const char *args[] = {"describe", "--id", id, NULL};
-        cJSON *d = driver_json(args);
-        const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(d, "status"));
-        int open = status && strcmp(status, "RUNNING") == 0;
-        cJSON_Delete(d);
-        if (!open)
-            return;
-    }
-    fail_msg("%s still running after %d invocations", id, max);
-}
-
-static void start(const fn *f, const char *type, const char *id, const char *input)
-{
-    const char *args[] = {"start", "--id", id, "--type", type, "--task-queue", f->queue,
-                          input ? "--input" : NULL, input, NULL};
-    driver_ok(args);
+    static const char *const idle[] = {"TEMPORAL_IDLE_EXIT=2s", NULL};
+    flow_deploy(f, &srv, "talk");
+    flow_run(f, &(flow_opts){.library = LIB, .timeout_s = timeout_s, .env = idle});
 }
 
 /* The end of the latest run of workflow |id|. */
 static cJSON *await_end(const char *id)
 {
-    const char *args[] = {"--timeout", "30s", "await", "--id", id, NULL};
-    return driver_json(args);
-}
-
-static const char *str(const cJSON *o, const char *name)
-{
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(o, name));
-    if (!s)
-        fail_msg("no string \"%s\" in %s", name, cJSON_PrintUnformatted(o));
-    return s;
-}
-
-/* The JSON of |o|'s member |name|, compact, into a static buffer. */
-static const char *json_of(const cJSON *o, const char *name)
-{
-    static char buf[1024];
-    char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, name));
-    snprintf(buf, sizeof(buf), "%s", s ? s : "(none)");
-    free(s);
-    return buf;
+    return flow_await(&srv, id, "30s");
 }
 
 static cJSON *history(const char *id)
 {
-    char *out = NULL;
-    const char *args[] = {"history", "--id", id, NULL};
-    assert_int_equal(driver_run(&srv, &out, args), 0);
-    cJSON *h = cJSON_Parse(out);
-    if (!h)
-        fail_msg("history is not JSON: %.300s", out);
-    free(out);
-    return h;
-}
-
-static int count_events(const cJSON *h, const char *type)
-{
-    int n = 0;
-    const cJSON *ev;
-    cJSON_ArrayForEach(ev, cJSON_GetObjectItem(h, "events"))
-        n += strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "eventType")), type) == 0;
-    return n;
-}
-
-/* A fresh workflow id with |prefix|. */
-static const char *new_id(char *buf, size_t n, const char *prefix)
-{
-    static int seq;
-    snprintf(buf, n, "%s-%d-%d", prefix, (int)getpid(), ++seq);
-    return buf;
+    return flow_history(&srv, id, NULL);
 }
 
 /* ---- coroutines ---- */
 
 static void coroutines_join_their_activities(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 10);
     char id[64];
-    start(&f, "GoJoin", new_id(id, sizeof(id), "gojoin"), NULL);
-    invoke_ok(&f);
+    flow_start(&f, "GoJoin", flow_new_id(id, sizeof(id), "gojoin"), NULL);
+    flow_invoke_ok(&f);
     cJSON *done = await_end(id);
-    assert_string_equal(str(done, "status"), "COMPLETED");
-    assert_string_equal(json_of(done, "result"), "[\"a\",\"b\"]");
+    assert_string_equal(flow_str(done, "status"), "COMPLETED");
+    assert_string_equal(flow_member_json(done, "result"), "[\"a\",\"b\"]");
     cJSON_Delete(done);
     assert_int_equal(emu_stop(&f.emu), 0);
 }
@@ -225,21 +89,21 @@ static void coroutines_join_their_activities(void **st)
  * so it never fires (nor costs an invocation); ConditionTimeout's 1 s timer fires instead. */
 static void condition_wait_cancels_or_times_out(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 12);
     char won[64], timed[64];
-    start(&f, "Condition", new_id(won, sizeof(won), "cond"), "1000");
-    start(&f, "ConditionTimeout", new_id(timed, sizeof(timed), "condto"), NULL);
-    invoke_ok(&f);
+    flow_start(&f, "Condition", flow_new_id(won, sizeof(won), "cond"), "1000");
+    flow_start(&f, "ConditionTimeout", flow_new_id(timed, sizeof(timed), "condto"), NULL);
+    flow_invoke_ok(&f);
     cJSON *a = await_end(won), *b = await_end(timed);
-    assert_string_equal(str(a, "status"), "COMPLETED");
-    assert_string_equal(json_of(a, "result"), "{\"waited\":0}");
-    assert_string_equal(str(b, "status"), "COMPLETED");
-    assert_string_equal(json_of(b, "result"), "{\"waited\":-7}");
+    assert_string_equal(flow_str(a, "status"), "COMPLETED");
+    assert_string_equal(flow_member_json(a, "result"), "{\"waited\":0}");
+    assert_string_equal(flow_str(b, "status"), "COMPLETED");
+    assert_string_equal(flow_member_json(b, "result"), "{\"waited\":-7}");
     cJSON *h = history(won);
-    assert_int_equal(count_events(h, "EVENT_TYPE_TIMER_STARTED"), 2);
-    assert_int_equal(count_events(h, "EVENT_TYPE_TIMER_FIRED"), 1);
-    assert_int_equal(count_events(h, "EVENT_TYPE_TIMER_CANCELED"), 1);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_TIMER_STARTED"), 2);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_TIMER_FIRED"), 1);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_TIMER_CANCELED"), 1);
     cJSON_Delete(h);
     cJSON_Delete(a);
     cJSON_Delete(b);
@@ -248,49 +112,12 @@ static void condition_wait_cancels_or_times_out(void **st)
 
 /* ---- cancellation ---- */
 
-/* An invocation on a thread of its own, while the test talks to the workflow. */
-typedef struct bg_invoke {
-    fn *f;
-    pthread_t th;
-    http_answer a;
-    int rc;
-} bg_invoke;
-
-static void *bg_run(void *arg)
-{
-    bg_invoke *b = arg;
-    b->rc = emu_invoke(&b->f->emu, NULL, NULL, "{}", NULL, &b->a);
-    return NULL;
-}
-
-static void bg_start(bg_invoke *b, fn *f)
-{
-    *b = (bg_invoke){.f = f};
-    assert_int_equal(pthread_create(&b->th, NULL, bg_run, b), 0);
-}
-
-static void bg_join(bg_invoke *b)
-{
-    pthread_join(b->th, NULL);
-    assert_int_equal(b->rc, 0);
-    char *fe = http_answer_header(&b->a, "X-Amz-Function-Error");
-    if (fe)
-        fail_msg("invocation failed: %s\n%s", b->a.body, emu_output(&b->f->emu));
-    cJSON *s = cJSON_Parse(b->a.body);
-    assert_non_null(s);
-    int failures = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "workflow_task_failures"));
-    if (failures)
-        fail_msg("%d workflow task failures:\n%s", failures, emu_output(&b->f->emu));
-    cJSON_Delete(s);
-    http_answer_free(&b->a);
-}
-
 /* Waits (up to 15 s) until |id|'s history has an event of |type|. */
 static void wait_for_event(const char *id, const char *type)
 {
     for (int i = 0; i < 150; i++) {
         cJSON *h = history(id);
-        int n = count_events(h, type);
+        int n = flow_count_events(h, type);
         cJSON_Delete(h);
         if (n)
             return;
@@ -301,16 +128,16 @@ static void wait_for_event(const char *id, const char *type)
 
 static void select_cancels_the_losing_timer(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 10);
     char id[64];
-    start(&f, "SelectCancels", new_id(id, sizeof(id), "select"), NULL);
-    invoke_ok(&f);
+    flow_start(&f, "SelectCancels", flow_new_id(id, sizeof(id), "select"), NULL);
+    flow_invoke_ok(&f);
     cJSON *done = await_end(id);
-    assert_string_equal(json_of(done, "result"), "{\"ready\":0,\"cancel\":0}");
+    assert_string_equal(flow_member_json(done, "result"), "{\"ready\":0,\"cancel\":0}");
     cJSON *h = history(id);
-    assert_int_equal(count_events(h, "EVENT_TYPE_TIMER_CANCELED"), 1);
-    assert_int_equal(count_events(h, "EVENT_TYPE_TIMER_FIRED"), 0);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_TIMER_CANCELED"), 1);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_TIMER_FIRED"), 0);
     cJSON_Delete(h);
     cJSON_Delete(done);
     assert_int_equal(emu_stop(&f.emu), 0);
@@ -319,30 +146,30 @@ static void select_cancels_the_losing_timer(void **st)
 /* Slow (heartbeating) cancelled a second after it started, with each cancellation type. */
 static void activity_cancellation_types(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 14);
     char try_id[64], wait_id[64], abandon_id[64];
-    const char *try_args[] = {"start", "--id", new_id(try_id, sizeof(try_id), "try"), "--type",
+    const char *try_args[] = {"start", "--id", flow_new_id(try_id, sizeof(try_id), "try"), "--type",
                               "CancelActivity", "--task-queue", f.queue, "--input", "0", NULL};
-    const char *wait_args[] = {"start", "--id", new_id(wait_id, sizeof(wait_id), "wait"),
+    const char *wait_args[] = {"start", "--id", flow_new_id(wait_id, sizeof(wait_id), "wait"),
                                "--type", "CancelActivity", "--task-queue", f.queue, "--input",
                                "1", NULL};
-    const char *abandon_args[] = {"start", "--id", new_id(abandon_id, sizeof(abandon_id), "aban"),
+    const char *abandon_args[] = {"start", "--id", flow_new_id(abandon_id, sizeof(abandon_id), "aban"),
                                   "--type", "CancelActivity", "--task-queue", f.queue, "--input",
                                   "2", "--input", "3000", NULL};
-    driver_ok(try_args);
-    driver_ok(wait_args);
-    driver_ok(abandon_args);
-    invoke_ok(&f);
+    flow_call_ok(&srv, try_args);
+    flow_call_ok(&srv, wait_args);
+    flow_call_ok(&srv, abandon_args);
+    flow_invoke_ok(&f);
     const char *ids[] = {try_id, wait_id, abandon_id};
     for (int i = 0; i < 3; i++) {
         cJSON *done = await_end(ids[i]);
-        assert_string_equal(str(done, "status"), "COMPLETED");
-        assert_string_equal(json_of(done, "result"), "{\"cancel\":0,\"await\":-5}");
+        assert_string_equal(flow_str(done, "status"), "COMPLETED");
+        assert_string_equal(flow_member_json(done, "result"), "{\"cancel\":0,\"await\":-5}");
         cJSON *h = history(ids[i]);
         /* TRY and WAIT ask the server; only WAIT waits for the activity's answer. */
-        assert_int_equal(count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED"), i < 2);
-        assert_int_equal(count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCELED"), i == 1);
+        assert_int_equal(flow_count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED"), i < 2);
+        assert_int_equal(flow_count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCELED"), i == 1);
         cJSON_Delete(h);
         cJSON_Delete(done);
     }
@@ -353,27 +180,27 @@ static void activity_cancellation_types(void **st)
  * cleanup activity runs, the workflow ends CANCELED. */
 static void cancelled_workflow_cleans_up(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 14);
     char id[64];
-    start(&f, "CancelMe", new_id(id, sizeof(id), "cancelme"), "1");
-    bg_invoke b;
-    bg_start(&b, &f);
+    flow_start(&f, "CancelMe", flow_new_id(id, sizeof(id), "cancelme"), "1");
+    flow_bg b;
+    flow_bg_start(&b, &f);
     /* The server writes ActivityTaskStarted only when the activity ends: give it a moment to
      * start once scheduled. */
     wait_for_event(id, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED");
     usleep(1500 * 1000);
     const char *cancel[] = {"cancel", "--id", id, NULL};
-    driver_ok(cancel);
-    bg_join(&b);
+    flow_call_ok(&srv, cancel);
+    flow_bg_join_ok(&b);
     cJSON *done = await_end(id);
-    assert_string_equal(str(done, "status"), "CANCELED");
+    assert_string_equal(flow_str(done, "status"), "CANCELED");
     cJSON *h = history(id);
-    assert_int_equal(count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED"), 1);
-    assert_int_equal(count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED"), 1);
-    assert_int_equal(count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCELED"), 1);
-    assert_int_equal(count_events(h, "EVENT_TYPE_ACTIVITY_TASK_COMPLETED"), 1); /* cleanup */
-    assert_int_equal(count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED"), 1);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED"), 1);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED"), 1);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_ACTIVITY_TASK_CANCELED"), 1);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_ACTIVITY_TASK_COMPLETED"), 1); /* cleanup */
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED"), 1);
     cJSON_Delete(h);
     cJSON_Delete(done);
     assert_int_equal(emu_stop(&f.emu), 0);
@@ -383,18 +210,18 @@ static void cancelled_workflow_cleans_up(void **st)
  * that does not exist. */
 static void cancelling_another_workflow(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 12);
     char target[64], canceller[64], lost[64], arg[96];
-    start(&f, "CancelCompletes", new_id(target, sizeof(target), "target"), NULL);
+    flow_start(&f, "CancelCompletes", flow_new_id(target, sizeof(target), "target"), NULL);
     snprintf(arg, sizeof(arg), "\"%s\"", target);
-    start(&f, "CancelOther", new_id(canceller, sizeof(canceller), "canceller"), arg);
-    start(&f, "CancelOther", new_id(lost, sizeof(lost), "lost"), "\"no-such-workflow\"");
-    invoke_ok(&f);
+    flow_start(&f, "CancelOther", flow_new_id(canceller, sizeof(canceller), "canceller"), arg);
+    flow_start(&f, "CancelOther", flow_new_id(lost, sizeof(lost), "lost"), "\"no-such-workflow\"");
+    flow_invoke_ok(&f);
     cJSON *a = await_end(canceller), *b = await_end(target), *c = await_end(lost);
-    assert_string_equal(json_of(a, "result"), "{\"rc\":0,\"type\":\"\"}");
-    assert_string_equal(json_of(b, "result"), "{\"slept\":-5,\"cancel_requested\":1}");
-    assert_string_equal(json_of(c, "result"),
+    assert_string_equal(flow_member_json(a, "result"), "{\"rc\":0,\"type\":\"\"}");
+    assert_string_equal(flow_member_json(b, "result"), "{\"slept\":-5,\"cancel_requested\":1}");
+    assert_string_equal(flow_member_json(c, "result"),
                         "{\"rc\":-4,\"type\":\"ExternalWorkflowExecutionNotFound\"}");
     cJSON_Delete(a);
     cJSON_Delete(b);
@@ -408,29 +235,29 @@ static void signal(const char *id, const char *name, const char *input)
 {
     const char *args[] = {"signal", "--id", id, "--name", name, input ? "--input" : NULL, input,
                           NULL};
-    driver_ok(args);
+    flow_call_ok(&srv, args);
 }
 
 /* Signal-with-start, then signals of every kind sent before the worker runs: the handlers are
  * set in the workflow's first task and get the buffered signals, each name's in order. */
 static void signal_with_start_and_handlers(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 12);
     char id[64];
-    const char *sws[] = {"signal-with-start", "--id", new_id(id, sizeof(id), "collect"),
+    const char *sws[] = {"signal-with-start", "--id", flow_new_id(id, sizeof(id), "collect"),
                          "--type", "Collect", "--task-queue", f.queue, "--name", "add",
                          "--signal-input", "\"first\"", NULL};
-    driver_ok(sws);
+    flow_call_ok(&srv, sws);
     signal(id, "add", "\"x\"");
     signal(id, "work", "\"w\"");
     signal(id, "zzz", "1");
     signal(id, "add", "\"y\"");
     signal(id, "done", NULL);
-    invoke_ok(&f);
+    flow_invoke_ok(&f);
     cJSON *done = await_end(id);
-    assert_string_equal(str(done, "status"), "COMPLETED");
-    assert_string_equal(json_of(done, "result"),
+    assert_string_equal(flow_str(done, "status"), "COMPLETED");
+    assert_string_equal(flow_member_json(done, "result"),
                         "{\"log\":[\"first\",\"x\",\"y\",\"other:zzz\",\"work:w\"]}");
     cJSON_Delete(done);
     assert_int_equal(emu_stop(&f.emu), 0);
@@ -440,15 +267,15 @@ static void signal_with_start_and_handlers(void **st)
  * after it, and no task failed (the replays of tasks that saw signals match). */
 static void signals_while_activities_complete(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 14);
     char id[64];
-    const char *args[] = {"start", "--id", new_id(id, sizeof(id), "inter"), "--type",
+    const char *args[] = {"start", "--id", flow_new_id(id, sizeof(id), "inter"), "--type",
                           "Interleave", "--task-queue", f.queue, "--input", "6", "--input", "200",
                           NULL};
-    driver_ok(args);
-    bg_invoke b;
-    bg_start(&b, &f);
+    flow_call_ok(&srv, args);
+    flow_bg b;
+    flow_bg_start(&b, &f);
     wait_for_event(id, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED");
     char arg[16];
     for (int i = 0; i < 4; i++) {
@@ -457,10 +284,10 @@ static void signals_while_activities_complete(void **st)
         usleep(150 * 1000);
     }
     signal(id, "done", NULL);
-    bg_join(&b);
+    flow_bg_join_ok(&b);
     cJSON *done = await_end(id);
-    assert_string_equal(str(done, "status"), "COMPLETED");
-    const char *log = json_of(done, "result");
+    assert_string_equal(flow_str(done, "status"), "COMPLETED");
+    const char *log = flow_member_json(done, "result");
     const char *want[] = {"\"s0\"", "\"s1\"", "\"s2\"", "\"s3\"", "\"act:0\"",
                           "\"act:5\""};
     for (size_t i = 0; i < 6; i++)
@@ -473,17 +300,17 @@ static void signals_while_activities_complete(void **st)
 
 static void signals_received_with_a_timeout(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 10);
     char id[64];
-    start(&f, "Receive", new_id(id, sizeof(id), "recv"), NULL);
+    flow_start(&f, "Receive", flow_new_id(id, sizeof(id), "recv"), NULL);
     signal(id, "msg", "\"a\"");
     signal(id, "msg", "\"b\"");
-    invoke_until_closed(&f, id, 3); /* its 2 s timeout may outlive the 2 s idle exit */
+    flow_invoke_until_closed(&f, id, 3); /* its 2 s timeout may outlive the 2 s idle exit */
     cJSON *done = await_end(id);
-    assert_string_equal(json_of(done, "result"), "{\"got\":[\"a\",\"b\"],\"end\":-7}");
+    assert_string_equal(flow_member_json(done, "result"), "{\"got\":[\"a\",\"b\"],\"end\":-7}");
     cJSON *h = history(id);
-    assert_int_equal(count_events(h, "EVENT_TYPE_TIMER_FIRED"), 1); /* the one that ended it */
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_TIMER_FIRED"), 1); /* the one that ended it */
     cJSON_Delete(h);
     cJSON_Delete(done);
     assert_int_equal(emu_stop(&f.emu), 0);
@@ -493,17 +320,17 @@ static void signals_received_with_a_timeout(void **st)
  * the worker reads the rest page by page as the replay gets there. */
 static void many_signals_span_history_pages(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 20);
     char id[64];
-    start(&f, "Count", new_id(id, sizeof(id), "count"), "600");
+    flow_start(&f, "Count", flow_new_id(id, sizeof(id), "count"), "600");
     const char *many[] = {"--timeout", "120s", "signal-many", "--id", id, "--name", "tick",
                           "--count", "600", NULL};
-    driver_ok(many);
-    invoke_ok(&f);
+    flow_call_ok(&srv, many);
+    flow_invoke_ok(&f);
     cJSON *done = await_end(id);
-    assert_string_equal(str(done, "status"), "COMPLETED");
-    assert_string_equal(json_of(done, "result"), "{\"ticks\":600}");
+    assert_string_equal(flow_str(done, "status"), "COMPLETED");
+    assert_string_equal(flow_member_json(done, "result"), "{\"ticks\":600}");
     cJSON_Delete(done);
     char *out = emu_output(&f.emu);
     assert_null(strstr(out, "could not read the history"));
@@ -515,26 +342,26 @@ static void many_signals_span_history_pages(void **st)
  * workflow that does not exist (ExternalWorkflowExecutionNotFound). */
 static void signalling_another_workflow(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 12);
     char target[64], sender[64], lost[64];
-    start(&f, "Collect", new_id(target, sizeof(target), "target"), NULL);
-    const char *send[] = {"start", "--id", new_id(sender, sizeof(sender), "sender"), "--type",
+    flow_start(&f, "Collect", flow_new_id(target, sizeof(target), "target"), NULL);
+    const char *send[] = {"start", "--id", flow_new_id(sender, sizeof(sender), "sender"), "--type",
                           "SignalOther", "--task-queue", f.queue, "--input", NULL, "--input",
                           "\"done\"", NULL};
     char arg[96];
     snprintf(arg, sizeof(arg), "\"%s\"", target);
     send[8] = arg;
-    driver_ok(send);
-    const char *nowhere[] = {"start", "--id", new_id(lost, sizeof(lost), "lost"), "--type",
+    flow_call_ok(&srv, send);
+    const char *nowhere[] = {"start", "--id", flow_new_id(lost, sizeof(lost), "lost"), "--type",
                              "SignalOther", "--task-queue", f.queue, "--input",
                              "\"no-such-workflow\"", "--input", "\"done\"", NULL};
-    driver_ok(nowhere);
-    invoke_ok(&f);
+    flow_call_ok(&srv, nowhere);
+    flow_invoke_ok(&f);
     cJSON *a = await_end(sender), *b = await_end(target), *c = await_end(lost);
-    assert_string_equal(json_of(a, "result"), "{\"rc\":0,\"type\":\"\"}");
-    assert_string_equal(json_of(b, "result"), "{\"log\":[]}");
-    assert_string_equal(json_of(c, "result"),
+    assert_string_equal(flow_member_json(a, "result"), "{\"rc\":0,\"type\":\"\"}");
+    assert_string_equal(flow_member_json(b, "result"), "{\"log\":[]}");
+    assert_string_equal(flow_member_json(c, "result"),
                         "{\"rc\":-4,\"type\":\"ExternalWorkflowExecutionNotFound\"}");
     cJSON_Delete(a);
     cJSON_Delete(b);
@@ -554,30 +381,30 @@ static int number(const cJSON *o, const char *name)
 
 static void activity_failures_keep_their_shape(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 12);
     char failed[64], timed[64];
-    start(&f, "FailShape", new_id(failed, sizeof(failed), "shape"), "\"fail\"");
-    start(&f, "FailShape", new_id(timed, sizeof(timed), "shapeto"), "\"timeout\"");
-    invoke_ok(&f);
+    flow_start(&f, "FailShape", flow_new_id(failed, sizeof(failed), "shape"), "\"fail\"");
+    flow_start(&f, "FailShape", flow_new_id(timed, sizeof(timed), "shapeto"), "\"timeout\"");
+    flow_invoke_ok(&f);
     cJSON *a = await_end(failed), *b = await_end(timed);
     cJSON *r = cJSON_GetObjectItem(a, "result");
     assert_int_equal(number(r, "kind"), 1); /* TW_FAILURE_ACTIVITY */
-    assert_string_equal(str(r, "type"), "Bad");
-    assert_string_equal(str(r, "message"), "bad input");
-    assert_string_equal(str(r, "activity"), "FailWith/1");
+    assert_string_equal(flow_str(r, "type"), "Bad");
+    assert_string_equal(flow_str(r, "message"), "bad input");
+    assert_string_equal(flow_str(r, "activity"), "FailWith/1");
     assert_int_equal(number(r, "retry_state"), 2); /* RETRY_STATE_NON_RETRYABLE_FAILURE */
-    assert_string_equal(json_of(r, "details"), "{\"n\":1}");
+    assert_string_equal(flow_member_json(r, "details"), "{\"n\":1}");
     cJSON *c = cJSON_GetObjectItem(r, "cause");
     assert_int_equal(number(c, "kind"), 0);
-    assert_string_equal(str(c, "type"), "Bad");
-    assert_string_equal(str(c, "cause"), "Root"); /* the activity's own cause came through */
+    assert_string_equal(flow_str(c, "type"), "Bad");
+    assert_string_equal(flow_str(c, "cause"), "Root"); /* the activity's own cause came through */
     r = cJSON_GetObjectItem(b, "result");
     assert_int_equal(number(r, "kind"), 1);
-    assert_string_equal(str(r, "type"), "Timeout");
-    assert_string_equal(str(r, "activity"), "Beat/1");
+    assert_string_equal(flow_str(r, "type"), "Timeout");
+    assert_string_equal(flow_str(r, "activity"), "Beat/1");
     assert_int_equal(number(r, "timeout_type"), 4); /* TW_TIMEOUT_HEARTBEAT */
-    assert_string_equal(json_of(r, "details"), "7"); /* the last heartbeat's */
+    assert_string_equal(flow_member_json(r, "details"), "7"); /* the last heartbeat's */
     assert_int_equal(number(cJSON_GetObjectItem(r, "cause"), "kind"), 3);
     cJSON_Delete(a);
     cJSON_Delete(b);
@@ -586,23 +413,23 @@ static void activity_failures_keep_their_shape(void **st)
 
 static void reraised_failure_reaches_the_client_as_an_activity_failure(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, 10);
     char id[64];
-    start(&f, "Reraise", new_id(id, sizeof(id), "reraise"), NULL);
-    invoke_ok(&f);
+    flow_start(&f, "Reraise", flow_new_id(id, sizeof(id), "reraise"), NULL);
+    flow_invoke_ok(&f);
     cJSON *done = await_end(id);
-    assert_string_equal(str(done, "status"), "FAILED");
+    assert_string_equal(flow_str(done, "status"), "FAILED");
     cJSON *fl = cJSON_GetObjectItem(done, "failure");
-    assert_string_equal(str(fl, "kind"), "activity");
-    assert_string_equal(str(fl, "activity_type"), "FailWith");
-    assert_string_equal(str(fl, "activity_id"), "1");
-    assert_string_equal(str(fl, "message"), "activity error");
+    assert_string_equal(flow_str(fl, "kind"), "activity");
+    assert_string_equal(flow_str(fl, "activity_type"), "FailWith");
+    assert_string_equal(flow_str(fl, "activity_id"), "1");
+    assert_string_equal(flow_str(fl, "message"), "activity error");
     cJSON *c = cJSON_GetObjectItem(fl, "cause");
-    assert_string_equal(str(c, "kind"), "application");
-    assert_string_equal(str(c, "type"), "Bad");
-    assert_string_equal(str(c, "message"), "bad input");
-    assert_string_equal(str(cJSON_GetObjectItem(c, "cause"), "type"), "Root");
+    assert_string_equal(flow_str(c, "kind"), "application");
+    assert_string_equal(flow_str(c, "type"), "Bad");
+    assert_string_equal(flow_str(c, "message"), "bad input");
+    assert_string_equal(flow_str(cJSON_GetObjectItem(c, "cause"), "type"), "Root");
     cJSON_Delete(done);
     assert_int_equal(emu_stop(&f.emu), 0);
 }

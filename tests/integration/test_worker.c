@@ -18,25 +18,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "tests/support/flow.h"
 #include "tests/support/harness.h"
 #include "tests/support/tserver.h"
 
 static tserver srv;
 static const char *bootstrap_path; /* NULL: build/bootstrap */
-
-static cJSON *driver_json(const char *const *args)
-{
-    char *why;
-    cJSON *o = driver_json_of(&srv, args, &why);
-    if (!o)
-        fail_msg("%s", why);
-    return o;
-}
-
-static void driver_ok(const char *const *args)
-{
-    cJSON_Delete(driver_json(args));
-}
 
 static int group_setup(void **st)
 {
@@ -49,92 +36,35 @@ static int group_teardown(void **st)
     return 0;
 }
 
-typedef struct fn {
-    emu_proc emu;
-    char queue[64];
-    char deployment[64];
-} fn;
-
-/* A deployment version for |queue|, current, and an emulator running build/bootstrap with
- * |library| (an example) for that version. */
-static void run_function(fn *f, const char *library, int timeout_s, const char *const *extra_env);
-
-static void deploy(fn *f, const char *library, int timeout_s, const char *const *extra_env)
-{
-    static int seq;
-    snprintf(f->queue, sizeof(f->queue), "tq-%d-%d", (int)getpid(), ++seq);
-    snprintf(f->deployment, sizeof(f->deployment), "dep-%d-%d", (int)getpid(), seq);
-    const char *create[] = {"create-deployment", "--deployment", f->deployment, NULL};
-    driver_ok(create);
-    const char *version[] = {"create-version", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(version);
-    const char *current[] = {"set-current", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(current);
-    run_function(f, library, timeout_s, extra_env);
-}
-
 /* (Re)starts the emulator for |f|'s deployment version with |library|. */
-static void run_function(fn *f, const char *library, int timeout_s, const char *const *extra_env)
+static void run_function(flow_fn *f, const char *library, int timeout_s,
+                         const char *const *extra_env)
 {
-
-    char lib[4096], addr[64], tq[96], dep[96], timeout[16];
-    if (!realpath(harness_built(library), lib))
-        fail_msg("no %s", library);
-    snprintf(addr, sizeof(addr), "TEMPORAL_ADDRESS=127.0.0.1:%d", srv.port);
-    snprintf(tq, sizeof(tq), "TEMPORAL_TASK_QUEUE=%s", f->queue);
-    snprintf(dep, sizeof(dep), "TEMPORAL_DEPLOYMENT_NAME=%s", f->deployment);
-    snprintf(timeout, sizeof(timeout), "%d", timeout_s);
-    const char *args[40] = {"--handler", lib, "--timeout", timeout, "-e", addr, "-e", tq, "-e", dep,
-                            "-e", "TEMPORAL_WORKER_BUILD_ID=b1", "-e", "TEMPORAL_SHUTDOWN_BUFFER=2s",
-                            "-e", "TEMPORAL_WORKER_STOP_TIMEOUT=1s"};
-    int n = 16;
-    for (int i = 0; extra_env && extra_env[i]; i++) {
-        args[n++] = "-e";
-        args[n++] = extra_env[i];
-    }
-    args[n] = NULL;
-    char boot[600];
-    snprintf(boot, sizeof(boot), "%s", bootstrap_path ? bootstrap_path : harness_built("bootstrap"));
-    assert_int_equal(emu_start(&f->emu, boot, args), 0);
+    flow_run(f, &(flow_opts){.library = library, .timeout_s = timeout_s, .env = extra_env,
+                             .bootstrap = bootstrap_path});
 }
 
-static cJSON *invoke(fn *f)
+/* A deployment version for a fresh queue, current, and an emulator running build/bootstrap
+ * with |library| (an example) for that version. */
+static void deploy(flow_fn *f, const char *library, int timeout_s, const char *const *extra_env)
 {
-    http_answer a;
-    assert_int_equal(emu_invoke(&f->emu, NULL, NULL, "{}", NULL, &a), 0);
-    char *fe = http_answer_header(&a, "X-Amz-Function-Error");
-    if (fe) {
-        char *out = emu_output(&f->emu);
-        fail_msg("invocation failed: %s\n%s", a.body, out);
-    }
-    cJSON *o = cJSON_Parse(a.body);
-    if (!o)
-        fail_msg("summary is not JSON: %s", a.body);
-    http_answer_free(&a);
-    return o;
-}
-
-static void start(const fn *f, const char *type, const char *id, const char *input)
-{
-    const char *args[] = {"start", "--id", id, "--type", type, "--task-queue", f->queue,
-                          "--input", input, NULL};
-    driver_ok(args);
+    flow_deploy(f, &srv, "tq");
+    run_function(f, library, timeout_s, extra_env);
 }
 
 static cJSON *await_result(const char *id)
 {
-    const char *args[] = {"--timeout", "20s", "await", "--id", id, NULL};
-    return driver_json(args);
+    return flow_await(&srv, id, "20s");
 }
 
 static void hello_completes(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, "examples/libhello.so", 8, NULL);
     char id[64];
     snprintf(id, sizeof(id), "hello-%d", (int)getpid());
-    start(&f, "Greet", id, "\"Temporal\"");
-    cJSON *summary = invoke(&f);
+    flow_start(&f, "Greet", id, "\"Temporal\"");
+    cJSON *summary = flow_invoke(&f);
     cJSON *done = await_result(id);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "COMPLETED");
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "Hello, Temporal!");
@@ -149,12 +79,12 @@ static void hello_completes(void **st)
 
 static void unknown_workflow_type_is_reported(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, "examples/libhello.so", 6, NULL);
     char id[64];
     snprintf(id, sizeof(id), "unknown-%d", (int)getpid());
-    start(&f, "NoSuchWorkflow", id, "{}");
-    cJSON *summary = invoke(&f);
+    flow_start(&f, "NoSuchWorkflow", id, "{}");
+    cJSON *summary = flow_invoke(&f);
     assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "workflow_task_failures")) >= 1);
     char *out = emu_output(&f.emu);
     assert_non_null(strstr(out, "workflow type \\\"NoSuchWorkflow\\\" is not registered"));
@@ -174,12 +104,12 @@ static cJSON *result_of(cJSON *done)
 
 static void timers_and_parallel_activities(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, "examples/libtimers.so", 10, NULL);
     char id[64];
     snprintf(id, sizeof(id), "fanout-%d", (int)getpid());
-    start(&f, "FanOut", id, "[1,2,3]");
-    cJSON *summary = invoke(&f);
+    flow_start(&f, "FanOut", id, "[1,2,3]");
+    cJSON *summary = flow_invoke(&f);
     cJSON *done = await_result(id);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "COMPLETED");
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(result_of(done), "sum")), 14);
@@ -192,14 +122,14 @@ static void timers_and_parallel_activities(void **st)
 
 static void failing_activity_is_retried(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, "examples/libretry.so", 10, NULL);
     char ok[64], fatal[64];
     snprintf(ok, sizeof(ok), "retry-ok-%d", (int)getpid());
     snprintf(fatal, sizeof(fatal), "retry-fatal-%d", (int)getpid());
-    start(&f, "Retrying", ok, "\"ok\"");
-    start(&f, "Retrying", fatal, "\"fatal\"");
-    cJSON *summary = invoke(&f);
+    flow_start(&f, "Retrying", ok, "\"ok\"");
+    flow_start(&f, "Retrying", fatal, "\"fatal\"");
+    cJSON *summary = flow_invoke(&f);
     cJSON *d1 = await_result(ok), *d2 = await_result(fatal);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(d1, "status")), "COMPLETED");
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(result_of(d1), "succeeded_on_attempt")), 3);
@@ -215,19 +145,19 @@ static void failing_activity_is_retried(void **st)
 
 static void deadline_mid_activity_drains_and_next_invocation_finishes(void **st)
 {
-    fn f;
+    flow_fn f;
     /* 5 s timeout - 2 s buffer = 3 s of work: the 6 s activity is still running at the stop. */
     deploy(&f, "examples/libheartbeat.so", 5, NULL);
     char id[64];
     snprintf(id, sizeof(id), "count-%d", (int)getpid());
-    start(&f, "LongCount", id, "30");
-    cJSON *first = invoke(&f);
+    flow_start(&f, "LongCount", id, "30");
+    cJSON *first = flow_invoke(&f);
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(first, "activities_failed_back_at_stop")), 1);
     cJSON_Delete(first);
     assert_int_equal(emu_stop(&f.emu), 0);
     /* A longer invocation picks the retried activity up where the heartbeats left it. */
     run_function(&f, "examples/libheartbeat.so", 12, NULL);
-    cJSON *second = invoke(&f);
+    cJSON *second = flow_invoke(&f);
     cJSON *done = await_result(id);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "COMPLETED");
     cJSON *r = result_of(done);
@@ -241,17 +171,17 @@ static void deadline_mid_activity_drains_and_next_invocation_finishes(void **st)
 
 static void changed_workflow_is_non_determinism(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, "fixtures/lib_changing_v1.so", 5, NULL);
     char id[64];
     snprintf(id, sizeof(id), "changing-%d", (int)getpid());
-    start(&f, "Changing", id, "{}");
-    cJSON_Delete(invoke(&f)); /* runs StepA, then waits on a one-hour timer */
+    flow_start(&f, "Changing", id, "{}");
+    cJSON_Delete(flow_invoke(&f)); /* runs StepA, then waits on a one-hour timer */
     assert_int_equal(emu_stop(&f.emu), 0);
     run_function(&f, "fixtures/lib_changing_v2.so", 5, NULL);
     const char *sig[] = {"signal", "--id", id, "--name", "nudge", NULL};
-    driver_ok(sig); /* a new workflow task: replayed by the changed code */
-    cJSON *summary = invoke(&f);
+    flow_call_ok(&srv, sig); /* a new workflow task: replayed by the changed code */
+    cJSON *summary = flow_invoke(&f);
     assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "workflow_task_failures")) >= 1);
     char *out = emu_output(&f.emu);
     assert_non_null(strstr(out, "ScheduleActivityTask(type StepA, id 1) but the workflow code made "
@@ -268,13 +198,13 @@ static void changed_workflow_is_non_determinism(void **st)
 
 static void idle_exit_ends_the_invocation_early(void **st)
 {
-    fn f;
+    flow_fn f;
     const char *env[] = {"TEMPORAL_IDLE_EXIT=1s", NULL};
     deploy(&f, "examples/libhello.so", 60, env);
     char id[64];
     snprintf(id, sizeof(id), "idle-%d", (int)getpid());
-    start(&f, "Greet", id, "\"idle\"");
-    cJSON *summary = invoke(&f); /* would last ~58 s without the idle exit */
+    flow_start(&f, "Greet", id, "\"idle\"");
+    cJSON *summary = flow_invoke(&f); /* would last ~58 s without the idle exit */
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(summary, "stopped")), "idle");
     assert_int_equal((int)cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "activities")), 1);
     cJSON *done = await_result(id);
@@ -286,13 +216,13 @@ static void idle_exit_ends_the_invocation_early(void **st)
 
 static void unknown_activity_type_fails_with_the_registered_list(void **st)
 {
-    fn f;
+    flow_fn f;
     const char *env[] = {"TEMPORAL_IDLE_EXIT=2s", NULL};
     deploy(&f, "fixtures/lib_missing_activity.so", 15, env);
     char id[64];
     snprintf(id, sizeof(id), "missing-%d", (int)getpid());
-    start(&f, "CallsMissing", id, "{}");
-    cJSON_Delete(invoke(&f));
+    flow_start(&f, "CallsMissing", id, "{}");
+    cJSON_Delete(flow_invoke(&f));
     cJSON *done = await_result(id);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "FAILED");
     cJSON *failure = cJSON_GetObjectItem(done, "failure");
@@ -306,12 +236,12 @@ static void unknown_activity_type_fails_with_the_registered_list(void **st)
 
 static void heartbeat_tells_a_timed_out_activity_to_stop(void **st)
 {
-    fn f;
+    flow_fn f;
     deploy(&f, "fixtures/lib_overrun_activity.so", 12, NULL);
     char id[64];
     snprintf(id, sizeof(id), "overrun-%d", (int)getpid());
-    start(&f, "RunsOver", id, "{}");
-    cJSON *summary = invoke(&f);
+    flow_start(&f, "RunsOver", id, "{}");
+    cJSON *summary = flow_invoke(&f);
     cJSON *done = await_result(id);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "status")), "FAILED");
     cJSON *failure = cJSON_GetObjectItem(done, "failure");
@@ -327,7 +257,7 @@ static void heartbeat_tells_a_timed_out_activity_to_stop(void **st)
 
 static void many_workflows_nothing_lost(void **st)
 {
-    fn f;
+    flow_fn f;
     const char *env[] = {"TEMPORAL_IDLE_EXIT=2s", "TEMPORAL_MAX_CONCURRENT_ACTIVITIES=4", NULL};
     deploy(&f, "examples/libhello.so", 20, env);
     char ids[20][64];
@@ -335,12 +265,12 @@ static void many_workflows_nothing_lost(void **st)
         char in[32];
         snprintf(ids[i], sizeof(ids[i]), "many-%d-%d", (int)getpid(), i);
         snprintf(in, sizeof(in), "\"n%d\"", i);
-        start(&f, "Greet", ids[i], in);
+        flow_start(&f, "Greet", ids[i], in);
     }
     /* Invocations until the work is done, as Temporal would invoke again while work remains. */
     int activities = 0;
     for (int round = 0; round < 5 && activities < 20; round++) {
-        cJSON *summary = invoke(&f);
+        cJSON *summary = flow_invoke(&f);
         activities += (int)cJSON_GetNumberValue(cJSON_GetObjectItem(summary, "activities"));
         cJSON_Delete(summary);
     }
@@ -383,12 +313,12 @@ static void hello_on_an_older_glibc(void **st)
     close(fd);
     chmod(wrapper, 0755);
     bootstrap_path = wrapper;
-    fn f;
+    flow_fn f;
     deploy(&f, "examples/libhello.so", 8, NULL);
     char id[64];
     snprintf(id, sizeof(id), "oldglibc-%d", (int)getpid());
-    start(&f, "Greet", id, "\"bullseye\"");
-    cJSON *summary = invoke(&f);
+    flow_start(&f, "Greet", id, "\"bullseye\"");
+    cJSON *summary = flow_invoke(&f);
     cJSON *done = await_result(id);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(done, "result")), "Hello, bullseye!");
     cJSON_Delete(summary);
