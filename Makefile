@@ -52,7 +52,7 @@ ENGINE_SRC += temporal/engine/history.c temporal/engine/cmd.c temporal/engine/wf
 ENGINE_SRC += temporal/engine/dispatch.c temporal/engine/cancel.c temporal/engine/signal.c
 ENGINE_SRC += temporal/engine/query.c temporal/engine/update.c
 WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c \
-                   temporal/worker/api.c temporal/worker/wfcache.c
+                   temporal/worker/api.c temporal/worker/wfcache.c temporal/worker/wfpoll.c
 
 # Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
 PROTOS_DIR := $(DEPS_CACHE)/temporal-protos-$(shell awk '$$1=="core-bridge"{print $$2}' deps/protos.version)

@@ -1,20 +1,28 @@
 /*
- * wft: workflow tasks. A workflow poller polls, replays the task's history through the engine
- * (wf.h; it asks for each further page when its replay gets there) and answers:
- * RespondWorkflowTaskCompleted with the new commands, the protocol messages (updates) and the
- * answers to the queries that came with the task; RespondWorkflowTaskFailed when the task
- * cannot complete. A legacy query task (the poll's `query`: a query on a workflow with no task
- * in flight, or a closed one) is replayed the same way, only to answer the query, and gets
- * RespondQueryTaskCompleted, never a workflow task answer. Each poller runs the task it got
- * before it polls again.
+ * wft: one workflow task, on its executor's thread (wfpoll.c hands it over). The history goes
+ * through the engine (wf.h), then the answer: RespondWorkflowTaskCompleted with the new
+ * commands, the protocol messages (updates) and the answers to the queries that came with the
+ * task; RespondWorkflowTaskFailed when the task cannot complete. A legacy query task (the
+ * poll's `query`: a query on a workflow with no task in flight, or a closed one) is replayed
+ * from the first event only to answer the query, and gets RespondQueryTaskCompleted, never a
+ * workflow task answer.
  *
- * The watchdog (wft_watchdog, on the worker's main thread) fails the task of workflow code
- * that has run longer than the deadlock timeout without yielding, as the official SDKs'
- * deadlock detector does; that poller's thread stays in the user's code and the worker answers
- * the invocation without it (worker.c ends the process then).
+ * Sticky execution (with a workflow cache, wfcache.h): a workflow task whose run is kept and
+ * whose history continues it (wf_exec_continues: it starts with the completion of the task the
+ * run answered last) runs on the kept run, which processes only the new events. Otherwise the
+ * history is replayed from the first event on a new run: the poll's pages, or, for a sticky
+ * task that carries only the rest of the history (a run the cache no longer has), the whole
+ * history fetched from its first event. Completions carry the sticky attributes (this
+ * invocation's sticky queue, so the run's next task comes back here; its schedule-to-start
+ * timeout ends no later than when this invocation stops polling, as far as the 1 s minimum
+ * allows) and ask for the next task in the answer (return_new_workflow_task: events that came
+ * while the task ran make it, and it never goes through a queue). The run goes back into the
+ * cache once the answer is taken; a failed task, a refused answer, a closed workflow, or a
+ * task the server discarded (reset_history_event_id) gives it up.
  *
- * Ownership: a task's arena belongs to its poller's thread; the watchdog reads only the copies
- * kept in the poller's wf_slot under mu.
+ * Ownership: a task's arena (the poll response, its pages, the answer) belongs to the executor
+ * running it and is freed when the task ends; a kept run is held by that executor from
+ * wfcache_take until wfcache_put or wfcache_drop.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -27,13 +35,12 @@
 #include "runtime/log.h"
 #include "temporal/version.h"
 #include "temporal/engine/wf.h"
+#include "temporal/worker/wfcache.h"
 #include "temporal/worker/worker_int.h"
 
 #define CAUSE(name) TEMPORAL__API__ENUMS__V1__WORKFLOW_TASK_FAILED_CAUSE__WORKFLOW_TASK_FAILED_CAUSE_##name
 #define QUERY_FAILED TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_FAILED
 #define QUERY_ANSWERED TEMPORAL__API__ENUMS__V1__QUERY_RESULT_TYPE__QUERY_RESULT_TYPE_ANSWERED
-
-typedef WFS(PollWorkflowTaskQueueResponse) wf_task;
 
 /* The task's history pages after the first (history_page_fn): the engine asks for the next
  * page only when its replay reaches the end of the last one. */
@@ -41,6 +48,7 @@ typedef struct pages {
     worker *w;
     const wf_task *t;
     ProtobufCBinaryData token; /* the next page's; empty: no more */
+    int from_start;            /* the first page is still to be fetched (no token) */
 } pages;
 
 static int next_page(void *ctx, arena *a, pb_event *const **events, size_t *n, char *err,
@@ -49,7 +57,7 @@ static int next_page(void *ctx, arena *a, pb_event *const **events, size_t *n, c
     pages *p = ctx;
     *n = 0;
     /* An empty page with a token is allowed; a server sending only those is not followed far. */
-    for (int tries = 0; p->token.len && !*n && tries < 16; tries++) {
+    for (int tries = 0; (p->token.len || p->from_start) && !*n && tries < 16; tries++) {
         WFS(GetWorkflowExecutionHistoryRequest) req;
         PB_INIT(WFS_DESC(get_workflow_execution_history_request), &req);
         req.namespace_ = (char *)p->w->ns;
@@ -66,6 +74,7 @@ static int next_page(void *ctx, arena *a, pb_event *const **events, size_t *n, c
             return -1;
         }
         WFS(GetWorkflowExecutionHistoryResponse) *r = (void *)resp;
+        p->from_start = 0;
         p->token = r->next_page_token;
         *events = r->history ? r->history->events : NULL;
         *n = r->history ? r->history->n_events : 0;
@@ -73,8 +82,8 @@ static int next_page(void *ctx, arena *a, pb_event *const **events, size_t *n, c
     return 0;
 }
 
-static int respond_task_failed(worker *w, arena *a, ProtobufCBinaryData token, int cause,
-                               const char *type, const char *message)
+int wft_respond_task_failed(worker *w, arena *a, ProtobufCBinaryData token, int cause,
+                            const char *type, const char *message)
 {
     WFS(RespondWorkflowTaskFailedRequest) req;
     PB_INIT(WFS_DESC(respond_workflow_task_failed_request), &req);
@@ -101,7 +110,7 @@ static void fail_workflow_task(worker *w, arena *a, wf_task *t, int cause, const
         return; /* as sdk-go: report once, then let later attempts time out quietly */
     /* Its own arena: the task's may be the one that ran out, and the message must get through. */
     arena *fa = arena_new(1024 * 1024);
-    respond_task_failed(w, fa ? fa : a, t->task_token, cause,
+    wft_respond_task_failed(w, fa ? fa : a, t->task_token, cause,
                         cause == WF_CAUSE_NON_DETERMINISTIC ? "NonDeterminismError"
                         : cause == CAUSE(GRPC_MESSAGE_TOO_LARGE) ? "GrpcMessageTooLarge"
                                                                  : "WorkflowTaskError",
@@ -111,8 +120,8 @@ static void fail_workflow_task(worker *w, arena *a, wf_task *t, int cause, const
 
 /* RespondQueryTaskCompleted: |r| (answered or failed), or, when |r| is NULL, failed with
  * |message| (the replay could not run, the code did not yield). */
-static int respond_query(worker *w, arena *a, ProtobufCBinaryData token,
-                         const pb_query_result *r, const char *message)
+int wft_respond_query(worker *w, arena *a, ProtobufCBinaryData token,
+                      const pb_query_result *r, const char *message)
 {
     WFS(RespondQueryTaskCompletedRequest) req;
     PB_INIT(WFS_DESC(respond_query_task_completed_request), &req);
@@ -177,8 +186,7 @@ static void count_queries(worker *w, size_t n)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Did the watchdog fail this task already (its code did not yield)? */
-static int slot_stuck(worker *w, wf_slot *slot)
+int wft_slot_stuck(worker *w, wf_slot *slot)
 {
     pthread_mutex_lock(&w->mu);
     int s = slot->stuck;
@@ -186,31 +194,171 @@ static int slot_stuck(worker *w, wf_slot *slot)
     return s;
 }
 
-/* Runs one task; 0 when it completed, -1 when it failed. */
-static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
+/* The engine's input for |t|: the poll's first page, then pages as the replay needs them. */
+static void task_input(worker *w, wf_slot *slot, wf_task *t, pages *more, wf_input *in)
+{
+    *more = (pages){.w = w, .t = t, .token = t->next_page_token};
+    *in = (wf_input){.workflow_type = t->workflow_type ? t->workflow_type->name : "",
+                     .workflow_id = t->workflow_execution->workflow_id,
+                     .run_id = t->workflow_execution->run_id,
+                     .task_queue = w->s->task_queue,
+                     .events = t->history ? t->history->events : NULL,
+                     .nevents = t->history ? t->history->n_events : 0,
+                     .next_page = next_page,
+                     .page_ctx = more,
+                     .code_since = &slot->code_since,
+                     .messages = t->messages,
+                     .nmessages = t->n_messages};
+}
+
+/* Does the poll carry the history from its first event? (A sticky task carries only the events
+ * after the last task its worker completed.) */
+static int whole_history(const wf_task *t)
+{
+    return t->history && t->history->n_events && t->history->events[0] &&
+           t->history->events[0]->event_id == 1;
+}
+
+/* Makes |in| read the whole history from its first event instead of the poll's pages. */
+static void from_first_event(worker *w, pages *more, wf_input *in)
+{
+    in->events = NULL;
+    in->nevents = 0;
+    more->token = (ProtobufCBinaryData){0};
+    more->from_start = 1;
+    pthread_mutex_lock(&w->mu);
+    w->histories_fetched++;
+    pthread_mutex_unlock(&w->mu);
+}
+
+static const char *run_id_of(const wf_task *t)
+{
+    return t->workflow_execution->run_id ? t->workflow_execution->run_id : "";
+}
+
+/* Runs a legacy query task: replays the history from the first event (as replay: no log
+ * line, nothing sent but the answer; a kept run is never used, its state stays its own) and
+ * answers the query; 0, or -1 when the replay failed (the query then fails with the reason). */
+static int run_query_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
 {
     wf_output out;
-    pages more = {.w = w, .t = t, .token = t->next_page_token};
-    wf_input in = {.workflow_type = t->workflow_type ? t->workflow_type->name : "",
-                   .workflow_id = t->workflow_execution->workflow_id,
-                   .run_id = t->workflow_execution->run_id,
-                   .task_queue = w->s->task_queue,
-                   .events = t->history ? t->history->events : NULL,
-                   .nevents = t->history ? t->history->n_events : 0,
-                   .next_page = next_page,
-                   .page_ctx = &more,
-                   .code_since = &slot->code_since,
-                   .messages = t->messages,
-                   .nmessages = t->n_messages};
+    pages more;
+    pb_query *q = t->query;
+    wf_input in;
+    task_input(w, slot, t, &more, &in);
+    in.messages = NULL;
+    in.nmessages = 0;
+    in.queries = &q;
+    in.nqueries = 1;
+    in.query_only = 1;
+    if (!whole_history(t)) /* a query on the sticky queue: never a kept run's (as sdk-go) */
+        from_first_event(w, &more, &in);
+    int rc = wf_run(w->reg, a, &in, &out);
+    if (wft_slot_stuck(w, slot))
+        return -1; /* answered by the watchdog already */
+    const char *why = rc ? "out of memory in the worker" : out.message;
+    if (rc || out.task_failed || out.nquery_results != 1) {
+        char msg[900];
+        snprintf(msg, sizeof(msg), "query %s on workflow %s failed: the history could not be "
+                 "replayed: %s", q->query_type, in.workflow_id, why ? why : "no answer");
+        log_error("%s", msg);
+        wft_respond_query(w, a, t->task_token, NULL, msg);
+        return -1;
+    }
+    wft_respond_query(w, a, t->task_token, out.query_results[0], NULL);
+    return 0;
+}
+
+
+/* The run |t| goes to: the kept run when the cache has it and |t| continues it, else a new
+ * run replayed from the first event (the whole history fetched when the poll carries only the
+ * rest: a sticky task whose run the cache no longer has, or cannot continue). NULL when out of
+ * memory. */
+static wf_exec *run_for(worker *w, wf_task *t, pages *more, wf_input *in)
+{
+    const char *run_id = run_id_of(t);
+    const pb_event *first = t->history && t->history->n_events ? t->history->events[0] : NULL;
+    wf_exec *x = w->cache ? wfcache_take(w->cache, run_id, CACHE_WAIT_MS) : NULL;
+    int hit = x && wf_exec_continues(x, first);
+    if (x && !hit) {
+        log_debug("workflow %s: the kept run (next event %lld) does not continue the task's "
+                  "history (first event %lld): replaying from the first event",
+                  in->workflow_id, (long long)wf_exec_next_event(x),
+                  first ? (long long)first->event_id : 0LL);
+        wfcache_drop(w->cache, run_id, x);
+    }
+    pthread_mutex_lock(&w->mu);
+    if (hit)
+        w->cache_hits++;
+    else if (w->cache)
+        w->cache_misses++;
+    pthread_mutex_unlock(&w->mu);
+    if (hit)
+        return x;
+    if (!whole_history(t))
+        from_first_event(w, more, in);
+    return wf_exec_new(w->reg, in, TASK_ARENA_LIMIT);
+}
+
+/* After |t|'s task: |x| goes back to the cache when |keep| and it may take the run's next
+ * task, else it is given up (freed). */
+static void release_run(worker *w, const wf_task *t, wf_exec *x, int keep)
+{
+    if (w->cache && keep && wf_exec_reusable(x))
+        wfcache_put(w->cache, run_id_of(t), x);
+    else if (w->cache)
+        wfcache_drop(w->cache, run_id_of(t), x);
+    else
+        wf_exec_free(x);
+}
+
+/* This invocation's sticky queue for the run's next task. Its schedule-to-start timeout (how
+ * long a task may wait there before the server gives it to the task queue) ends no later than
+ * when this invocation stops polling, but is at least 1 s: a task for this run that arrives
+ * once the invocation has given its sticky queue back goes to the task queue at once, and then
+ * the same timeout is how long the next invocation has to pick it up before the server times
+ * it out and schedules it again. */
+static Temporal__Api__Taskqueue__V1__StickyExecutionAttributes *sticky_attributes(worker *w,
+                                                                                 arena *a)
+{
+    Temporal__Api__Taskqueue__V1__StickyExecutionAttributes *sa = arena_alloc(a, sizeof(*sa));
+    if (!sa)
+        return NULL;
+    temporal__api__taskqueue__v1__sticky_execution_attributes__init(sa);
+    int64_t ms = w->s->sticky_timeout_ms, left = w->stop_at - clock_mono_ms();
+    if (left < ms)
+        ms = left;
+    if (ms < 1000)
+        ms = 1000;
+    sa->worker_task_queue = worker_sticky_task_queue(w, a);
+    sa->schedule_to_start_timeout = duration_ms(a, ms);
+    return sa->worker_task_queue && sa->schedule_to_start_timeout ? sa : NULL;
+}
+
+/* Runs one workflow task; 0 when its answer was taken, -1 when it failed. *|next|: the next
+ * task of the run the server handed back with the answer (in *|next_arena|), or NULL. */
+static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t, wf_task **next,
+                             arena **next_arena)
+{
+    *next = NULL;
+    *next_arena = NULL;
+    pages more;
+    wf_input in;
+    task_input(w, slot, t, &more, &in);
     in.queries = task_queries(a, t, &in.nqueries);
-    int rc = in.nqueries == t->n_queries ? wf_run(w->reg, a, &in, &out) : -1;
-    if (slot_stuck(w, slot))
-        return -1; /* already failed by the watchdog; the server refuses any other answer */
-    if (rc != 0) {
+    wf_exec *x = in.nqueries == t->n_queries ? run_for(w, t, &more, &in) : NULL;
+    if (!x) {
         fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, "out of memory in the worker");
         return -1;
     }
+    wf_output out;
+    wf_exec_task(x, a, &in, &out);
+    if (wft_slot_stuck(w, slot)) {
+        release_run(w, t, x, 0);
+        return -1; /* already failed by the watchdog; the server refuses any other answer */
+    }
     if (out.task_failed) {
+        release_run(w, t, x, 0);
         fail_workflow_task(w, a, t, out.cause, out.message);
         return -1;
     }
@@ -225,18 +373,22 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
     req.namespace_ = (char *)w->ns;
     req.deployment_options = &w->dep;
     req.versioning_behavior = out.versioning ? out.versioning : w->s->default_versioning;
+    req.sticky_attributes = w->cache ? sticky_attributes(w, a) : NULL;
+    req.return_new_workflow_task = 1; /* what came meanwhile comes back here, not to a queue */
     Temporal__Api__Sdk__V1__WorkflowTaskCompletedMetadata meta;
     temporal__api__sdk__v1__workflow_task_completed_metadata__init(&meta);
     meta.sdk_name = TW_SDK_NAME; /* who completed each task, in the history (as the SDKs do) */
     meta.sdk_version = TW_SDK_VERSION;
     req.sdk_metadata = &meta;
-    /* Every task replays the whole history, so a speculative task (an update's) that the server
-     * drops, events and all, costs nothing: let it drop those with only rejections (as sdk-go). */
+    /* A speculative task (an update's) the server drops, events and all, when it has only
+     * rejections (as sdk-go lets it): the answer then says so (reset_history_event_id) and
+     * the kept run, which processed those events, is given up. */
     WFS(RespondWorkflowTaskCompletedRequest__Capabilities) caps;
     PB_INIT(WFS_DESC(respond_workflow_task_completed_request__capabilities), &caps);
     caps.discard_speculative_workflow_task_with_events = 1;
     req.capabilities = &caps;
     if (add_query_results(a, t, &out, &req) != 0) {
+        release_run(w, t, x, 0);
         fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, "out of memory in the worker");
         return -1;
     }
@@ -248,212 +400,49 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
         snprintf(msg, sizeof(msg), "the workflow task's completion (%zu commands) is %zu bytes, "
                  "over the %d-byte (4 MiB) limit of a request to Temporal",
                  out.ncommands, size, GRPC_MAX_REQUEST);
+        release_run(w, t, x, 0);
         fail_workflow_task(w, a, t, CAUSE(GRPC_MESSAGE_TOO_LARGE), msg);
         pthread_mutex_lock(&w->mu);
         w->oversized++;
         pthread_mutex_unlock(&w->mu);
         return -1;
     }
-    grpc_status st;
-    if (worker_call(w, "RespondWorkflowTaskCompleted", &req.base,
-                    &WFS_DESC(respond_workflow_task_completed_response), 0, CALL_TIMEOUT_MS, &st)) {
+    arena *ra = arena_new(TASK_ARENA_LIMIT); /* the answer's answer: maybe the next task */
+    ProtobufCMessage *resp = NULL;
+    grpc_status st = {.message = "out of memory"};
+    int code = ra ? worker_call_into(w, "RespondWorkflowTaskCompleted", &req.base,
+                                     &WFS_DESC(respond_workflow_task_completed_response),
+                                     CALL_TIMEOUT_MS, ra, &resp, &st)
+                  : GRPC_RESOURCE_EXHAUSTED;
+    if (code != GRPC_OK) {
         log_error("RespondWorkflowTaskCompleted for %s: %s: %s", in.workflow_id,
-                  grpc_code_name(st.code), st.message);
+                  grpc_code_name(code), st.message);
+        release_run(w, t, x, 0);
+        arena_free(ra);
         return -1;
     }
     count_queries(w, req.n_query_results);
-    return 0;
-}
-
-/* Runs a legacy query task: replays the history (as replay: no log line, nothing sent but the
- * answer) and answers the query; 0, or -1 when the replay failed (the query then fails with
- * the reason). */
-static int run_query_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
-{
-    wf_output out;
-    pages more = {.w = w, .t = t, .token = t->next_page_token};
-    pb_query *q = t->query;
-    wf_input in = {.workflow_type = t->workflow_type ? t->workflow_type->name : "",
-                   .workflow_id = t->workflow_execution->workflow_id,
-                   .run_id = t->workflow_execution->run_id,
-                   .task_queue = w->s->task_queue,
-                   .events = t->history ? t->history->events : NULL,
-                   .nevents = t->history ? t->history->n_events : 0,
-                   .next_page = next_page,
-                   .page_ctx = &more,
-                   .code_since = &slot->code_since,
-                   .queries = &q,
-                   .nqueries = 1,
-                   .query_only = 1};
-    int rc = wf_run(w->reg, a, &in, &out);
-    if (slot_stuck(w, slot))
-        return -1; /* answered by the watchdog already */
-    const char *why = rc ? "out of memory in the worker" : out.message;
-    if (rc || out.task_failed || out.nquery_results != 1) {
-        char msg[900];
-        snprintf(msg, sizeof(msg), "query %s on workflow %s failed: the history could not be "
-                 "replayed: %s", q->query_type, in.workflow_id, why ? why : "no answer");
-        log_error("%s", msg);
-        respond_query(w, a, t->task_token, NULL, msg);
-        return -1;
-    }
-    respond_query(w, a, t->task_token, out.query_results[0], NULL);
-    return 0;
-}
-
-static void slot_begin(worker *w, wf_slot *slot, const wf_task *t)
-{
-    pthread_mutex_lock(&w->mu);
-    w->wf_running++;
-    slot->busy = 1;
-    slot->stuck = 0;
-    slot->query = t->query != NULL;
-    slot->attempt = t->attempt;
-    snprintf(slot->type, sizeof(slot->type), "%s",
-             t->workflow_type && t->workflow_type->name ? t->workflow_type->name : "?");
-    snprintf(slot->id, sizeof(slot->id), "%s",
-             t->workflow_execution && t->workflow_execution->workflow_id
-                 ? t->workflow_execution->workflow_id : "?");
-    slot->token = malloc(t->task_token.len);
-    slot->token_len = slot->token ? t->task_token.len : 0;
-    if (slot->token)
-        memcpy(slot->token, t->task_token.data, t->task_token.len);
-    pthread_cond_broadcast(&w->cv); /* the main thread watches running workflow code */
-    pthread_mutex_unlock(&w->mu);
-}
-
-static void slot_end(worker *w, wf_slot *slot, int failed)
-{
-    pthread_mutex_lock(&w->mu);
-    if (slot->stuck)
-        w->stuck_pollers--; /* the code came back after all */
-    else
-        w->wf_running--;
-    if (slot->query) {
-        w->queries++;
+    WFS(RespondWorkflowTaskCompletedResponse) *r = (void *)resp;
+    release_run(w, t, x, !r->reset_history_event_id);
+    wf_task *nt = r->workflow_task;
+    if (nt && nt->task_token.len && nt->workflow_execution) {
+        *next = nt;
+        *next_arena = ra;
     } else {
-        w->wf_tasks++;
-        if (failed && !slot->stuck)
-            w->wf_failed++;
+        arena_free(ra);
     }
-    slot->busy = 0;
-    free(slot->token);
-    slot->token = NULL;
-    slot->token_len = 0;
-    w->last_busy = clock_mono_ms();
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    return 0;
 }
 
-void *wft_poller(void *arg)
+wf_task *wft_run(worker *w, wf_slot *slot, arena *a, wf_task *t, arena **next_arena,
+                 int *failed)
 {
-    worker *w = arg;
-    pthread_mutex_lock(&w->mu);
-    wf_slot *slot = &w->slots[w->nslots++];
-    pthread_mutex_unlock(&w->mu);
-    int64_t backoff = 0;
-    while (!worker_stopping(w)) {
-        arena *a = arena_new(TASK_ARENA_LIMIT);
-        if (!a)
-            break;
-        WFS(PollWorkflowTaskQueueRequest) req;
-        PB_INIT(WFS_DESC(poll_workflow_task_queue_request), &req);
-        req.namespace_ = (char *)w->ns;
-        req.task_queue = worker_task_queue(a, w->s->task_queue);
-        req.identity = w->identity;
-        req.worker_instance_key = w->instance_key;
-        req.deployment_options = &w->dep;
-        ProtobufCMessage *resp = NULL;
-        grpc_status st;
-        int code = grpc_unary(w->ch, "PollWorkflowTaskQueue", GRPC_NAMESPACED | GRPC_LONG_POLL,
-                              &req.base, &WFS_DESC(poll_workflow_task_queue_response),
-                              arena_allocator(a), &resp, worker_call_ms(w, POLL_TIMEOUT_MS), &st);
-        wf_task *t = (void *)resp;
-        if (code == GRPC_OK && t->task_token.len && !t->workflow_execution) {
-            log_error("workflow task without an execution: dropped");
-        } else if (code == GRPC_OK && t->task_token.len) {
-            slot_begin(w, slot, t);
-            log_set_task(t->query ? "query" : "workflow", slot->type,
-                         t->workflow_execution->workflow_id, NULL);
-            int failed = t->query ? run_query_task(w, slot, a, t) : run_workflow_task(w, slot, a, t);
-            log_set_task(NULL, NULL, NULL, NULL);
-            slot_end(w, slot, failed);
-        }
-        worker_poll_outcome(w, "workflow poll", code, &st, &backoff);
-        arena_free(a);
-    }
-    worker_thread_done(w, &w->pollers_running);
-    return NULL;
-}
-
-/* The watchdog's report of one stuck task, sent on a thread of its own so the main thread
- * never waits on the network for it. Owns its copies. */
-typedef struct deadlock_report {
-    worker *w;
-    ProtobufCBinaryData token;
-    int query;               /* a legacy query task's: answered as a failed query */
-    char msg[600];
-} deadlock_report;
-
-static void *report_thread(void *arg)
-{
-    deadlock_report *r = arg;
-    worker *w = r->w;
-    arena *a = arena_new(1024 * 1024);
-    if (a && r->query)
-        respond_query(w, a, r->token, NULL, r->msg);
-    else if (a)
-        respond_task_failed(w, a, r->token, WF_CAUSE_UNHANDLED_FAILURE, "PotentialDeadlock",
-                            r->msg);
+    wf_task *next = NULL;
+    *next_arena = NULL;
+    if (t->query)
+        *failed = run_query_task(w, slot, a, t) != 0;
+    else
+        *failed = run_workflow_task(w, slot, a, t, &next, next_arena) != 0;
     arena_free(a);
-    free(r->token.data);
-    free(r);
-    worker_thread_done(w, &w->answers_running);
-    return NULL;
-}
-
-/* With mu held: marks |slot| stuck and, on the task's first attempt (as the official SDKs
- * report a failing task once), sends the failure naming the workflow. */
-static void report_stuck(worker *w, wf_slot *slot, int64_t limit)
-{
-    slot->stuck = 1;
-    w->wf_stuck++;
-    w->wf_running--;      /* not running work: it must not hold the idle exit or the drain */
-    w->stuck_pollers++;
-    deadlock_report *r = calloc(1, sizeof(*r));
-    if (r) {
-        r->w = w;
-        r->query = slot->query;
-        snprintf(r->msg, sizeof(r->msg), "potential deadlock: the code of workflow %s (id %s) "
-                 "ran for more than %lld ms without yielding (an endless loop or a blocking call "
-                 "in workflow code?); its task is failed and this Lambda environment will be "
-                 "replaced once the invocation ends", slot->type, slot->id, (long long)limit);
-        log_error("%s", r->msg);
-        r->token.len = slot->token_len;
-        r->token.data = slot->token_len ? malloc(slot->token_len) : NULL;
-        if (r->token.data)
-            memcpy(r->token.data, slot->token, slot->token_len);
-    }
-    if (!r || !r->token.data || slot->attempt > 1 ||
-        worker_spawn_locked(w, report_thread, r, &w->answers_running) != 0) {
-        if (r)
-            free(r->token.data);
-        free(r);
-    }
-    pthread_cond_broadcast(&w->cv);
-}
-
-void wft_watchdog(worker *w)
-{
-    int64_t limit = w->s->deadlock_timeout_ms;
-    if (limit <= 0)
-        return;
-    pthread_mutex_lock(&w->mu);
-    for (int i = 0; i < w->nslots; i++) {
-        wf_slot *slot = &w->slots[i];
-        int64_t since = __atomic_load_n(&slot->code_since, __ATOMIC_ACQUIRE);
-        if (slot->busy && !slot->stuck && since && clock_mono_ms() - since >= limit)
-            report_stuck(w, slot, limit);
-    }
-    pthread_mutex_unlock(&w->mu);
+    return next;
 }

@@ -28,6 +28,7 @@
 #include "temporal/engine/arena.h"
 #include "temporal/clock.h"
 #include "temporal/net/connect.h"
+#include "temporal/worker/wfcache.h"
 #include "temporal/worker/worker_int.h"
 #include "runtime/log.h"
 
@@ -60,6 +61,21 @@ int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
     return code;
 }
 
+int worker_call_into(worker *w, const char *method, const ProtobufCMessage *req,
+                     const ProtobufCMessageDescriptor *desc, int timeout_ms, arena *a,
+                     ProtobufCMessage **resp, grpc_status *st)
+{
+    *resp = NULL;
+    if (w->hard_ms - clock_mono_ms() <= 0) {
+        memset(st, 0, sizeof(*st));
+        st->code = GRPC_DEADLINE_EXCEEDED;
+        snprintf(st->message, sizeof(st->message), "no time left before the Lambda deadline");
+        return st->code;
+    }
+    return grpc_unary(w->ch, method, GRPC_NAMESPACED, req, desc, arena_allocator(a), resp,
+                      worker_call_ms(w, timeout_ms), st);
+}
+
 int worker_stopping(worker *w)
 {
     pthread_mutex_lock(&w->mu);
@@ -76,8 +92,11 @@ void worker_unref(worker *w)
     if (left)
         return;
     grpc_channel_free(w->ch);
-    for (int i = 0; i < w->nslots; i++)
+    wfcache_free(w->cache); /* every thread has ended: no run is held */
+    for (int i = 0; i < w->nslots; i++) {
         free(w->slots[i].token);
+        arena_free(w->slots[i].task_arena);
+    }
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w);
@@ -91,6 +110,16 @@ pb_task_queue *worker_task_queue(arena *a, const char *name)
     PB_INIT(temporal__api__taskqueue__v1__task_queue__descriptor, tq);
     tq->name = (char *)name;
     tq->kind = TQ_KIND_NORMAL;
+    return tq;
+}
+
+pb_task_queue *worker_sticky_task_queue(worker *w, arena *a)
+{
+    pb_task_queue *tq = worker_task_queue(a, w->sticky_queue);
+    if (tq) {
+        tq->kind = TEMPORAL__API__ENUMS__V1__TASK_QUEUE_KIND__TASK_QUEUE_KIND_STICKY;
+        tq->normal_name = w->s->task_queue;
+    }
     return tq;
 }
 
@@ -211,6 +240,23 @@ static worker *worker_new(const worker_params *p, int64_t now_mono)
     w->hard_ms = now_mono + (p->deadline_ms - clock_wall_ms()) - SETTINGS_ANSWER_MARGIN_MS;
     snprintf(w->identity, sizeof(w->identity), "%s@%s", p->request_id, p->function_arn);
     snprintf(w->instance_key, sizeof(w->instance_key), "%s", p->request_id); /* unique per invocation */
+    if (s->workflow_cache_size > 0) {
+        /* This invocation's own: the request id makes it unique, the task queue readable. */
+        snprintf(w->sticky_queue, sizeof(w->sticky_queue), "%.200s:sticky:%.40s", s->task_queue,
+                 p->request_id);
+        if (!(w->cache = wfcache_new(s->workflow_cache_size))) {
+            free(w);
+            return NULL;
+        }
+    }
+    /* With a cache, two slots at least: one poll waits on the sticky queue, one on the task
+     * queue (the Go SDK refuses one). */
+    w->nslots = s->max_workflow_tasks < WORKER_MAX_WF_SLOTS ? s->max_workflow_tasks
+                                                             : WORKER_MAX_WF_SLOTS;
+    if (w->cache && w->nslots < 2)
+        w->nslots = 2;
+    for (int i = 0; i < w->nslots; i++)
+        w->slots[i].w = w;
     pthread_mutex_init(&w->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -247,17 +293,20 @@ static int wait_until(worker *w, int (*done)(const worker *), int64_t until)
     }
 }
 
-/* Pollers that are not stuck in workflow code have ended, and no activity runs. */
+/* Pollers have ended, workflow executors that are not stuck in workflow code too, and no
+ * activity runs. */
 static int drained(const worker *w)
 {
-    return w->pollers_running == w->stuck_pollers && w->acts == NULL;
+    return w->pollers_running == 0 && w->executors_running == w->stuck_executors &&
+           w->acts == NULL;
 }
-/* Pollers, fail-backs and the heartbeat sender have ended, and no activity is still sending
- * its own answer (those left running were failed back; their answers are dropped). */
+/* Pollers, executors, fail-backs and the heartbeat sender have ended, and no activity is still
+ * sending its own answer (those left running were failed back; their answers are dropped). */
 static int all_done(const worker *w)
 {
-    return !act_answering(w) && w->pollers_running == w->stuck_pollers &&
-           w->answers_running == 0 && w->hb_threads == 0;
+    return !act_answering(w) && w->pollers_running == 0 &&
+           w->executors_running == w->stuck_executors && w->answers_running == 0 &&
+           w->hb_threads == 0;
 }
 
 static int shutdown_worker(worker *w)
@@ -269,6 +318,8 @@ static int shutdown_worker(worker *w)
     req.reason = "Lambda invocation ending";
     req.task_queue = (char *)w->s->task_queue;
     req.worker_instance_key = w->instance_key;
+    req.sticky_task_queue = w->sticky_queue; /* given back: its tasks go to the task queue at
+                                              * once instead of waiting for the timeout */
     grpc_status st;
     int code = worker_call(w, "ShutdownWorker", &req.base, &WFS_DESC(shutdown_worker_response),
                            GRPC_NO_RETRY, SHUTDOWN_WORKER_MS, &st);
@@ -340,15 +391,15 @@ static int stop(worker *w, int64_t stop_start)
     pthread_mutex_unlock(&w->mu);
     wait_until(w, all_done, w->hard_ms);
     pthread_mutex_lock(&w->mu);
-    int stuck = w->stuck_pollers;
+    int stuck = w->stuck_executors;
     for (int i = 0; i < w->nslots; i++) /* code running at the deadline (watchdog off or late) */
-        if (w->slots[i].busy && !w->slots[i].stuck &&
+        if (w->slots[i].state == SLOT_RUNNING && !w->slots[i].stuck &&
             __atomic_load_n(&w->slots[i].code_since, __ATOMIC_ACQUIRE))
             stuck++;
     pthread_mutex_unlock(&w->mu);
     if (stuck)
-        log_error("%d workflow pollers are inside workflow code that does not yield: answering "
-                  "the invocation without them; this process will end", stuck);
+        log_error("%d workflow task executors are inside workflow code that does not yield: "
+                  "answering the invocation without them; this process will end", stuck);
     return stuck > 0;
 }
 
@@ -361,10 +412,12 @@ static char *summary_json(worker *w, int idle, int polled)
                       "\"workflow_task_failures\":%d,\"workflow_tasks_deadlocked\":%d,"
                       "\"activities\":%d,\"activity_failures\":%d,"
                       "\"activities_failed_back_at_stop\":%d,\"too_large\":%d,"
-                      "\"queries\":%d,\"poll_errors\":%d}",
+                      "\"queries\":%d,\"poll_errors\":%d,\"cache_hits\":%d,"
+                      "\"cache_misses\":%d,\"histories_fetched\":%d}",
                       polled ? "true" : "false", idle ? "idle" : "deadline", w->wf_tasks,
                       w->wf_failed, w->wf_stuck, w->acts_done, w->acts_failed, w->acts_abandoned,
-                      w->oversized, w->queries, w->poll_errors);
+                      w->oversized, w->queries, w->poll_errors, w->cache_hits, w->cache_misses,
+                      w->histories_fetched);
     pthread_mutex_unlock(&w->mu);
     return rc < 0 ? NULL : out;
 }
@@ -391,15 +444,18 @@ int worker_run(const worker_params *p, worker_result *res, char *err, size_t err
         return -1;
     }
     int64_t stop_at = now_mono + work_ms;
+    w->stop_at = stop_at;
     if (conn_channel_open(p->conn, &w->ch, err, errlen) != 0 ||
         check_namespace(w, work_ms, err, errlen) != 0) {
         worker_unref(w);
         return -1;
     }
 
-    int nwf = s->workflow_pollers < s->max_workflow_tasks ? s->workflow_pollers : s->max_workflow_tasks;
-    if (nwf > WORKER_MAX_WF_POLLERS)
-        nwf = WORKER_MAX_WF_POLLERS;
+    /* Pollers poll while tasks run (wfpoll.c); with a cache, two at least (the sticky queue
+     * and the task queue each get one). */
+    int nwf = s->workflow_pollers < w->nslots ? s->workflow_pollers : w->nslots;
+    if (w->cache && nwf < 2)
+        nwf = 2;
     int started = 0;
     if (start_thread(w, act_heartbeat_sender, &w->hb_threads) != 0)
         log_error("no thread for the heartbeat sender: heartbeats will not reach the server");

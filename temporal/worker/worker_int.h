@@ -1,12 +1,31 @@
 /*
- * worker_int: what the worker's own files share (worker.c: lifecycle and the stop; wft.c:
- * workflow tasks; act.c: activities and heartbeats; api.c: the tw_api table). Nothing outside
- * temporal/worker/ includes this.
+ * worker_int: what the worker's own files share (worker.c: lifecycle and the stop; wfpoll.c:
+ * workflow pollers, executor slots and the deadlock watchdog; wft.c: one workflow task;
+ * wfcache.c: the workflow cache; act.c: activities and heartbeats; api.c: the tw_api table).
+ * Nothing outside temporal/worker/ includes this.
  *
  * Ownership: worker_run() makes the worker with one reference; every thread it starts
- * (pollers, the heartbeat sender, activity threads, fail-backs) takes one more and drops it
- * when it ends, and the last one frees the worker and its channel. A thread stuck in user code
- * therefore keeps the worker alive; the invocation is answered without it.
+ * (pollers, workflow executors, the heartbeat sender, activity threads, fail-backs) takes one
+ * more and drops it when it ends, and the last one frees the worker, its channel and its
+ * workflow cache. A thread stuck in user code therefore keeps the worker alive; the invocation
+ * is answered without it.
+ *
+ * Workflow tasks (wfpoll.c, wft.c): a poller reserves a free executor slot, polls (the task
+ * queue, or this invocation's sticky queue), and hands the task to the slot's executor thread,
+ * then polls again at once, so polling never waits for a task to run (as the Go SDK's pollers
+ * hand tasks to its task workers). A slot's executor thread is started the first time the slot
+ * gets a task and lives until the stop; it runs one task at a time, and the next task the
+ * server hands back with an answer (return_new_workflow_task) right after it.
+ *
+ * The workflow cache (wfcache.h) and its threading model: a kept run (the engine's wf_exec:
+ * its arena, its coroutines' stacks, handlers, the last event it processed) is resumed by
+ * whichever executor thread takes its next task: the executor takes the run out of the cache
+ * (held: no other thread touches it), runs the task, answers, and gives it back (or drops it:
+ * the task failed, the workflow closed, the answer was refused). Nothing of a run is
+ * thread-local (coro.h: ucontext stacks, annotated for ASan at every switch; the deadlock
+ * watchdog watches the slot running the task, wf_input.code_since). A run in the cache and not
+ * held is touched only under the cache's lock (eviction frees it on the evicting thread). The
+ * cache is freed with the worker, when no thread holds a run.
  *
  * Time: |hard_ms| (monotonic) is the Lambda deadline minus the answer margin. Every call to
  * Temporal gets worker_call_ms(w, its timeout) = min(timeout, hard - now), so no call runs
@@ -23,21 +42,34 @@
 
 #include "temporal/net/grpc.h"
 #include "temporal/engine/proto.h"
+#include "temporal/engine/wf.h"
 #include "registry/reg.h"
 #include "temporal/config/settings.h"
 
 #define CALL_TIMEOUT_MS 10000
 #define POLL_TIMEOUT_MS 70000
 #define TASK_ARENA_LIMIT (256u * 1024 * 1024)
-#define WORKER_MAX_WF_POLLERS 128
+#define WORKER_MAX_WF_SLOTS 128
+/* How long the next task of a kept run waits for the executor still holding it (answering the
+ * last task) before it replays from the first event instead. */
+#define CACHE_WAIT_MS 2000
 
 typedef struct worker worker;
+typedef WFS(PollWorkflowTaskQueueResponse) wf_task;
 
-/* One workflow poller's task, watched for workflow code that does not yield. */
+enum { SLOT_FREE, SLOT_POLLING, SLOT_HANDED, SLOT_RUNNING };
+
+/* One workflow task slot: reserved by a poller, then its executor runs the task it got,
+ * watched for workflow code that does not yield. */
 typedef struct wf_slot {
+    worker *w;
     int64_t code_since;    /* monotonic ms the code was last resumed, 0 while it is not running
-                            * (written by the poller's thread with atomics, read by the watchdog) */
-    int busy;              /* under mu: a task is being run */
+                            * (written by the executor's thread with atomics, read by the
+                            * watchdog) */
+    int state;             /* under mu: SLOT_* */
+    arena *task_arena;     /* under mu: a task handed to the executor (SLOT_HANDED), in its */
+    wf_task *task;         /* arena, which the executor frees */
+    int executor;          /* under mu: the slot's executor thread runs */
     int stuck;             /* under mu: the watchdog found this task's code not yielding */
     int attempt;           /* under mu: the task's attempt (the watchdog reports attempt 1) */
     int query;             /* under mu: a legacy query task (answered as a query, not counted
@@ -57,6 +89,9 @@ struct worker {
     grpc_channel *ch;
     pb_deployment_options dep;
     int64_t hard_ms;         /* monotonic: nothing of this invocation runs past it */
+    int64_t stop_at;         /* monotonic: polling stops then at the latest */
+    char sticky_queue[300];  /* this invocation's own workflow task queue; "" without a cache */
+    struct wfcache *cache;   /* kept runs (sticky execution); NULL when off */
     int64_t lambda_deadline; /* Unix ms */
     int64_t drain_deadline;  /* Unix ms: the end of the drain, the activities' deadline */
     int poll_complete_on_shutdown; /* the server answers open polls when told we stop */
@@ -72,10 +107,16 @@ struct worker {
     int answers_running;     /* fail-backs and watchdog reports being sent */
     int hb_stop;             /* the heartbeat sender is to end */
     int hb_threads;          /* the heartbeat sender and the sends it started, running */
-    int stuck_pollers;       /* workflow pollers inside code the watchdog found not yielding */
+    int executors_running;   /* workflow executor threads */
+    int stuck_executors;     /* executors inside code the watchdog found not yielding */
     int nslots;
-    wf_slot slots[WORKER_MAX_WF_POLLERS];
+    wf_slot slots[WORKER_MAX_WF_SLOTS];
     int wf_running;          /* workflow tasks being run (not counting stuck ones) */
+    int pending_sticky, pending_normal; /* workflow polls open on each queue */
+    int64_t sticky_backlog;  /* the last sticky poll's backlog hint */
+    int cache_hits;          /* tasks run on a kept run (only their new events) */
+    int cache_misses;        /* tasks replayed from the first event with a cache on */
+    int histories_fetched;   /* of those, sticky tasks whose whole history was fetched */
     int64_t last_busy;       /* monotonic ms when a task last arrived or ended */
     int wf_tasks, wf_failed, wf_stuck, acts_done, acts_failed, acts_abandoned, oversized,
         queries;             /* queries answered: legacy query tasks and queries in tasks */
@@ -90,6 +131,10 @@ int worker_call_ms(worker *w, int64_t want);
 int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
                 const ProtobufCMessageDescriptor *desc, int flags, int timeout_ms,
                 grpc_status *st);
+/* The same, its answer unpacked into |a| (*|resp|, for the caller to read). */
+int worker_call_into(worker *w, const char *method, const ProtobufCMessage *req,
+                     const ProtobufCMessageDescriptor *desc, int timeout_ms, arena *a,
+                     ProtobufCMessage **resp, grpc_status *st);
 int worker_stopping(worker *w);
 /* Starts |fn|(|arg|) on a detached thread that holds a reference to |w| (it must end with
  * worker_unref) and counts in *|counter| (may be NULL). Called with mu held. 0, or -1 when no
@@ -104,12 +149,26 @@ void worker_unref(worker *w);
 void worker_poll_outcome(worker *w, const char *what, int code, const grpc_status *st,
                          int64_t *backoff);
 pb_task_queue *worker_task_queue(arena *a, const char *name);
+/* This invocation's sticky queue (kind STICKY, the task queue as its normal name), in |a|. */
+pb_task_queue *worker_sticky_task_queue(worker *w, arena *a);
 
-/* wft.c: the workflow poller thread (|arg| is the worker; slot index chosen inside). */
+/* wfpoll.c: the workflow poller thread (|arg| is the worker). */
 void *wft_poller(void *arg);
-/* wft.c: fails the tasks of workflow code that has not yielded for the deadlock timeout.
+/* wfpoll.c: fails the tasks of workflow code that has not yielded for the deadlock timeout.
  * Called by the worker's main thread. */
 void wft_watchdog(worker *w);
+/* wft.c: runs workflow task |t| (in |a|, which it frees) on |slot|'s executor thread, and
+ * answers it; *|failed| says whether it failed. Returns the next task of the same run when the
+ * server handed one back with the answer (in *|next_arena|, the caller's to free), else NULL. */
+wf_task *wft_run(worker *w, wf_slot *slot, arena *a, wf_task *t, arena **next_arena,
+                 int *failed);
+/* wft.c: did the watchdog fail this slot's task already (its code did not yield)? */
+int wft_slot_stuck(worker *w, wf_slot *slot);
+/* wft.c: RespondWorkflowTaskFailed / RespondQueryTaskCompleted, for the watchdog's reports. */
+int wft_respond_task_failed(worker *w, arena *a, ProtobufCBinaryData token, int cause,
+                            const char *type, const char *message);
+int wft_respond_query(worker *w, arena *a, ProtobufCBinaryData token,
+                      const pb_query_result *r, const char *message);
 
 /* act.c */
 void *act_poller(void *arg);
