@@ -289,6 +289,10 @@ $(BUILD)/tests/test_wf_exec: $(filter $(BUILD)/features/query/% $(BUILD)/feature
 # The worker's workflow cache (tests/unit/test_wfcache.c): eviction, held runs, waiting.
 UNIT_TESTS += test_wfcache
 TEST_SRC_test_wfcache = tests/support/wf_hist.c tests/support/wf_shadow.c $(WORKER_SRC) tests/support/harness.c
+# Sticky execution end to end (tests/integration/test_sticky.c): kept runs, the sticky queue
+# given back at the stop, evictions, through the emulator, the real server, the Go driver.
+INTEGRATION_TESTS += test_sticky
+TEST_SRC_test_sticky = $(TEST_SUPPORT_SRC)
 # End to end (tests/integration/test_wf_handlers_talk.c): lib_wf_handlers under the emulator,
 # the real server, the Go driver's updates and queries.
 INTEGRATION_TESTS += test_wf_handlers_talk
