@@ -360,6 +360,23 @@ $(BUILD)/bench/libsteps.so: bench/steps/worker.c include/tw.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection \
 	    -Iinclude -o $@ $<
+# The engine alone on recorded histories (bench/replay.c: events per second, with and without
+# the workflow cache; writes $(BUILD)/bench/replay.md). `make test` runs it once with --check
+# (tests/unit/test_bench_replay.c), so it cannot rot.
+BENCH_REPLAY_LIBS = $(addprefix $(BUILD)/,examples/libhello.so examples/libtimers.so \
+                    bench/libsteps.so fixtures/lib_wf_talk.so)
+$(BUILD)/bench/replay: $(call obj,bench/replay.c $(WORKER_SRC)) $(PROTO_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(PROTO_LIB) $(DEP_LIBS) $(SYS_LIBS)
+.PHONY: bench-replay
+bench-replay: $(BUILD)/bench/replay $(BENCH_REPLAY_LIBS)
+	BUILD=$(BUILD) $(BUILD)/bench/replay
+UNIT_TESTS += test_bench_replay
+TEST_SRC_test_bench_replay = tests/support/harness.c
+$(BUILD)/tests/test_bench_replay: $(BUILD)/bench/replay $(BENCH_REPLAY_LIBS) \
+                                 $(BUILD)/fixtures/lib_changing_v2.so
+test: $(BUILD)/tests/test_bench_replay # (the test rule's prerequisites were read above)
+bench: bench-replay
 bench: $(BUILD)/bootstrap $(BUILD)/lambda-emu $(BUILD)/examples/libhello.so $(TEMPORAL_BINS) \
        $(BUILD)/bench-peer $(BUILD)/bench/libsteps.so | $(SYSTEM_BUILD)
 	BUILD=$(BUILD) bash bench/compare.sh $(BENCH_REPS)
