@@ -38,6 +38,14 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Prints summary |s| with a label (the test's output shows what each invocation did). */
+static void show(const char *label, const cJSON *s)
+{
+    char *text = cJSON_PrintUnformatted(s);
+    print_message("%s: %s\n", label, text ? text : "?");
+    free(text);
+}
+
 static void signal_done(const flow_fn *f, const char *id)
 {
     const char *args[] = {"signal", "--id", id, "--name", "done", NULL};
@@ -57,7 +65,7 @@ static void later_tasks_run_on_the_kept_run(void **st)
     flow_new_id(id, sizeof(id), "chain");
     flow_start(&f, "Interleave", id, "20");
     cJSON *s = flow_invoke(&f);
-    print_message("first invocation: %s\n", cJSON_PrintUnformatted(s));
+    show("first invocation", s);
     int tasks = flow_int(s, "workflow_tasks"), hits = flow_int(s, "cache_hits");
     assert_int_equal(flow_int(s, "workflow_task_failures"), 0);
     assert_int_equal(flow_int(s, "activities"), 20);
@@ -73,7 +81,7 @@ static void later_tasks_run_on_the_kept_run(void **st)
     signal_done(&f, id);
     int64_t t0 = now_ms();
     s = flow_invoke(&f);
-    print_message("second invocation: %s\n", cJSON_PrintUnformatted(s));
+    show("second invocation", s);
     assert_int_equal(flow_int(s, "workflow_tasks"), 1);
     assert_int_equal(flow_int(s, "cache_misses"), 1);
     assert_int_equal(flow_int(s, "histories_fetched"), 0);
@@ -124,7 +132,7 @@ static void evicted_runs_fetch_their_whole_history(void **st)
     flow_bg_join(&bg);
     cJSON *s = cJSON_Parse(bg.body ? bg.body : "");
     assert_non_null(s);
-    print_message("invocation: %s\n", cJSON_PrintUnformatted(s));
+    show("invocation", s);
     assert_null(bg.error);
     assert_int_equal(flow_int(s, "workflow_task_failures"), 0);
     assert_true(flow_int(s, "histories_fetched") >= 1); /* evicted runs, sticky queries */
