@@ -1,7 +1,9 @@
 /*
  * Unit tests of temporal/engine/coro.c: yielding and resuming, several coroutines interleaved,
- * dropping an unfinished one, enough stack for real work, and an overflow that faults (in a
- * child process) even when a big frame lands deep below the stack.
+ * dropping an unfinished one, enough stack for real work, values in registers (integer and
+ * floating point) kept across switches on both sides, stacks reused by many coroutines one
+ * after another, and an overflow that faults (in a child process) even when a big frame lands
+ * deep below the stack, also on a reused stack.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -110,6 +112,81 @@ static void uses_its_stack(void **st)
     coro_free(co);
 }
 
+/* Integer and floating-point work whose values live in registers across each yield. */
+typedef struct mix {
+    double d;
+    uint64_t u;
+} mix;
+
+static mix mix_step(mix m, int i)
+{
+    m.d = m.d * 1.0001 + (double)(i % 7) * 0.25;
+    m.u = m.u * 6364136223846793005u + 1442695040888963407u + (uint64_t)i;
+    return m;
+}
+
+static void mix_in_coroutine(void *arg)
+{
+    mix m = {1.5, 7};
+    double f1 = 0.5, f2 = 2.0;
+    for (int i = 0; i < 1000; i++) {
+        m = mix_step(m, i);
+        f1 += m.d * 1e-6;
+        f2 *= 1.000001;
+        coro_yield();
+    }
+    m.d += f1 + f2;
+    *(mix *)arg = m;
+}
+
+static void registers_survive_switches(void **st)
+{
+    mix got = {0}, want = {1.5, 7}, mine = {0.25, 3};
+    double w1 = 0.5, w2 = 2.0;
+    for (int i = 0; i < 1000; i++) {
+        want = mix_step(want, i);
+        w1 += want.d * 1e-6;
+        w2 *= 1.000001;
+    }
+    want.d += w1 + w2;
+    coro *co;
+    assert_int_equal(coro_new(&co, 0, mix_in_coroutine, &got), 0);
+    int i = 0;
+    while (!coro_resume(co))
+        mine = mix_step(mine, i++); /* the resumer's registers busy too */
+    coro_free(co);
+    assert_int_equal(i, 1000);
+    assert_true(got.d == want.d);
+    assert_true(got.u == want.u);
+    mix again = {0.25, 3};
+    for (int k = 0; k < 1000; k++)
+        again = mix_step(again, k);
+    assert_true(mine.d == again.d && mine.u == again.u);
+}
+
+/* Stacks are kept and reused: many coroutines one after another (and a few at once) each
+ * start clean and run to the end. */
+static void many_coroutines_reuse_stacks(void **st)
+{
+    for (int i = 0; i < 20000; i++) {
+        counter c[3] = {{0}};
+        coro *co[3];
+        int n = i % 3 + 1;
+        for (int k = 0; k < n; k++)
+            assert_int_equal(coro_new(&co[k], 0, count_three, &c[k]), 0);
+        for (int k = 0; k < n; k++) {
+            int resumes = 0;
+            while (!coro_resume(co[k]))
+                resumes++;
+            assert_int_equal(resumes, 3);
+            assert_int_equal(c[k].steps, 3);
+            assert_true(coro_done(co[k]));
+        }
+        for (int k = n; k-- > 0;)
+            coro_free(co[k]);
+    }
+}
+
 /* How far below its stack a coroutine writes, and whether something is mapped right below
  * the guard first (as another coroutine's stack or any heap mapping could be). */
 typedef struct overflow {
@@ -186,6 +263,8 @@ int main(void)
         cmocka_unit_test(interleaved),
         cmocka_unit_test(dropped_unfinished),
         cmocka_unit_test(uses_its_stack),
+        cmocka_unit_test(registers_survive_switches),
+        cmocka_unit_test(many_coroutines_reuse_stacks),
         cmocka_unit_test(overflow_faults),
         cmocka_unit_test(big_frame_cannot_jump_the_guard),
     };
