@@ -139,6 +139,14 @@ int wf_exec_reusable(const wf_exec *x);
  * first event: that task timed out or failed, or another worker answered since; the run must
  * be replayed from the first event.) */
 int wf_exec_continues(const wf_exec *x, const pb_event *first);
+/* What a kept run waits on that will bring it another task: activities it scheduled that have
+ * not ended, and the earliest time (Unix ms, the history's clock) one of its timers fires (0:
+ * none). For the worker's idle rule; reads |x| only. */
+typedef struct wf_waits {
+    int activities;
+    int64_t next_timer_ms;
+} wf_waits;
+void wf_exec_waits(const wf_exec *x, wf_waits *out);
 /* Frees |x|: its coroutines (suspended ones are dropped) and its arena. NULL is a no-op. */
 void wf_exec_free(wf_exec *x);
 

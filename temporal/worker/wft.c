@@ -278,7 +278,8 @@ static wf_exec *run_for(worker *w, wf_task *t, pages *more, wf_input *in)
 {
     const char *run_id = run_id_of(t);
     const pb_event *first = t->history && t->history->n_events ? t->history->events[0] : NULL;
-    wf_exec *x = w->cache ? wfcache_take(w->cache, run_id, CACHE_WAIT_MS) : NULL;
+    wf_exec *x = w->cache ? wfcache_take(w->cache, run_id, worker_call_ms(w, CACHE_WAIT_MS))
+                          : NULL;
     int hit = x && wf_exec_continues(x, first);
     if (x && !hit) {
         log_debug("workflow %s: the kept run (next event %lld) does not continue the task's "

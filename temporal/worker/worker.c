@@ -35,6 +35,7 @@
 #define SHUTDOWN_WORKER_MS 2000
 #define POLL_BACKOFF_MAX_MS 5000
 #define WATCH_EVERY_MS 100
+#define IDLE_TIMER_GRACE_MS 500
 
 int worker_call_ms(worker *w, int64_t want)
 {
@@ -328,7 +329,42 @@ static int shutdown_worker(worker *w)
     return code;
 }
 
-/* Works until the stop time, or until idle for the idle-exit window. Returns 1 when idle. */
+/* The kept runs' waits, summed (wfcache_visit). */
+static void add_waits(void *arg, const wf_exec *x)
+{
+    wf_waits *sum = arg, one;
+    wf_exec_waits(x, &one);
+    sum->activities += one.activities;
+    if (one.next_timer_ms && (!sum->next_timer_ms || one.next_timer_ms < sum->next_timer_ms))
+        sum->next_timer_ms = one.next_timer_ms;
+}
+
+/* With mu held and nothing running: until when (monotonic) the invocation stays. The idle
+ * window after the last task; longer when the workflows this invocation keeps will soon have
+ * a task for it (it would go to another invocation, which replays their whole history and
+ * idles a window of its own): one more window while activities they scheduled have not ended,
+ * and, for a timer of theirs that fires within a window of that, until it fires and its task
+ * has had IDLE_TIMER_GRACE_MS to come. Work expected later than that is not waited for: the
+ * sticky queue is given back at the stop, so its task goes to the task queue and Temporal
+ * invokes the function again. */
+static int64_t idle_deadline(worker *w)
+{
+    int64_t window = w->s->idle_exit_ms, until = w->last_busy + window;
+    if (!w->cache)
+        return until;
+    wf_waits waits = {0};
+    wfcache_visit(w->cache, add_waits, &waits);
+    if (waits.activities)
+        until = w->last_busy + 2 * window;
+    if (waits.next_timer_ms) {
+        int64_t fire = clock_mono_ms() + (waits.next_timer_ms - clock_wall_ms());
+        if (fire <= w->last_busy + 2 * window && fire + IDLE_TIMER_GRACE_MS > until)
+            until = fire + IDLE_TIMER_GRACE_MS;
+    }
+    return until;
+}
+
+/* Works until the stop time, or until idle (idle_deadline). Returns 1 when idle. */
 static int work(worker *w, int64_t stop_at)
 {
     const settings *s = w->s;
@@ -340,7 +376,7 @@ static int work(worker *w, int64_t stop_at)
         if (left <= 0)
             break;
         if (s->idle_exit_ms && !w->wf_running && !w->acts) {
-            int64_t idle_left = w->last_busy + s->idle_exit_ms - now;
+            int64_t idle_left = idle_deadline(w) - now;
             if (idle_left <= 0) {
                 idle = 1;
                 break;
@@ -478,6 +514,8 @@ int worker_run(const worker_params *p, worker_result *res, char *err, size_t err
     int idle = work(w, stop_at);
     res->restart = stop(w, clock_mono_ms());
     res->summary = summary_json(w, idle, 1);
+    if (res->summary) /* an Event invocation's answer goes nowhere: the log keeps it */
+        log_info("invocation done: %s", res->summary);
 
     /* Every poll of the invocation failed: a mistake the namespace check could not see (a
      * task queue the key may not poll, an outage). Say so instead of reporting success. */

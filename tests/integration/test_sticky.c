@@ -150,6 +150,44 @@ static void evicted_runs_fetch_their_whole_history(void **st)
     emu_stop(&f.emu);
 }
 
+/* The idle exit knows what the kept runs wait on: a timer that fires just after the idle
+ * window keeps the invocation until its task came (one invocation completes the workflow); a
+ * timer well past it does not (the invocation ends idle, the next one completes it). */
+static void idle_exit_waits_for_a_timer_due_soon(void **st)
+{
+    flow_fn f;
+    flow_deploy(&f, &srv, "timer");
+    const char *env[] = {"TEMPORAL_IDLE_EXIT=1s", NULL};
+    flow_run(&f, &(flow_opts){.library = "fixtures/lib_wf_talk.so", .timeout_s = 60, .env = env});
+    char id[64];
+    flow_new_id(id, sizeof(id), "soon");
+    flow_start(&f, "Condition", id, "1600"); /* sleeps 1.6 s, then completes */
+    cJSON *s = flow_invoke(&f);
+    show("timer in 1.6 s", s);
+    assert_int_equal(flow_int(s, "workflow_tasks"), 2);
+    assert_int_equal(flow_int(s, "cache_hits"), 1);
+    assert_string_equal(flow_str(s, "stopped"), "idle");
+    cJSON_Delete(s);
+    const char *describe[] = {"describe", "--id", id, NULL};
+    cJSON *d = flow_call(&srv, describe);
+    assert_string_equal(flow_str(d, "status"), "COMPLETED");
+    cJSON_Delete(d);
+
+    flow_new_id(id, sizeof(id), "later");
+    flow_start(&f, "Condition", id, "6000");
+    int64_t t0 = now_ms();
+    s = flow_invoke(&f);
+    show("timer in 6 s", s);
+    assert_true(now_ms() - t0 < 4000);
+    assert_int_equal(flow_int(s, "workflow_tasks"), 1);
+    cJSON_Delete(s);
+    flow_invoke_until_closed(&f, id, 5);
+    cJSON *done = flow_await(&srv, id, "5s");
+    assert_string_equal(flow_str(done, "status"), "COMPLETED");
+    cJSON_Delete(done);
+    emu_stop(&f.emu);
+}
+
 /* TEMPORAL_WORKFLOW_CACHE_SIZE=0: no sticky queue, every task replays from the first event. */
 static void cache_off_replays_every_task(void **st)
 {
@@ -179,6 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(later_tasks_run_on_the_kept_run),
         cmocka_unit_test(evicted_runs_fetch_their_whole_history),
+        cmocka_unit_test(idle_exit_waits_for_a_timer_due_soon),
         cmocka_unit_test(cache_off_replays_every_task),
     };
     return cmocka_run_group_tests_name("sticky", tests, group_setup, group_teardown);

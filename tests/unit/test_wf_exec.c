@@ -336,6 +336,34 @@ static void what_a_kept_run_refuses(void **st)
     wh_free(&h);
 }
 
+/* What a kept run waits on, for the worker's idle rule: the activities it scheduled, its
+ * earliest timer (as the code that started it saw the time). */
+static void what_a_kept_run_waits_on(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, "2"); /* Interleave: Echo twice, then waits for "done" */
+    wf_exec *x = kept_run(&h, "Interleave");
+    wf_waits waits;
+    wf_exec_waits(x, &waits);
+    assert_int_equal(waits.activities, 1);
+    assert_true(waits.next_timer_ms == 0);
+    wf_exec_free(x);
+    wh_free(&h);
+
+    wh_init(&h);
+    h.now_ms = 50000;
+    wh_start(&h, "1500"); /* Condition: a coroutine sleeps 1.5 s, the wait has a 60 s timeout */
+    x = kept_run(&h, "Condition");
+    wf_exec_waits(x, &waits);
+    assert_int_equal(waits.activities, 0);
+    assert_true(waits.next_timer_ms == 50000 + 1500);
+    wf_exec_free(x);
+    wf_exec_waits(NULL, &waits);
+    assert_true(waits.activities == 0 && waits.next_timer_ms == 0);
+    wh_free(&h);
+}
+
 /* ---- threads ---- */
 
 typedef struct on_thread {
@@ -402,6 +430,7 @@ int main(void)
         cmocka_unit_test(partial_history_continues_after_its_completion),
         cmocka_unit_test(only_its_own_completion_continues_a_run),
         cmocka_unit_test(what_a_kept_run_refuses),
+        cmocka_unit_test(what_a_kept_run_waits_on),
         cmocka_unit_test(tasks_of_a_kept_run_on_different_threads),
         cmocka_unit_test(freeing_a_run_with_waiting_coroutines),
     };
