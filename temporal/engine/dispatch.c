@@ -83,7 +83,7 @@ static int resume(tw_wf *wf, wf_co *c)
     wf->running = NULL;
     if (ended) {
         c->finished = 1;
-        c->waiting[0] = '\0';
+        c->waiting = c->wait_call = NULL;
     }
     return ended || c->progressed;
 }
@@ -118,24 +118,40 @@ void wf_dispatch(tw_wf *wf)
     }
 }
 
-int wf_block(tw_wf *wf, int (*ready)(tw_wf *, void *), void *ctx, const char *what)
+/* wf_block(), its wait described by |what|, or by |call| on |f| (wf_co's waiting). */
+static int block(tw_wf *wf, int (*ready)(tw_wf *, void *), void *ctx, const char *what,
+                 const char *call, const wf_future *f)
 {
     wf_co *c = wf->running;
     for (;;) {
         if (ready(wf, ctx)) {
             c->progressed = 1;
-            c->waiting[0] = '\0';
+            c->waiting = c->wait_call = NULL;
             return 0;
         }
         if (c->cancel_pending) {
             c->cancel_pending = 0;
             c->progressed = 1;
-            c->waiting[0] = '\0';
+            c->waiting = c->wait_call = NULL;
             return TW_ECANCELED;
         }
-        snprintf(c->waiting, sizeof(c->waiting), "%s", what);
+        c->waiting = what;
+        c->wait_call = call;
+        c->wait_future = f;
         coro_yield();
     }
+}
+
+int wf_block(tw_wf *wf, int (*ready)(tw_wf *, void *), void *ctx, const char *what)
+{
+    return block(wf, ready, ctx, what, NULL, NULL);
+}
+
+static int future_done(tw_wf *wf, void *ctx) { return ((const wf_future *)ctx)->done; }
+
+int wf_block_future(tw_wf *wf, wf_future *f, const char *call)
+{
+    return block(wf, future_done, f, NULL, call, f);
 }
 
 void wf_yield(tw_wf *wf)
@@ -172,7 +188,13 @@ size_t wf_stack_trace(tw_wf *wf, char *out, size_t n)
         if (!next)
             return used;
         last = next->id;
-        const char *where = next->waiting[0] ? next->waiting
+        char on[200];
+        if (next->wait_call) {
+            char desc[160];
+            wf_describe_future(next->wait_future, desc, sizeof(desc));
+            snprintf(on, sizeof(on), "%s %s", next->wait_call, desc);
+        }
+        const char *where = next->wait_call ? on : next->waiting ? next->waiting
                           : next == wf->running ? "running" : "not started yet";
         int k = snprintf(used < n ? out + used : NULL, used < n ? n - used : 0,
                          "coroutine %d (%s): %s\n", next->id, next->name, where);

@@ -152,6 +152,19 @@ uint64_t wf_seed_of(const char *run_id)
     return seed;
 }
 
+/* |n| (>= 0) in decimal, into |buf|: the ids of activities and timers, made for every one
+ * the code starts, without snprintf. */
+static const char *seq_id(char buf[24], int n)
+{
+    char *p = buf + 23;
+    *p = '\0';
+    unsigned v = (unsigned)n;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    return p;
+}
+
 static uint64_t splitmix(uint64_t *s)
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -201,11 +214,7 @@ int wf_start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
     if (wf->oom)
         return TW_ENOMEM;
     char idbuf[24];
-    const char *id = o->activity_id;
-    if (!id) {
-        snprintf(idbuf, sizeof(idbuf), "%d", ++wf->act_seq);
-        id = idbuf;
-    }
+    const char *id = o->activity_id ? o->activity_id : seq_id(idbuf, ++wf->act_seq);
     schedule_attrs *at = wf_mem(wf, sizeof(*at));
     Temporal__Api__Common__V1__ActivityType *atype = wf_mem(wf, sizeof(*atype));
     pb_task_queue *tq = wf_mem(wf, sizeof(*tq));
@@ -240,8 +249,6 @@ int wf_start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
     return TW_OK;
 }
 
-static int future_ready(tw_wf *wf, void *ctx) { return ((wf_future *)ctx)->done; }
-
 /* What a done future gives its waiter. */
 static int outcome(tw_wf *wf, const wf_future *f, tw_payload *result)
 {
@@ -261,12 +268,13 @@ static int outcome(tw_wf *wf, const wf_future *f, tw_payload *result)
 /* Waits for |f| in the call |call| ("tw_await"). */
 static int await_as(tw_wf *wf, wf_future *f, tw_payload *result, const char *call)
 {
-    char what[200], desc[160];
-    wf_describe_future(f, desc, sizeof(desc));
-    snprintf(what, sizeof(what), "%s %s", call, desc);
-    int rc = wf_block(wf, future_ready, f, what);
-    if (rc == TW_ECANCELED) /* the workflow's cancel (or tw_cancel of this coroutine) */
+    int rc = wf_block_future(wf, f, call);
+    if (rc == TW_ECANCELED) { /* the workflow's cancel (or tw_cancel of this coroutine) */
+        char what[200], desc[160];
+        wf_describe_future(f, desc, sizeof(desc));
+        snprintf(what, sizeof(what), "%s %s", call, desc);
         return wf_interrupted(wf, &f, 1, what);
+    }
     return rc ? rc : outcome(wf, f, result);
 }
 
@@ -305,8 +313,8 @@ int wf_start_timer(tw_wf *wf, int64_t ms, tw_future **out)
             *out = (tw_future *)f;
         return TW_OK;
     }
-    char id[24];
-    snprintf(id, sizeof(id), "%d", ++wf->timer_seq);
+    char idbuf[24];
+    const char *id = seq_id(idbuf, ++wf->timer_seq);
     timer_attrs *at = wf_mem(wf, sizeof(*at));
     wf_future *f = wf_new_future(wf, cmd_kind_of(CMD(START_TIMER)), id, NULL);
     if (wf->oom)

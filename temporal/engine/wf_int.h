@@ -14,9 +14,9 @@
  * many for a cached run (wf.h's wf_exec). wf->ta is the task's: its history pages and
  * everything that only makes the task's answer (the command array, protocol messages, query
  * results, failure messages). When they differ, what the state keeps of an event (a result, a
- * failure, a signal's input, an update request) is copied into wf->a first (wf_keep), since the
- * task's arena goes when the task ends; when they are the same arena (a full replay) nothing
- * is copied. Out of memory anywhere sets wf->oom: no closing command is made whatever the code
+ * failure, a signal's input, an update request) is copied into wf->a first (wf_keep; an
+ * activity's result alone, its payloads' bytes), since the task's arena goes when the task
+ * ends; when they are the same arena (a full replay) nothing is copied. Out of memory anywhere sets wf->oom: no closing command is made whatever the code
  * returns next, and the task fails (retried); the run is not kept.
  */
 #ifndef TW_WF_INT_H
@@ -89,7 +89,12 @@ struct wf_co {
                                 * returns TW_ECANCELED */
     tw_payload result;         /* |fn|'s */
     tw_failure *failure;       /* set by tw_wf_fail() while it runs */
-    char waiting[200];         /* what it blocks on (the stack trace), "" while it runs */
+    /* What it blocks on, for the stack trace, NULL while it runs: |waiting| (the blocking
+     * call's text, in that call's frame), or |wait_call| on |wait_future| (formatted only
+     * when a stack trace asks). */
+    const char *waiting;
+    const char *wait_call;
+    const struct wf_future *wait_future;
     wf_co *next;               /* run order */
 };
 
@@ -143,8 +148,12 @@ wf_co *wf_spawn(tw_wf *wf, const char *name, void (*body)(tw_wf *, wf_co *), int
 void wf_dispatch(tw_wf *wf);
 /* Blocks the running coroutine until ready(ctx) is nonzero: 0, or TW_ECANCELED when the
  * workflow's cancel reached it first (its cancel_pending is then cleared). |what| says what it
- * waits on, for the stack trace. */
+ * waits on, for the stack trace; it is borrowed until the call returns (a buffer in the
+ * caller's frame: the coroutine's stack keeps it while it waits). */
 int wf_block(tw_wf *wf, int (*ready)(tw_wf *, void *), void *ctx, const char *what);
+/* wf_block() until |f| is done, what it waits on being "|call| <f>" (wf_describe_future),
+ * formatted only when a stack trace asks: awaiting an activity or a timer formats nothing. */
+int wf_block_future(tw_wf *wf, wf_future *f, const char *call);
 /* Lets the coroutines after the running one run (the handlers it just started) before it goes
  * on: one yield that counts as progress. */
 void wf_yield(tw_wf *wf);
