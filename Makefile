@@ -1,6 +1,28 @@
 # One non-recursive Makefile. `make` builds build/bootstrap; `make test` runs every test;
 # `make test SAN=1` runs the same tests built with AddressSanitizer + UBSan into build-san/.
 
+# The architecture built for: this machine's (x86_64), or `make ARCH=arm64`, cross-built with
+# Debian's cross compiler (TRIPLE-gcc) into build-arm64/ from deps cross-built apart
+# (DEPS_CACHE/TRIPLE/). The sanitizer build and the tests run on this machine's architecture;
+# the tests run the arm64 build under qemu (test_linkage, test_layer).
+HOST_ARCH := $(patsubst aarch64,arm64,$(shell uname -m))
+ARCH ?= $(HOST_ARCH)
+TRIPLE_x86_64 = x86_64-linux-gnu
+TRIPLE_arm64 = aarch64-linux-gnu
+TRIPLE = $(TRIPLE_$(ARCH))
+$(if $(TRIPLE),,$(error ARCH=$(ARCH): x86_64 or arm64))
+ifneq ($(ARCH),$(HOST_ARCH))
+CROSS = $(TRIPLE)
+BUILD ?= build-$(ARCH)
+ifeq ($(origin CC),default)
+CC = $(CROSS)-gcc
+endif
+ifeq ($(origin AR),default)
+AR = $(CROSS)-ar
+endif
+$(if $(filter 1,$(SAN)),$(error SAN=1 builds for this machine's architecture only))
+endif
+
 SAN ?= 0
 ifeq ($(SAN),1)
 BUILD ?= build-san
@@ -12,7 +34,7 @@ endif
 
 # Pinned third-party libraries, built once into a cache outside the tree (deps/build.sh).
 DEPS_CACHE ?= $(or $(TW_DEPS_CACHE),$(HOME)/.cache/tw-deps)
-dep_prefix = $(DEPS_CACHE)/$(1)-$(shell awk '$$1=="$(1)"{print $$3}' deps/versions)
+dep_prefix = $(DEPS_CACHE)$(if $(CROSS),/$(CROSS))/$(1)-$(shell awk '$$1=="$(1)"{print $$3}' deps/versions)
 CURL_DIR := $(call dep_prefix,curl)
 NGHTTP2_DIR := $(call dep_prefix,nghttp2)
 PROTOBUFC_DIR := $(call dep_prefix,protobuf-c)
@@ -96,7 +118,7 @@ $(SYSTEM_BUILD) $(SYSTEM_TEST): $(DEPS_CACHE)/system-%.stamp: deps/system.sh dep
 
 deps: $(DEPS_STAMPS)
 $(DEPS_STAMPS) &: deps/build.sh deps/versions | $(SYSTEM_BUILD)
-	bash deps/build.sh $(DEPS_CACHE)
+	bash deps/build.sh $(DEPS_CACHE) $(CROSS)
 
 $(PROTOS_DIR)/.done: deps/protos.sh deps/protos.version | $(SYSTEM_BUILD)
 	bash deps/protos.sh $(DEPS_CACHE) >/dev/null
@@ -111,7 +133,7 @@ $(PROTO_LIB): $(GEN)/.stamp | $(DEPS_STAMPS)
 	cd $(GEN) && find . -name '*.pb-c.c' | sed 's|^\./||' | \
 	    xargs -P $$(nproc) -I{} sh -c 'mkdir -p $(CURDIR)/$(BUILD)/genobj/$$(dirname {}) && \
 	    $(CC) $(GEN_CFLAGS) -I$(CURDIR)/$(GEN) -c {} -o $(CURDIR)/$(BUILD)/genobj/{}.o'
-	rm -f $@ && find $(BUILD)/genobj -name '*.o' | xargs ar rcs $@
+	rm -f $@ && find $(BUILD)/genobj -name '*.o' | xargs $(AR) rcs $@
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMPS) $(GEN)/.stamp
 	@mkdir -p $(dir $@)
@@ -124,7 +146,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c | $(DEPS_STAMPS) $(GEN)/.stamp $(SYSTEM_TEST)
 # The shipped runtime also runs on glibc 2.26 (provided.al2): see runtime/glibc_compat.c.
 COMPAT_SYMS = __libc_start_main dlopen dlsym dlclose dlerror pthread_create pthread_join \
               pthread_detach pthread_condattr_setclock pthread_key_create pthread_setspecific \
-              stat fstat
+              pthread_once stat fstat
 COMPAT_LINK = $(addprefix -Wl$(comma)--wrap=,$(COMPAT_SYMS)) -Wl,--no-as-needed \
               -l:libdl.so.2 -l:libpthread.so.0 -Wl,--as-needed
 ifeq ($(SAN),1)
@@ -327,9 +349,53 @@ endif
 test: $(TEST_BINS) $(FIXTURES) $(EXAMPLES) $(BUILD)/bootstrap $(BUILD)/test-bootstrap $(BUILD)/lambda-emu $(TEMPORAL_BINS) $(OLDROOT)/.done shipped_bootstrap
 	BUILD=$(BUILD) OLDROOT=$(OLDROOT) SHIPPED_BOOTSTRAP=$(SHIPPED_BOOTSTRAP) bash tests/run.sh $(TEST_BINS)
 
-# What users deploy: build/layer.zip, build/function.zip, build/temporal-lambda-c-sdk.tar.gz.
+# ---- arm64 (Graviton) ----
+# The arm64 build beside this one (build -> build-arm64, build-x -> build-x-arm64; a sanitizer
+# run uses its shipped build's), made by a make of its own with the cross compiler named
+# outright (a CC given for this build must not reach it): what the layer and the tests need.
+# The build machine is x86_64.
+ARM64_BUILD = $(or $(SHIPPED_BUILD),$(BUILD))-arm64
+ARM64_MAKE = $(MAKE) ARCH=arm64 SAN=0 CC=$(TRIPLE_arm64)-gcc AR=$(TRIPLE_arm64)-ar \
+             BUILD=$(ARM64_BUILD)
+arm64_build: | $(SYSTEM_BUILD)
+	$(ARM64_MAKE) $(addprefix $(ARM64_BUILD)/,bootstrap fixtures/initfini-probe \
+	    $(patsubst $(BUILD)/%,%,$(EXAMPLES)))
+.PHONY: arm64_build
+
+# What users deploy, per architecture, in $(BUILD): layer-x86_64.zip and layer-arm64.zip
+# (bootstrap), function-x86_64.zip and function-arm64.zip (the hello example), and
+# temporal-lambda-c-sdk.tar.gz (how to build a library for each). `make ARCH=arm64 layer`
+# makes the arm64 ones alone, in build-arm64/.
+ifeq ($(ARCH),arm64)
 layer: $(BUILD)/bootstrap $(BUILD)/examples/libhello.so | $(SYSTEM_BUILD)
-	bash layer/build.sh $(BUILD)
+	bash layer/build.sh $(BUILD) arm64=$(BUILD)
+else
+layer: $(BUILD)/bootstrap $(BUILD)/examples/libhello.so arm64_build | $(SYSTEM_BUILD)
+	bash layer/build.sh $(BUILD) x86_64=$(BUILD) arm64=$(ARM64_BUILD)
+endif
+
+# The tests run the arm64 build under qemu user-mode emulation (qemu-aarch64-static, invoked
+# explicitly) in an arm64 Debian bullseye root (glibc 2.31; deps/oldroot.sh arm64, cached):
+# test_linkage checks both builds, test_layer runs hello end to end from both layers (the
+# sanitizer run packs and runs its shipped build's).
+ARM64_ROOT := $(DEPS_CACHE)/bullseye-arm64-root
+$(ARM64_ROOT)/.done: deps/oldroot.sh | $(SYSTEM_TEST)
+	bash deps/oldroot.sh $(DEPS_CACHE) arm64 >/dev/null
+ifeq ($(SAN),1)
+shipped_layers: shipped_bootstrap
+	$(MAKE) SAN=0 BUILD=$(SHIPPED_BUILD) layer
+else
+shipped_layers: layer
+endif
+.PHONY: shipped_layers
+INTEGRATION_TESTS += test_layer
+TEST_SRC_test_layer = $(TEST_SUPPORT_SRC)
+test: $(BUILD)/tests/test_layer $(ARM64_ROOT)/.done shipped_layers # (arm64_build with the layers)
+test: export ARM64_BUILD := $(ARM64_BUILD)
+test: export ARM64_ROOT := $(ARM64_ROOT)
+test: export LAYERS := $(or $(SHIPPED_BUILD),$(BUILD))
+$(if $(and $(filter test,$(MAKECMDGOALS)),$(CROSS)),$(error make test runs on this machine's \
+    architecture; it tests the arm64 build itself))
 
 # The whole serverless flow on this machine, once: Temporal invokes the hello example. Says
 # what it builds in plain lines (the compiler's go to $(BUILD)/demo-build.log).

@@ -19,7 +19,7 @@ mode=${1:?usage: deps/system.sh build|test}
 # (invoked explicitly: a container rarely has binfmt_misc).
 build_pkgs=(build-essential make cmake python3 dpkg-dev ca-certificates curl openssl zip
             protobuf-c-compiler libprotobuf-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
-test_pkgs=(libcmocka-dev nghttp2-server debootstrap clang qemu-user-static)
+test_pkgs=(libcmocka-dev nghttp2-server debootstrap clang qemu-user-static unzip)
 case "$mode" in
     build) want=("${build_pkgs[@]}") ;;
     test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;

@@ -3,7 +3,9 @@
  * The link wraps (-Wl,--wrap=NAME) the few functions whose default symbol version is newer
  * than 2.26 and sends each to the oldest version glibc still exports, with .symver. On an old
  * glibc those versions live in libdl.so.2 and libpthread.so.0, so the link names those too.
- * x86_64 only (arm64's base version is GLIBC_2.17, where the same idea applies).
+ * x86_64 and arm64 need the same functions wrapped (glibc 2.33 and 2.34 gave them new default
+ * versions on every architecture); only the old versions differ: arm64's first glibc was 2.17,
+ * so all of its old versions are GLIBC_2.17, where x86_64's are GLIBC_2.2.5 (2.3.3 for one).
  *
  * Not built into the sanitizer build: the sanitizers intercept several of these functions.
  *
@@ -18,9 +20,20 @@
  * every version. Not walked here, as __libc_csu_init did not either: .preinit_array (ld.so
  * runs the executable's before any library's constructor) and .fini_array (ld.so's _dl_fini,
  * registered through `rtld_fini`, runs it at exit; the `fini` argument stays as given).
- * tests/integration/test_linkage.c checks exactly-once for all three on 2.31 and here.
+ * tests/integration/test_linkage.c checks exactly-once for all three on 2.31 and here, on both
+ * architectures.
  */
 #if defined(__x86_64__)
+#define BASE_VERSION "GLIBC_2.2.5"
+#define SETCLOCK_VERSION "GLIBC_2.3.3"
+#define STAT_VER 1 /* _STAT_VER: the kernel's struct stat layout, as the old headers said */
+#elif defined(__aarch64__)
+#define BASE_VERSION "GLIBC_2.17"
+#define SETCLOCK_VERSION "GLIBC_2.17"
+#define STAT_VER 0 /* the generic kernel struct stat (asm-generic ABI) */
+#endif
+
+#ifdef BASE_VERSION
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sys/stat.h>
@@ -28,19 +41,20 @@
 /* compat_NAME is declared, never defined: .symver binds it to NAME at glibc version |ver|. */
 #define OLD(sym, ver) __asm__(".symver compat_" #sym ", " #sym "@" ver)
 
-OLD(__libc_start_main, "GLIBC_2.2.5");
-OLD(dlopen, "GLIBC_2.2.5");
-OLD(dlsym, "GLIBC_2.2.5");
-OLD(dlclose, "GLIBC_2.2.5");
-OLD(dlerror, "GLIBC_2.2.5");
-OLD(pthread_create, "GLIBC_2.2.5");
-OLD(pthread_join, "GLIBC_2.2.5");
-OLD(pthread_detach, "GLIBC_2.2.5");
-OLD(pthread_condattr_setclock, "GLIBC_2.3.3");
-OLD(pthread_key_create, "GLIBC_2.2.5");
-OLD(pthread_setspecific, "GLIBC_2.2.5");
-OLD(__xstat, "GLIBC_2.2.5");
-OLD(__fxstat, "GLIBC_2.2.5");
+OLD(__libc_start_main, BASE_VERSION);
+OLD(dlopen, BASE_VERSION);
+OLD(dlsym, BASE_VERSION);
+OLD(dlclose, BASE_VERSION);
+OLD(dlerror, BASE_VERSION);
+OLD(pthread_create, BASE_VERSION);
+OLD(pthread_join, BASE_VERSION);
+OLD(pthread_detach, BASE_VERSION);
+OLD(pthread_condattr_setclock, SETCLOCK_VERSION);
+OLD(pthread_key_create, BASE_VERSION);
+OLD(pthread_setspecific, BASE_VERSION);
+OLD(pthread_once, BASE_VERSION);
+OLD(__xstat, BASE_VERSION);
+OLD(__fxstat, BASE_VERSION);
 
 typedef int (*main_fn)(int, char **, char **);
 typedef void (*init_fn)(int, char **, char **);
@@ -56,6 +70,7 @@ int compat_pthread_detach(pthread_t);
 int compat_pthread_condattr_setclock(pthread_condattr_t *, clockid_t);
 int compat_pthread_key_create(pthread_key_t *, void (*)(void *));
 int compat_pthread_setspecific(pthread_key_t, const void *);
+int compat_pthread_once(pthread_once_t *, void (*)(void));
 int compat___xstat(int, const char *, struct stat *);
 int compat___fxstat(int, int, struct stat *);
 
@@ -72,6 +87,7 @@ int __wrap_pthread_detach(pthread_t);
 int __wrap_pthread_condattr_setclock(pthread_condattr_t *, clockid_t);
 int __wrap_pthread_key_create(pthread_key_t *, void (*)(void *));
 int __wrap_pthread_setspecific(pthread_key_t, const void *);
+int __wrap_pthread_once(pthread_once_t *, void (*)(void));
 int __wrap_stat(const char *, struct stat *);
 int __wrap_fstat(int, struct stat *);
 
@@ -118,7 +134,7 @@ int __wrap_pthread_setspecific(pthread_key_t k, const void *v)
 {
     return compat_pthread_setspecific(k, v);
 }
-/* _STAT_VER is 1 on x86_64 (the kernel's struct stat layout). */
-int __wrap_stat(const char *p, struct stat *b) { return compat___xstat(1, p, b); }
-int __wrap_fstat(int fd, struct stat *b) { return compat___fxstat(1, fd, b); }
+int __wrap_pthread_once(pthread_once_t *o, void (*fn)(void)) { return compat_pthread_once(o, fn); }
+int __wrap_stat(const char *p, struct stat *b) { return compat___xstat(STAT_VER, p, b); }
+int __wrap_fstat(int fd, struct stat *b) { return compat___fxstat(STAT_VER, fd, b); }
 #endif
