@@ -93,9 +93,10 @@ static int elf_machine(const char *path)
     return h[18] | h[19] << 8;
 }
 
-/* Unpacks |a|'s layer and function zips into a fresh folder of its root, runs hello from
- * there through the emulator, and checks the workflow's result and the invocation. */
-static void hello_from_the_layer(const arch *a)
+/* Unpacks |a|'s layer zip and |fa|'s function zip into a fresh folder of |a|'s root and starts
+ * the emulator for |f| with a bootstrap that runs the layer's bootstrap in there (chrooted,
+ * under |a|'s emulator), with the function's folder as LAMBDA_TASK_ROOT. */
+static void deploy_zips(flow_fn *f, const arch *a, const arch *fa)
 {
     const char *root = getenv(a->root_env);
     const char *layers = getenv("LAYERS");
@@ -113,12 +114,12 @@ static void hello_from_the_layer(const arch *a)
     const char *in_root = dir + strlen(root); /* the folder as the chrooted program sees it */
     snprintf(cmd, sizeof(cmd),
              "unzip -q '%s/layer-%s.zip' -d '%s/opt' && unzip -q '%s/function-%s.zip' -d '%s/task'",
-             layers, a->name, dir, layers, a->name, dir);
+             layers, a->name, dir, layers, fa->name, dir);
     run(cmd);
     snprintf(path, sizeof(path), "%s/opt/bootstrap", dir);
     assert_int_equal(elf_machine(path), a->machine);
     snprintf(path, sizeof(path), "%s/task/libhello.so", dir);
-    assert_int_equal(elf_machine(path), a->machine);
+    assert_int_equal(elf_machine(path), fa->machine);
 
     snprintf(wrapper, sizeof(wrapper), "/tmp/tw-layer-run-XXXXXX");
     int fd = mkstemp(wrapper);
@@ -130,11 +131,17 @@ static void hello_from_the_layer(const arch *a)
 
     /* The function zip's temporal.toml names a Temporal Cloud namespace: the environment
      * overrides it, as on Lambda. Under qemu everything is slower: a roomy function timeout. */
-    const char *env[] = {"TEMPORAL_NAMESPACE=default", NULL};
+    static const char *const env[] = {"TEMPORAL_NAMESPACE=default", NULL};
+    flow_deploy(f, &srv, "tq");
+    flow_run(f, &(flow_opts){.library = "examples/libhello.so", .timeout_s = 30, .env = env,
+                             .bootstrap = wrapper});
+}
+
+/* |a|'s layer and function run hello: the workflow's result and the invocation's counts. */
+static void hello_from_the_layer(const arch *a)
+{
     flow_fn f;
-    flow_deploy(&f, &srv, "tq");
-    flow_run(&f, &(flow_opts){.library = "examples/libhello.so", .timeout_s = 30, .env = env,
-                              .bootstrap = wrapper});
+    deploy_zips(&f, a, a);
     char id[64], input[64], want[64];
     flow_new_id(id, sizeof(id), a->name);
     snprintf(input, sizeof(input), "\"%s\"", a->name);
@@ -161,11 +168,28 @@ static void arm64_layer_runs_hello_under_qemu(void **st)
     hello_from_the_layer(&ARM64);
 }
 
+/* A function zip of the wrong architecture: the arm64 runtime says what to rebuild (the README
+ * and the SDK archive promise it) instead of a loader error. */
+static void arm64_layer_refuses_an_x86_64_library(void **st)
+{
+    flow_fn f;
+    deploy_zips(&f, &ARM64, &X86_64);
+    char *error = NULL;
+    char *body = flow_invoke_raw(&f, &error);
+    if (!error || !strstr(body, "is built for x86_64; this runtime is arm64: rebuild it"))
+        fail_msg("want an init error naming both architectures, got %s (%s)", body,
+                 error ? error : "no function error");
+    free(body);
+    free(error);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(x86_64_layer_runs_hello, cleanup),
         cmocka_unit_test_teardown(arm64_layer_runs_hello_under_qemu, cleanup),
+        cmocka_unit_test_teardown(arm64_layer_refuses_an_x86_64_library, cleanup),
     };
     return cmocka_run_group_tests_name("layer", tests, group_setup, group_teardown);
 }
