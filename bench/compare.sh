@@ -8,7 +8,7 @@
 # build/bench/compare.raw, the logs of the last run of each to build/bench/logs/.
 #
 # Scenarios (BENCH_SCENARIOS picks some, in this order):
-#   size        deployable size: our layer.zip + function.zip, the peer's zipped binary
+#   size        deployable size: our layer-x86_64.zip + function-x86_64.zip, the peer's zipped binary
 #   hello       one Greet started with no environment running: end to end from the history
 #               (started -> completed), Init Duration and Max Memory Used of its invocation
 #   burst100    100 Greet at once, function timeout 30 s: invocations, Max Memory Used
@@ -209,11 +209,11 @@ run_steps() {
 
 run_size() {
     local stage
-    bash layer/build.sh "$B" >/dev/null
+    bash layer/build.sh "$B" x86_64="$B" >/dev/null
     stage=$(mktemp -d)
     cp "$B/bench-peer" "$stage/bootstrap"
     (cd "$stage" && zip -q -X peer.zip bootstrap)
-    record size us 1 deploy_bytes $(( $(stat -c %s "$B/layer.zip") + $(stat -c %s "$B/function.zip") ))
+    record size us 1 deploy_bytes $(( $(stat -c %s "$B/layer-x86_64.zip") + $(stat -c %s "$B/function-x86_64.zip") ))
     record size peer 1 deploy_bytes "$(stat -c %s "$stage/peer.zip")"
     rm -rf "$stage"
 }
