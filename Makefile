@@ -355,12 +355,15 @@ test: $(TEST_BINS) $(FIXTURES) $(EXAMPLES) $(BUILD)/bootstrap $(BUILD)/test-boot
 # outright (a CC given for this build must not reach it): what the layer and the tests need.
 # The build machine is x86_64.
 ARM64_BUILD = $(or $(SHIPPED_BUILD),$(BUILD))-arm64
-ARM64_MAKE = $(MAKE) ARCH=arm64 SAN=0 CC=$(TRIPLE_arm64)-gcc AR=$(TRIPLE_arm64)-ar \
-             BUILD=$(ARM64_BUILD)
+ARM64_ARGS = ARCH=arm64 SAN=0 CC=$(TRIPLE_arm64)-gcc AR=$(TRIPLE_arm64)-ar BUILD=$(ARM64_BUILD)
 arm64_build: | $(SYSTEM_BUILD)
-	$(ARM64_MAKE) $(addprefix $(ARM64_BUILD)/,bootstrap fixtures/initfini-probe \
+	$(MAKE) $(ARM64_ARGS) $(addprefix $(ARM64_BUILD)/,bootstrap fixtures/initfini-probe \
 	    $(patsubst $(BUILD)/%,%,$(EXAMPLES)))
 .PHONY: arm64_build
+# `make ARCH=arm64` builds the examples too: nothing else here makes them for arm64.
+ifneq ($(CROSS),)
+all: $(EXAMPLES)
+endif
 
 # What users deploy, per architecture, in $(BUILD): layer-x86_64.zip and layer-arm64.zip
 # (bootstrap), function-x86_64.zip and function-arm64.zip (the hello example), and
