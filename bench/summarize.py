@@ -41,7 +41,7 @@ def peer_versions():
 def fmt(v):
     if v is None:
         return "-"
-    if abs(v) >= 100:
+    if v == int(v) or abs(v) >= 100:
         return "%.0f" % v
     if abs(v) >= 10:
         return "%.1f" % v
