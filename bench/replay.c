@@ -25,7 +25,7 @@
  * TYPE]... --check: the checks and one repetition of each measure, nothing written (make test
  * runs it so the benchmark cannot rot). Otherwise prints a table and writes it to FILE
  * ($BUILD/bench/replay.md by default). --only (full, full-decode, kept, kept-decode or last)
- * runs that measure alone, for a profiler. --history (repeatable) replaces the built-in
+ * runs that measure alone, without the checks, for a profiler. --history (repeatable) replaces the built-in
  * histories.
  * Libraries are read from $BUILD (default "build"), histories from the working directory (run
  * from the tree's top).
@@ -573,7 +573,8 @@ int main(int argc, char **argv)
     row rows[MAX_HISTORIES];
     for (size_t i = 0; i < n; i++) {
         load(&ls[i], &defs[i]);
-        check(&ls[i]);
+        if (!only)
+            check(&ls[i]);
         loaded *l = &ls[i];
         rows[i] = (row){.l = l,
                         .full = measure_full(l, 0, reps, check_only),

@@ -6,6 +6,7 @@
  */
 #include "temporal/engine/cmd.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -458,8 +459,33 @@ static const ev_kind EV_KINDS[] = {
 
 #define COUNT(t) (sizeof(t) / sizeof((t)[0]))
 
+/* ---- the rows by type ----
+ * Every event is looked up a few times (its checks, whether it records a command, what it
+ * resolves): by index, not by a walk of the tables, which was a tenth of a kept run's replay.
+ * Types past TYPES (none today) are found by the walk. */
+
+enum { TYPES = 128 };
+static unsigned char cmd_row[TYPES], recorded_row[TYPES], ev_row[TYPES]; /* row + 1; 0: none */
+static pthread_once_t rows_once = PTHREAD_ONCE_INIT;
+
+static void index_rows(void)
+{
+    for (size_t i = COUNT(CMD_KINDS); i-- > 0;) { /* the first row of a type wins */
+        if (CMD_KINDS[i].type > 0 && CMD_KINDS[i].type < TYPES)
+            cmd_row[CMD_KINDS[i].type] = (unsigned char)(i + 1);
+        if (CMD_KINDS[i].initiated > 0 && CMD_KINDS[i].initiated < TYPES)
+            recorded_row[CMD_KINDS[i].initiated] = (unsigned char)(i + 1);
+    }
+    for (size_t i = COUNT(EV_KINDS); i-- > 0;)
+        if (EV_KINDS[i].type > 0 && EV_KINDS[i].type < TYPES)
+            ev_row[EV_KINDS[i].type] = (unsigned char)(i + 1);
+}
+
 const cmd_kind *cmd_kind_of(int type)
 {
+    pthread_once(&rows_once, index_rows);
+    if (type > 0 && type < TYPES)
+        return cmd_row[type] ? &CMD_KINDS[cmd_row[type] - 1] : NULL;
     for (size_t i = 0; i < COUNT(CMD_KINDS); i++)
         if (CMD_KINDS[i].type == type)
             return &CMD_KINDS[i];
@@ -468,6 +494,9 @@ const cmd_kind *cmd_kind_of(int type)
 
 const cmd_kind *cmd_recorded_by(int event_type)
 {
+    pthread_once(&rows_once, index_rows);
+    if (event_type > 0 && event_type < TYPES)
+        return recorded_row[event_type] ? &CMD_KINDS[recorded_row[event_type] - 1] : NULL;
     for (size_t i = 0; i < COUNT(CMD_KINDS); i++)
         if (CMD_KINDS[i].initiated == event_type)
             return &CMD_KINDS[i];
@@ -476,6 +505,9 @@ const cmd_kind *cmd_recorded_by(int event_type)
 
 const ev_kind *ev_kind_of(int type)
 {
+    pthread_once(&rows_once, index_rows);
+    if (type > 0 && type < TYPES)
+        return ev_row[type] ? &EV_KINDS[ev_row[type] - 1] : NULL;
     for (size_t i = 0; i < COUNT(EV_KINDS); i++)
         if (EV_KINDS[i].type == type)
             return &EV_KINDS[i];
