@@ -9,8 +9,10 @@
  * interrupt sees what they did, as sdk-go runs update handlers and sdk-core orders signals
  * before resolutions.
  *
- * A finished coroutine's stack is freed at the end of the pass; its wf_co stays in the arena
- * (its future may point at its result).
+ * A coroutine gets its stack when it first runs and gives it back as soon as it finishes (a
+ * burst of signal handlers that do not block runs on one stack after another, not on as many
+ * stacks at once); it leaves the run order at the end of the pass, and its wf_co stays in the
+ * arena (its future may point at its result).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -35,10 +37,6 @@ wf_co *wf_spawn(tw_wf *wf, const char *name, void (*body)(tw_wf *, wf_co *), int
     if (!c)
         return NULL;
     *c = (wf_co){.wf = wf, .id = ++wf->co_seq, .name = name, .body = body};
-    if (coro_new(&c->co, 0, entry, c) != 0) {
-        wf->oom = 1;
-        return NULL;
-    }
     wf->co_live++;
     if (eager && wf->running) { /* right after the coroutine that started it (and the ones it
                                  * started before, in order) */
@@ -69,9 +67,15 @@ static void splice_eager(tw_wf *wf)
     wf->eager_tail = &wf->eager;
 }
 
-/* Resumes |c| until it blocks or ends. 1 when it made progress. */
+/* Resumes |c| (its stack made the first time) until it blocks or ends. 1 when it made
+ * progress; 0 with wf->oom set when its stack could not be made. */
 static int resume(tw_wf *wf, wf_co *c)
 {
+    if (!c->co && coro_new(&c->co, 0, entry, c) != 0) {
+        c->co = NULL;
+        wf->oom = 1;
+        return 0;
+    }
     c->progressed = 0;
     wf->running = c;
     wf->insert_after = NULL;
@@ -84,11 +88,13 @@ static int resume(tw_wf *wf, wf_co *c)
     if (ended) {
         c->finished = 1;
         c->waiting = c->wait_call = NULL;
+        coro_free(c->co); /* for the next coroutine to run */
+        c->co = NULL;
     }
     return ended || c->progressed;
 }
 
-/* Frees the stacks of the coroutines that finished and takes them off the run order. */
+/* Takes the coroutines that finished off the run order. */
 static void reap(tw_wf *wf)
 {
     for (wf_co **p = &wf->cos; *p;) {
@@ -98,8 +104,6 @@ static void reap(tw_wf *wf)
             continue;
         }
         *p = c->next;
-        coro_free(c->co);
-        c->co = NULL;
         wf->co_live--;
     }
 }

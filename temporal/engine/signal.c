@@ -101,8 +101,10 @@ void wf_on_signal(tw_wf *wf, const pb_event *ev)
     wf_signal *s = wf_mem(wf, sizeof(*s));
     if (!s)
         return;
-    *s = (wf_signal){.name = at->signal_name ? at->signal_name : ""};
-    if (payloads_from_pb(wf->a, at->input, &s->args, &s->nargs)) {
+    /* The run keeps the signal: its own copies when the event goes with the task's arena. */
+    const char *name = at->signal_name ? at->signal_name : "";
+    *s = (wf_signal){.name = wf->a == wf->ta ? name : wf_strdup(wf, name)};
+    if (!s->name || wf_kept_payloads(wf, at->input, &s->args, &s->nargs)) {
         wf->oom = 1;
         return;
     }

@@ -263,21 +263,6 @@ static tw_failure *failure_of(tw_wf *wf, const ev_kind *k, const pb_event *ev, w
     return why;
 }
 
-/* |pb|'s payloads as the run keeps them: views of the event's bytes when the run and the task
- * share an arena, else copies in the run's (cheaper than keeping the whole event, wf_keep,
- * for the result of every activity a kept run sees complete). 0, or -1 out of memory. */
-static int kept_payloads(tw_wf *wf, const pb_payloads *pb, tw_payload **out, size_t *n)
-{
-    if (payloads_from_pb(wf->a, pb, out, n))
-        return -1;
-    for (size_t i = 0; wf->a != wf->ta && i < *n; i++) {
-        tw_payload *p = &(*out)[i];
-        if (p->len && p->data && !(p->data = arena_memdup(wf->a, p->data, p->len)))
-            return -1;
-    }
-    return 0;
-}
-
 static int resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_output *out)
 {
     wf_future *f = find_future(wf, k, ev);
@@ -288,7 +273,7 @@ static int resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_output *o
     f->done = 1;
     switch (k->outcome) {
     case RES_COMPLETED:
-        if (k->result && kept_payloads(wf, k->result(ev), &f->result, &f->nresult))
+        if (k->result && wf_kept_payloads(wf, k->result(ev), &f->result, &f->nresult))
             wf->oom = 1;
         break;
     case RES_FAILED:
@@ -318,13 +303,12 @@ static void workflow_started(tw_wf *wf, const pb_event *ev)
 }
 
 /* Does the state keep something of |ev| (row |k|) that must be copied with the whole event:
- * its input, a failure, details? (A result is copied alone: kept_payloads.) */
+ * its input, a failure, details? (A result and a signal are copied alone: wf_kept_payloads.) */
 static int kept_event(const pb_event *ev, const ev_kind *k)
 {
     if (k && k->resolves)
         return k->failure || k->details;
-    return ev->event_type == EV(WORKFLOW_EXECUTION_STARTED) ||
-           ev->event_type == EV(WORKFLOW_EXECUTION_SIGNALED);
+    return ev->event_type == EV(WORKFLOW_EXECUTION_STARTED);
 }
 
 /* Applies one event (its attributes checked by the history). 0, or -1 when the task has

@@ -77,6 +77,18 @@ void *wf_keep(tw_wf *wf, const ProtobufCMessage *m)
     return copy;
 }
 
+int wf_kept_payloads(tw_wf *wf, const pb_payloads *pb, tw_payload **out, size_t *n)
+{
+    if (payloads_from_pb(wf->a, pb, out, n))
+        return -1;
+    for (size_t i = 0; wf->a != wf->ta && i < *n; i++) {
+        tw_payload *p = &(*out)[i];
+        if (p->len && p->data && !(p->data = arena_memdup(wf->a, p->data, p->len)))
+            return -1;
+    }
+    return 0;
+}
+
 static pb_duration *wf_duration(tw_wf *wf, int64_t ms)
 {
     pb_duration *d = duration_ms(wf->a, ms);

@@ -15,8 +15,9 @@
  * everything that only makes the task's answer (the command array, protocol messages, query
  * results, failure messages). When they differ, what the state keeps of an event (a result, a
  * failure, a signal's input, an update request) is copied into wf->a first (wf_keep; an
- * activity's result alone, its payloads' bytes), since the task's arena goes when the task
- * ends; when they are the same arena (a full replay) nothing is copied. Out of memory anywhere sets wf->oom: no closing command is made whatever the code
+ * activity's result and a signal's name and input alone: wf_kept_payloads), since the task's
+ * arena goes when the task ends; when they are the same arena (a full replay) nothing is
+ * copied. Out of memory anywhere sets wf->oom: no closing command is made whatever the code
  * returns next, and the task fails (retried); the run is not kept.
  */
 #ifndef TW_WF_INT_H
@@ -72,7 +73,8 @@ typedef struct wf_cmd {
 /* One coroutine of the workflow (dispatch.c). */
 struct wf_co {
     tw_wf *wf;
-    coro *co;                  /* NULL once finished (its stack is freed) */
+    coro *co;                  /* NULL until it first runs and once finished (its stack is
+                                * made then, given back now) */
     int id;                    /* 1: the workflow function, then in creation order */
     const char *name;          /* "main", "tw_go", "signal \"approve\"" */
     void (*body)(tw_wf *wf, wf_co *c); /* what it runs */
@@ -142,7 +144,8 @@ struct tw_wf {
 
 /* A coroutine named |name| running |body|, in |wf|'s run order: at the end (tw_go), or, when
  * |eager|, to run before the others (a handler: right after the running coroutine, or first
- * in the next pass). NULL when out of memory (wf->oom set) or over WF_MAX_COROUTINES. */
+ * in the next pass). NULL when out of memory (wf->oom set) or over WF_MAX_COROUTINES. Its
+ * stack is made when it first runs (no stack then: wf->oom, the task fails). */
 wf_co *wf_spawn(tw_wf *wf, const char *name, void (*body)(tw_wf *, wf_co *), int eager);
 /* Runs the coroutines until none can go on, or the workflow function has returned. */
 void wf_dispatch(tw_wf *wf);
@@ -203,6 +206,10 @@ char *wf_tstrdup(tw_wf *wf, const char *s);
  * with wf->oom set when memory ran out. */
 void *wf_keep(tw_wf *wf, const ProtobufCMessage *m);
 pb_payloads *wf_payloads(tw_wf *wf, const tw_payload *p, size_t n);
+/* |pb|'s payloads as the run keeps them: views of the event's bytes when the run and the task
+ * share an arena, else copies in the run's (cheaper than keeping the whole event, wf_keep, for
+ * every activity result and signal a kept run sees). 0, or -1 out of memory. */
+int wf_kept_payloads(tw_wf *wf, const pb_payloads *pb, tw_payload **out, size_t *n);
 /* Queues command |pb| (of row |type|) about |f| (or NULL); NULL with wf->oom set when |pb| is
  * NULL or memory ran out. */
 wf_cmd *wf_push_cmd(tw_wf *wf, int type, pb_command *pb, wf_future *f);
