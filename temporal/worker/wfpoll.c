@@ -1,24 +1,26 @@
 /*
- * wfpoll: workflow pollers and the executor slots they feed. A poller reserves a free slot,
- * polls, and hands the task it got to the slot's executor thread, then reserves another slot
- * and polls again at once: polling never waits for a task to run, so the time a workflow task
- * takes is CPU and its own answer, not a poll round trip as well (the Go SDK's pollers hand
- * tasks to its task workers the same way). At most TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS
- * slots, so no more than that many tasks are polled or run at once.
+ * wfpoll: the workflow task threads. One thread per slot (TEMPORAL_MAX_CONCURRENT_WORKFLOW_TASKS
+ * of them), taking turns at polling: at most TEMPORAL_WORKFLOW_TASK_POLLERS polls are open at
+ * once, each on a thread with nothing to run; a thread whose poll brings a task runs it at once
+ * (no hand-over, so a task waits for no other thread) while an idle thread opens the next poll.
+ * So polling never waits for a task to run: a poll is open whenever a slot is free, and the
+ * time a workflow task takes is its own work and answer, not a poll round trip as well (the Go
+ * SDK's pollers hand tasks to its task workers for the same reason). No more than the slots
+ * are polled or run at once.
  *
  * With a workflow cache, each poll goes either to the task queue or to this invocation's own
  * sticky queue, by the Go SDK's rule: the sticky queue while it has a backlog, else the queue
- * with fewer polls open (the sticky one on a tie). With two pollers or more, one of them always
- * waits on the task queue, so a new workflow's first task finds a poller and does not make the
- * Worker Controller invoke the function again.
+ * with fewer polls open (the sticky one on a tie). With two polls open or more, one of them
+ * always waits on the task queue, so a new workflow's first task finds a poller and does not
+ * make the Worker Controller invoke the function again.
  *
  * The watchdog (wft_watchdog, on the worker's main thread) fails the task of workflow code
  * that has run longer than the deadlock timeout without yielding, as the official SDKs'
- * deadlock detector does; that executor stays in the user's code, its slot taken for good,
- * and the worker answers the invocation without it (worker.c ends the process then).
+ * deadlock detector does; that thread stays in the user's code, its slot taken for good, and
+ * the worker answers the invocation without it (worker.c ends the process then).
  *
- * Ownership: a task's arena goes from the poller to the slot (under mu) to the executor, which
- * frees it; the watchdog reads only the copies kept in the slot under mu.
+ * Ownership: a task's arena belongs to the thread that polled it, which frees it; the watchdog
+ * reads only the copies kept in the slot under mu.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -30,16 +32,7 @@
 #include "runtime/log.h"
 #include "temporal/worker/worker_int.h"
 
-/* ---- slots ---- */
-
-/* With mu held: a free slot, or NULL. */
-static wf_slot *free_slot(worker *w)
-{
-    for (int i = 0; i < w->nslots; i++)
-        if (w->slots[i].state == SLOT_FREE)
-            return &w->slots[i];
-    return NULL;
-}
+/* ---- running tasks ---- */
 
 static void slot_begin(worker *w, wf_slot *slot, const wf_task *t)
 {
@@ -63,12 +56,11 @@ static void slot_begin(worker *w, wf_slot *slot, const wf_task *t)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* The end of a task; the slot stays the executor's (|last|: free it for the pollers). */
-static void slot_end(worker *w, wf_slot *slot, int failed, int last)
+static void slot_end(worker *w, wf_slot *slot, int failed)
 {
     pthread_mutex_lock(&w->mu);
     if (slot->stuck)
-        w->stuck_executors--; /* the code came back after all */
+        w->stuck_pollers--; /* the code came back after all */
     else
         w->wf_running--;
     if (slot->query) {
@@ -79,17 +71,16 @@ static void slot_end(worker *w, wf_slot *slot, int failed, int last)
             w->wf_failed++;
     }
     slot->stuck = 0;
+    slot->state = SLOT_FREE;
     free(slot->token);
     slot->token = NULL;
     slot->token_len = 0;
-    if (last)
-        slot->state = SLOT_FREE;
     w->last_busy = clock_mono_ms();
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Runs |t| and every task of its run the server hands back with an answer. */
+/* Runs |t| (in |a|) and every task of its run the server hands back with an answer. */
 static void run_tasks(worker *w, wf_slot *slot, arena *a, wf_task *t)
 {
     while (t) {
@@ -100,58 +91,9 @@ static void run_tasks(worker *w, wf_slot *slot, arena *a, wf_task *t)
         arena *next_arena = NULL;
         wf_task *next = wft_run(w, slot, a, t, &next_arena, &failed);
         log_set_task(NULL, NULL, NULL, NULL);
-        slot_end(w, slot, failed, next == NULL);
+        slot_end(w, slot, failed);
         a = next_arena;
         t = next;
-    }
-}
-
-/* A slot's executor: runs the tasks handed to its slot until the stop, once no poller can
- * hand it another. */
-static void *executor(void *arg)
-{
-    wf_slot *slot = arg;
-    worker *w = slot->w;
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        while (slot->state != SLOT_HANDED && !(w->stopping && w->pollers_running == 0))
-            pthread_cond_wait(&w->cv, &w->mu);
-        if (slot->state != SLOT_HANDED)
-            break;
-        arena *a = slot->task_arena;
-        wf_task *t = slot->task;
-        slot->task_arena = NULL;
-        slot->task = NULL;
-        pthread_mutex_unlock(&w->mu);
-        run_tasks(w, slot, a, t);
-        pthread_mutex_lock(&w->mu);
-    }
-    slot->executor = 0;
-    pthread_mutex_unlock(&w->mu);
-    worker_thread_done(w, &w->executors_running);
-    return NULL;
-}
-
-/* Gives |t| (in |a|) to |slot|'s executor, starting it the first time; with no thread to be
- * had, the poller runs the task itself. */
-static void hand_over(worker *w, wf_slot *slot, arena *a, wf_task *t)
-{
-    pthread_mutex_lock(&w->mu);
-    int inline_run = 0;
-    if (!slot->executor) {
-        slot->executor = worker_spawn_locked(w, executor, slot, &w->executors_running) == 0;
-        inline_run = !slot->executor;
-    }
-    if (!inline_run) {
-        slot->task_arena = a;
-        slot->task = t;
-        slot->state = SLOT_HANDED;
-        pthread_cond_broadcast(&w->cv);
-    }
-    pthread_mutex_unlock(&w->mu);
-    if (inline_run) {
-        log_warn("no thread for a workflow task executor: the poller runs the task");
-        run_tasks(w, slot, a, t);
     }
 }
 
@@ -168,65 +110,76 @@ static int pick_sticky(worker *w)
     return sticky;
 }
 
+/* One poll: the task it brought (in *|a|), or NULL. */
+static wf_task *poll_once(worker *w, int sticky, arena **a, int64_t *backoff)
+{
+    *a = arena_new(TASK_ARENA_LIMIT);
+    ProtobufCMessage *resp = NULL;
+    grpc_status st = {.message = "out of memory"};
+    int code = GRPC_RESOURCE_EXHAUSTED;
+    if (*a) {
+        WFS(PollWorkflowTaskQueueRequest) req;
+        PB_INIT(WFS_DESC(poll_workflow_task_queue_request), &req);
+        req.namespace_ = (char *)w->ns;
+        req.task_queue = sticky ? worker_sticky_task_queue(w, *a)
+                                : worker_task_queue(*a, w->s->task_queue);
+        req.identity = w->identity;
+        req.worker_instance_key = w->instance_key;
+        req.deployment_options = &w->dep;
+        code = grpc_unary(w->ch, "PollWorkflowTaskQueue", GRPC_NAMESPACED | GRPC_LONG_POLL,
+                          &req.base, &WFS_DESC(poll_workflow_task_queue_response),
+                          arena_allocator(*a), &resp, worker_call_ms(w, POLL_TIMEOUT_MS), &st);
+    }
+    wf_task *t = code == GRPC_OK ? (void *)resp : NULL;
+    pthread_mutex_lock(&w->mu);
+    w->polls_open--;
+    if (sticky) {
+        w->pending_sticky--;
+        w->sticky_backlog = t ? t->backlog_count_hint : 0;
+    } else {
+        w->pending_normal--;
+    }
+    pthread_cond_broadcast(&w->cv); /* an idle thread opens the next poll */
+    pthread_mutex_unlock(&w->mu);
+    if (t && t->task_token.len && !t->workflow_execution) {
+        log_error("workflow task without an execution: dropped");
+        t = NULL;
+    }
+    if (!t || !t->task_token.len) {
+        arena_free(*a);
+        *a = NULL;
+        t = NULL;
+    }
+    worker_poll_outcome(w, sticky ? "sticky workflow poll" : "workflow poll", code, &st, backoff);
+    return t;
+}
+
 void *wft_poller(void *arg)
 {
-    worker *w = arg;
+    wf_slot *slot = arg;
+    worker *w = slot->w;
     int64_t backoff = 0;
     for (;;) {
-        pthread_mutex_lock(&w->mu); /* a slot is reserved before polling */
-        wf_slot *slot = NULL;
-        while (!w->stopping && !(slot = free_slot(w)))
+        pthread_mutex_lock(&w->mu);
+        while (!w->stopping && w->polls_open >= w->max_polls)
             pthread_cond_wait(&w->cv, &w->mu);
         if (w->stopping) {
             pthread_mutex_unlock(&w->mu);
             break;
         }
+        w->polls_open++;
         slot->state = SLOT_POLLING;
         int sticky = pick_sticky(w);
         pthread_mutex_unlock(&w->mu);
-
-        arena *a = arena_new(TASK_ARENA_LIMIT);
-        ProtobufCMessage *resp = NULL;
-        grpc_status st = {.message = "out of memory"};
-        int code = GRPC_RESOURCE_EXHAUSTED;
-        if (a) {
-            WFS(PollWorkflowTaskQueueRequest) req;
-            PB_INIT(WFS_DESC(poll_workflow_task_queue_request), &req);
-            req.namespace_ = (char *)w->ns;
-            req.task_queue = sticky ? worker_sticky_task_queue(w, a)
-                                    : worker_task_queue(a, w->s->task_queue);
-            req.identity = w->identity;
-            req.worker_instance_key = w->instance_key;
-            req.deployment_options = &w->dep;
-            code = grpc_unary(w->ch, "PollWorkflowTaskQueue", GRPC_NAMESPACED | GRPC_LONG_POLL,
-                              &req.base, &WFS_DESC(poll_workflow_task_queue_response),
-                              arena_allocator(a), &resp, worker_call_ms(w, POLL_TIMEOUT_MS), &st);
-        }
-        wf_task *t = code == GRPC_OK ? (void *)resp : NULL;
-        pthread_mutex_lock(&w->mu);
-        if (sticky) {
-            w->pending_sticky--;
-            w->sticky_backlog = t ? t->backlog_count_hint : 0;
+        arena *a;
+        wf_task *t = poll_once(w, sticky, &a, &backoff);
+        if (t) {
+            run_tasks(w, slot, a, t);
         } else {
-            w->pending_normal--;
-        }
-        pthread_mutex_unlock(&w->mu);
-        int has_task = t && t->task_token.len;
-        if (has_task && !t->workflow_execution) {
-            log_error("workflow task without an execution: dropped");
-            has_task = 0;
-        }
-        if (has_task) {
-            hand_over(w, slot, a, t);
-        } else {
-            arena_free(a);
             pthread_mutex_lock(&w->mu);
             slot->state = SLOT_FREE;
-            pthread_cond_broadcast(&w->cv);
             pthread_mutex_unlock(&w->mu);
         }
-        worker_poll_outcome(w, sticky ? "sticky workflow poll" : "workflow poll", code, &st,
-                            &backoff);
     }
     worker_thread_done(w, &w->pollers_running);
     return NULL;
@@ -267,7 +220,7 @@ static void report_stuck(worker *w, wf_slot *slot, int64_t limit)
     slot->stuck = 1;
     w->wf_stuck++;
     w->wf_running--;      /* not running work: it must not hold the idle exit or the drain */
-    w->stuck_executors++;
+    w->stuck_pollers++;
     deadlock_report *r = calloc(1, sizeof(*r));
     if (r) {
         r->w = w;

@@ -1,5 +1,5 @@
 /*
- * wft: one workflow task, on its executor's thread (wfpoll.c hands it over). The history goes
+ * wft: one workflow task, on the workflow task thread that polled it (wfpoll.c). The history goes
  * through the engine (wf.h), then the answer: RespondWorkflowTaskCompleted with the new
  * commands, the protocol messages (updates) and the answers to the queries that came with the
  * task; RespondWorkflowTaskFailed when the task cannot complete. A legacy query task (the
@@ -20,8 +20,8 @@
  * cache once the answer is taken; a failed task, a refused answer, a closed workflow, or a
  * task the server discarded (reset_history_event_id) gives it up.
  *
- * Ownership: a task's arena (the poll response, its pages, the answer) belongs to the executor
- * running it and is freed when the task ends; a kept run is held by that executor from
+ * Ownership: a task's arena (the poll response, its pages, the answer) belongs to the thread
+ * running it and is freed when the task ends; a kept run is held by that thread from
  * wfcache_take until wfcache_put or wfcache_drop.
  */
 #define _GNU_SOURCE

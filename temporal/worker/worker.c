@@ -94,10 +94,8 @@ void worker_unref(worker *w)
         return;
     grpc_channel_free(w->ch);
     wfcache_free(w->cache); /* every thread has ended: no run is held */
-    for (int i = 0; i < w->nslots; i++) {
+    for (int i = 0; i < w->nslots; i++)
         free(w->slots[i].token);
-        arena_free(w->slots[i].task_arena);
-    }
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w);
@@ -294,20 +292,18 @@ static int wait_until(worker *w, int (*done)(const worker *), int64_t until)
     }
 }
 
-/* Pollers have ended, workflow executors that are not stuck in workflow code too, and no
+/* Pollers (workflow task threads too) that are not stuck in workflow code have ended, and no
  * activity runs. */
 static int drained(const worker *w)
 {
-    return w->pollers_running == 0 && w->executors_running == w->stuck_executors &&
-           w->acts == NULL;
+    return w->pollers_running == w->stuck_pollers && w->acts == NULL;
 }
-/* Pollers, executors, fail-backs and the heartbeat sender have ended, and no activity is still
- * sending its own answer (those left running were failed back; their answers are dropped). */
+/* Pollers, fail-backs and the heartbeat sender have ended, and no activity is still sending
+ * its own answer (those left running were failed back; their answers are dropped). */
 static int all_done(const worker *w)
 {
-    return !act_answering(w) && w->pollers_running == 0 &&
-           w->executors_running == w->stuck_executors && w->answers_running == 0 &&
-           w->hb_threads == 0;
+    return !act_answering(w) && w->pollers_running == w->stuck_pollers &&
+           w->answers_running == 0 && w->hb_threads == 0;
 }
 
 static int shutdown_worker(worker *w)
@@ -427,14 +423,14 @@ static int stop(worker *w, int64_t stop_start)
     pthread_mutex_unlock(&w->mu);
     wait_until(w, all_done, w->hard_ms);
     pthread_mutex_lock(&w->mu);
-    int stuck = w->stuck_executors;
+    int stuck = w->stuck_pollers;
     for (int i = 0; i < w->nslots; i++) /* code running at the deadline (watchdog off or late) */
         if (w->slots[i].state == SLOT_RUNNING && !w->slots[i].stuck &&
             __atomic_load_n(&w->slots[i].code_since, __ATOMIC_ACQUIRE))
             stuck++;
     pthread_mutex_unlock(&w->mu);
     if (stuck)
-        log_error("%d workflow task executors are inside workflow code that does not yield: "
+        log_error("%d workflow task threads are inside workflow code that does not yield: "
                   "answering the invocation without them; this process will end", stuck);
     return stuck > 0;
 }
@@ -487,16 +483,19 @@ int worker_run(const worker_params *p, worker_result *res, char *err, size_t err
         return -1;
     }
 
-    /* Pollers poll while tasks run (wfpoll.c); with a cache, two at least (the sticky queue
-     * and the task queue each get one). */
-    int nwf = s->workflow_pollers < w->nslots ? s->workflow_pollers : w->nslots;
-    if (w->cache && nwf < 2)
-        nwf = 2;
+    /* A thread per workflow task slot, taking turns at polling while others run tasks
+     * (wfpoll.c); with a cache, two polls open at least (the sticky queue and the task queue
+     * each get one). */
+    w->max_polls = s->workflow_pollers < w->nslots ? s->workflow_pollers : w->nslots;
+    if (w->cache && w->max_polls < 2)
+        w->max_polls = 2;
     int started = 0;
     if (start_thread(w, act_heartbeat_sender, &w->hb_threads) != 0)
         log_error("no thread for the heartbeat sender: heartbeats will not reach the server");
-    for (int i = 0; i < nwf; i++)
-        started += start_thread(w, wft_poller, &w->pollers_running) == 0;
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < w->nslots; i++)
+        started += worker_spawn_locked(w, wft_poller, &w->slots[i], &w->pollers_running) == 0;
+    pthread_mutex_unlock(&w->mu);
     for (int i = 0; i < s->activity_pollers; i++)
         started += start_thread(w, act_poller, &w->pollers_running) == 0;
     if (!started) {

@@ -1,25 +1,24 @@
 /*
  * worker_int: what the worker's own files share (worker.c: lifecycle and the stop; wfpoll.c:
- * workflow pollers, executor slots and the deadlock watchdog; wft.c: one workflow task;
+ * workflow task threads, their polls and the deadlock watchdog; wft.c: one workflow task;
  * wfcache.c: the workflow cache; act.c: activities and heartbeats; api.c: the tw_api table).
  * Nothing outside temporal/worker/ includes this.
  *
  * Ownership: worker_run() makes the worker with one reference; every thread it starts
- * (pollers, workflow executors, the heartbeat sender, activity threads, fail-backs) takes one
- * more and drops it when it ends, and the last one frees the worker, its channel and its
- * workflow cache. A thread stuck in user code therefore keeps the worker alive; the invocation
- * is answered without it.
+ * (workflow task threads, activity pollers, the heartbeat sender, activity threads,
+ * fail-backs) takes one more and drops it when it ends, and the last one frees the worker, its
+ * channel and its workflow cache. A thread stuck in user code therefore keeps the worker
+ * alive; the invocation is answered without it.
  *
- * Workflow tasks (wfpoll.c, wft.c): a poller reserves a free executor slot, polls (the task
- * queue, or this invocation's sticky queue), and hands the task to the slot's executor thread,
- * then polls again at once, so polling never waits for a task to run (as the Go SDK's pollers
- * hand tasks to its task workers). A slot's executor thread is started the first time the slot
- * gets a task and lives until the stop; it runs one task at a time, and the next task the
- * server hands back with an answer (return_new_workflow_task) right after it.
+ * Workflow tasks (wfpoll.c, wft.c): one thread per slot; at most TEMPORAL_WORKFLOW_TASK_POLLERS
+ * of them poll at once (the task queue, or this invocation's sticky queue), the others wait
+ * their turn; a thread whose poll brings a task runs it (and the next task the server hands
+ * back with its answer, return_new_workflow_task) while an idle thread opens the next poll, so
+ * polling never waits for a task to run.
  *
  * The workflow cache (wfcache.h) and its threading model: a kept run (the engine's wf_exec:
  * its arena, its coroutines' stacks, handlers, the last event it processed) is resumed by
- * whichever executor thread takes its next task: the executor takes the run out of the cache
+ * whichever workflow task thread gets its next task: that thread takes the run out of the cache
  * (held: no other thread touches it), runs the task, answers, and gives it back (or drops it:
  * the task failed, the workflow closed, the answer was refused). Nothing of a run is
  * thread-local (coro.h: ucontext stacks, annotated for ASan at every switch; the deadlock
@@ -50,26 +49,23 @@
 #define POLL_TIMEOUT_MS 70000
 #define TASK_ARENA_LIMIT (256u * 1024 * 1024)
 #define WORKER_MAX_WF_SLOTS 128
-/* How long the next task of a kept run waits for the executor still holding it (answering the
+/* How long the next task of a kept run waits for the thread still holding it (answering the
  * last task) before it replays from the first event instead. */
 #define CACHE_WAIT_MS 2000
 
 typedef struct worker worker;
 typedef WFS(PollWorkflowTaskQueueResponse) wf_task;
 
-enum { SLOT_FREE, SLOT_POLLING, SLOT_HANDED, SLOT_RUNNING };
+enum { SLOT_FREE, SLOT_POLLING, SLOT_RUNNING };
 
-/* One workflow task slot: reserved by a poller, then its executor runs the task it got,
- * watched for workflow code that does not yield. */
+/* One workflow task slot, its thread's: it polls, then runs the task it got, watched for
+ * workflow code that does not yield. */
 typedef struct wf_slot {
     worker *w;
     int64_t code_since;    /* monotonic ms the code was last resumed, 0 while it is not running
-                            * (written by the executor's thread with atomics, read by the
+                            * (written by the slot's thread with atomics, read by the
                             * watchdog) */
     int state;             /* under mu: SLOT_* */
-    arena *task_arena;     /* under mu: a task handed to the executor (SLOT_HANDED), in its */
-    wf_task *task;         /* arena, which the executor frees */
-    int executor;          /* under mu: the slot's executor thread runs */
     int stuck;             /* under mu: the watchdog found this task's code not yielding */
     int attempt;           /* under mu: the task's attempt (the watchdog reports attempt 1) */
     int query;             /* under mu: a legacy query task (answered as a query, not counted
@@ -107,8 +103,9 @@ struct worker {
     int answers_running;     /* fail-backs and watchdog reports being sent */
     int hb_stop;             /* the heartbeat sender is to end */
     int hb_threads;          /* the heartbeat sender and the sends it started, running */
-    int executors_running;   /* workflow executor threads */
-    int stuck_executors;     /* executors inside code the watchdog found not yielding */
+    int stuck_pollers;       /* workflow task threads inside code the watchdog found not
+                              * yielding */
+    int polls_open, max_polls; /* workflow polls open; at most max_polls (set at the start) */
     int nslots;
     wf_slot slots[WORKER_MAX_WF_SLOTS];
     int wf_running;          /* workflow tasks being run (not counting stuck ones) */
@@ -152,12 +149,12 @@ pb_task_queue *worker_task_queue(arena *a, const char *name);
 /* This invocation's sticky queue (kind STICKY, the task queue as its normal name), in |a|. */
 pb_task_queue *worker_sticky_task_queue(worker *w, arena *a);
 
-/* wfpoll.c: the workflow poller thread (|arg| is the worker). */
+/* wfpoll.c: a workflow task thread (|arg| is its slot): polls in turn, runs what it got. */
 void *wft_poller(void *arg);
 /* wfpoll.c: fails the tasks of workflow code that has not yielded for the deadlock timeout.
  * Called by the worker's main thread. */
 void wft_watchdog(worker *w);
-/* wft.c: runs workflow task |t| (in |a|, which it frees) on |slot|'s executor thread, and
+/* wft.c: runs workflow task |t| (in |a|, which it frees) on |slot|'s thread, and
  * answers it; *|failed| says whether it failed. Returns the next task of the same run when the
  * server handed one back with the answer (in *|next_arena|, the caller's to free), else NULL. */
 wf_task *wft_run(worker *w, wf_slot *slot, arena *a, wf_task *t, arena **next_arena,
