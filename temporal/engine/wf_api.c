@@ -332,7 +332,8 @@ int wf_start_timer(tw_wf *wf, int64_t ms, tw_future **out)
     if (wf->oom)
         return TW_ENOMEM;
     temporal__api__command__v1__start_timer_command_attributes__init(at);
-    f->fire_at_ms = wf->now_ms + ms;
+    if (__builtin_add_overflow(wf->now_ms, ms, &f->fire_at_ms))
+        f->fire_at_ms = INT64_MAX; /* times are saturated (a history's clock may be far out) */
     at->timer_id = (char *)f->id;
     at->start_to_fire_timeout = wf_duration(wf, ms);
     f->cmd = wf_push_cmd(wf, CMD(START_TIMER), cmd_new(wf->a, CMD(START_TIMER), at), f);
