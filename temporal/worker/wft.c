@@ -269,7 +269,6 @@ static int run_query_task(worker *w, wf_slot *slot, arena *a, wf_task *t)
     return 0;
 }
 
-
 /* The run |t| goes to: the kept run when the cache has it and |t| continues it, else a new
  * run replayed from the first event (the whole history fetched when the poll carries only the
  * rest: a sticky task whose run the cache no longer has, or cannot continue). NULL when out of

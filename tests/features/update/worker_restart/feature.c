@@ -1,9 +1,11 @@
 /*
- * update/worker_restart: the handler of "fetchAndAdd" runs "Block" (500 ms), then waits on a
- * 4 s timer, then adds its number to a counter and returns the counter's previous value.
+ * update/worker_restart: the handler of "fetchAndAdd" runs "Block" (500 ms), then waits on an
+ * 8 s timer, then adds its number to a counter and returns the counter's previous value.
  * "Workflow" waits for "shutdown_signal" and returns the counter. The check stops the worker
  * while the handler waits on its timer, so the invocation ends mid-update and a new one must
- * replay the accepted update and complete it. Check: local/temporal/driver/feature_update.go.
+ * replay the accepted update and complete it. (The timer is long enough that the idle exit does
+ * not wait for it: it waits for a timer of a workflow it keeps due within two idle windows.)
+ * Check: local/temporal/driver/feature_update.go.
  */
 #include "feature.h"
 
@@ -21,7 +23,7 @@ static int fetch_and_add(tw_wf *wf, void *arg, const tw_payload *args, size_t na
     tw_activity_options o = {.schedule_to_close_ms = 10000};
     int rc = tw_execute_activity(wf, "Block", &o, NULL, 0, &ignored);
     if (rc == 0)
-        rc = tw_sleep(wf, 4000);
+        rc = tw_sleep(wf, 8000);
     if (rc != 0)
         return ft_wf_fail_rc(wf, rc, "the update's activity and timer");
     long long before = *counter;
