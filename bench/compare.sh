@@ -16,6 +16,7 @@
 #   burst50_300 the same at a timeout of 300 s (the peer's invocations last 293 s)
 #   queued      500 Greet queued before one invocation we send ourselves (no compute config,
 #               so Temporal does not invoke): wall time until all closed, the runtime's CPU
+#               and the server's over that time (both share the machine's cores)
 #   steps       Steps(500) through the Worker Controller, timeout 30 s: sum of workflow-task
 #               times (WorkflowTaskStarted -> Completed in the history), invocations
 #
@@ -129,6 +130,9 @@ runtime_cpu_ms() {
     echo "$total"
 }
 
+# CPU ms of one process (all its threads).
+pid_cpu_ms() { awk -v hz="$hz" '{sub(/^.*\) /, ""); print ($12 + $13) * 1000 / hz}' "/proc/$1/stat"; }
+
 # history ID FILE, then the analysis of FILE (bench/history.py): prints KEY VALUE lines.
 history_stats() {
     drv history --id "$1" --out "$W/$1.json" >/dev/null
@@ -175,20 +179,23 @@ run_burst50_30() { burst burst50_30 "$1" "$2" 50 30; }
 run_burst50_300() { burst burst50_300 "$1" "$2" 50 300; }
 
 run_queued() {
-    local handler=libhello.so t0 t1 cpu
+    local handler=libhello.so t0 t1 cpu srv0 srv1
     [ "$1" = peer ] && handler=bootstrap
     stack_up "$1" "$handler" 300 0
     drv start-many --count "$nqueued" --id-prefix q --type Greet --task-queue bench --input '"{i}"' >/dev/null
+    srv0=$(pid_cpu_ms "$SRV")
     t0=$(now_ms)
     curl -sf -o /dev/null -X POST -H 'X-Amz-Invocation-Type: Event' -d '{}' \
         "http://127.0.0.1:$LPORT/2015-03-31/functions/function/invocations"
     drv --timeout 600s await-many --count "$nqueued" --id-prefix q >"$W/await.json"
     t1=$(now_ms)
     cpu=$(runtime_cpu_ms)
+    srv1=$(pid_cpu_ms "$SRV")
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["by_status"] != {"COMPLETED": int(sys.argv[2])})' \
         "$W/await.json" "$nqueued" || note "queued $1: not every workflow completed"
     record queued "$1" "$2" wall_ms $((t1 - t0))
     record queued "$1" "$2" cpu_ms "$cpu"
+    record queued "$1" "$2" server_cpu_ms "$(awk -v a="$srv0" -v b="$srv1" 'BEGIN {print b - a}')"
     record queued "$1" "$2" invocations "$(grep -c "^START" "$W/lambda.log" || true)"
     stack_down "queued-$1"
 }

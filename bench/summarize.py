@@ -91,6 +91,8 @@ def main():
         ("%s queued workflows in one invocation: wall, ms" % queued, "queued", "wall_ms", 1,
          ("ratio", 0.5, "throughput at least 2x")),
         ("%s queued workflows in one invocation: CPU, ms" % queued, "queued", "cpu_ms", 1, None),
+        ("%s queued workflows in one invocation: the server's CPU meanwhile, ms" % queued, "queued",
+         "server_cpu_ms", 1, None),
         ("%s-step workflow: sum of workflow-task times, ms" % steps, "steps", "wft_sum_ms", 1,
          ("ratio", 0.5, "at most half")),
         ("%s-step workflow: longest workflow task, ms" % steps, "steps", "wft_max_ms", 1, None),
