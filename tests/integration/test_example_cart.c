@@ -29,6 +29,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "tests/support/flow.h"
 #include "tests/support/harness.h"
 #include "tests/support/tserver.h"
 
@@ -48,20 +49,6 @@ static int group_teardown(void **st)
 }
 
 /* ---- the driver ---- */
-
-static cJSON *driver_json(const char *const *args)
-{
-    char *why;
-    cJSON *o = driver_json_of(&srv, args, &why);
-    if (!o)
-        fail_msg("%s", why);
-    return o;
-}
-
-static void driver_ok(const char *const *args)
-{
-    cJSON_Delete(driver_json(args));
-}
 
 /* The driver fails saying |want| on stderr. */
 static void driver_fails_with(const char *const *args, const char *want)
@@ -84,23 +71,6 @@ static void driver_fails_with(const char *const *args, const char *want)
     free(why);
 }
 
-/* The JSON of |o|'s member |name|, compact, into a static buffer. */
-static const char *json_of(const cJSON *o, const char *name)
-{
-    static char buf[2048];
-    char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, name));
-    snprintf(buf, sizeof(buf), "%s", s ? s : "(none)");
-    free(s);
-    return buf;
-}
-
-static const char *new_id(char *buf, size_t n, const char *prefix)
-{
-    static int seq;
-    snprintf(buf, n, "%s-%d-%d", prefix, (int)getpid(), ++seq);
-    return buf;
-}
-
 /* ---- the function ---- */
 
 typedef struct fn {
@@ -117,11 +87,11 @@ static void deploy(fn *f)
     snprintf(f->queue, sizeof(f->queue), "cart-%d-%d", (int)getpid(), ++seq);
     snprintf(f->deployment, sizeof(f->deployment), "cartdep-%d-%d", (int)getpid(), seq);
     const char *create[] = {"create-deployment", "--deployment", f->deployment, NULL};
-    driver_ok(create);
+    flow_call_ok(&srv, create);
     const char *version[] = {"create-version", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(version);
+    flow_call_ok(&srv, version);
     const char *current[] = {"set-current", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(current);
+    flow_call_ok(&srv, current);
 
     char lib[4096], addr[64], tq[96], dep[96];
     if (!realpath(harness_built(LIB), lib))
@@ -186,8 +156,8 @@ static void invoke_until_closed(fn *f, const char *id, int max)
 {
     for (int i = 0; i < max; i++) {
         const char *args[] = {"describe", "--id", id, NULL};
-        cJSON *d = driver_json(args);
-        int open = strcmp(json_of(d, "status"), "\"RUNNING\"") == 0;
+        cJSON *d = flow_call(&srv, args);
+        int open = strcmp(flow_member_json(d, "status"), "\"RUNNING\"") == 0;
         cJSON_Delete(d);
         if (!open)
             return;
@@ -204,7 +174,7 @@ static void start_cart(const fn *f, const char *id, const char *lifetime_ms)
 {
     const char *args[] = {"start", "--id", id, "--type", "Cart", "--task-queue", f->queue,
                           lifetime_ms ? "--input" : NULL, lifetime_ms, NULL};
-    driver_ok(args);
+    flow_call_ok(&srv, args);
 }
 
 /* Signal |name| (add_item, remove_item) with a sku and a quantity. */
@@ -214,15 +184,15 @@ static void item(const char *id, const char *name, const char *sku, const char *
     snprintf(arg, sizeof(arg), "\"%s\"", sku);
     const char *args[] = {"signal", "--id", id, "--name", name, "--input", arg, "--input", qty,
                           NULL};
-    driver_ok(args);
+    flow_call_ok(&srv, args);
 }
 
 /* The answer to query |name|, compact JSON (static buffer). */
 static const char *query(const char *id, const char *name)
 {
     const char *args[] = {"query", "--id", id, "--name", name, NULL};
-    cJSON *o = driver_json(args);
-    const char *r = json_of(o, "result");
+    cJSON *o = flow_call(&srv, args);
+    const char *r = flow_member_json(o, "result");
     cJSON_Delete(o);
     return r;
 }
@@ -232,7 +202,7 @@ static const char *stack_trace(const char *id)
 {
     static char buf[2048];
     const char *args[] = {"query", "--id", id, "--name", "__stack_trace", NULL};
-    cJSON *o = driver_json(args);
+    cJSON *o = flow_call(&srv, args);
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(o, "result"));
     snprintf(buf, sizeof(buf), "%s", s ? s : "(not a string)");
     cJSON_Delete(o);
@@ -247,43 +217,16 @@ static const char *stack_trace(const char *id)
 static const char *checkout(const char *id, const char *coupon)
 {
     const char *args[] = CHECKOUT(id, coupon);
-    cJSON *o = driver_json(args);
-    const char *r = json_of(o, "result");
+    cJSON *o = flow_call(&srv, args);
+    const char *r = flow_member_json(o, "result");
     cJSON_Delete(o);
     return r;
-}
-
-static cJSON *await_end(const char *id)
-{
-    const char *args[] = {"--timeout", "30s", "await", "--id", id, NULL};
-    return driver_json(args);
-}
-
-static cJSON *history(const char *id)
-{
-    char *out = NULL;
-    const char *args[] = {"history", "--id", id, NULL};
-    assert_int_equal(driver_run(&srv, &out, args), 0);
-    cJSON *h = cJSON_Parse(out);
-    if (!h)
-        fail_msg("history is not JSON: %.300s", out);
-    free(out);
-    return h;
-}
-
-static int count_events(const cJSON *h, const char *type)
-{
-    int n = 0;
-    const cJSON *ev;
-    cJSON_ArrayForEach(ev, cJSON_GetObjectItem(h, "events"))
-        n += strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "eventType")), type) == 0;
-    return n;
 }
 
 /* History |h| has |n| events of |type|; else the failure lists its events. */
 static void expect_events(const cJSON *h, const char *type, int n)
 {
-    int got = count_events(h, type);
+    int got = flow_count_events(h, type);
     if (got == n)
         return;
     char list[4096] = "";
@@ -340,10 +283,10 @@ static void a_cart_is_filled_queried_and_paid(void **st)
     fn f;
     deploy(&f);
     char id[64];
-    const char *sws[] = {"signal-with-start", "--id", new_id(id, sizeof(id), "cart"), "--type",
+    const char *sws[] = {"signal-with-start", "--id", flow_new_id(id, sizeof(id), "cart"), "--type",
                          "Cart", "--task-queue", f.queue, "--name", "add_item", "--signal-input",
                          "\"apple\"", "--signal-input", "3", NULL};
-    driver_ok(sws);
+    flow_call_ok(&srv, sws);
     bg_invoke b;
     bg_start(&b, &f);
     item(id, "add_item", "coffee", "1");
@@ -368,14 +311,14 @@ static void a_cart_is_filled_queried_and_paid(void **st)
     assert_string_equal(checkout(id, "\"SAVE10\""), receipt);
     bg_done(&b);
 
-    cJSON *done = await_end(id);
-    assert_string_equal(json_of(done, "status"), "\"COMPLETED\"");
+    cJSON *done = flow_await(&srv, id, "30s");
+    assert_string_equal(flow_member_json(done, "status"), "\"COMPLETED\"");
     snprintf(want, sizeof(want), "{\"status\":\"paid\",\"items\":%s,\"total_cents\":1690,"
              "\"coupon\":\"SAVE10\",\"receipt\":%s}", items, receipt);
-    assert_string_equal(json_of(done, "result"), want);
+    assert_string_equal(flow_member_json(done, "result"), want);
     cJSON_Delete(done);
 
-    cJSON *h = history(id);
+    cJSON *h = flow_history(&srv, id, NULL);
     expect_events(h, EV("WORKFLOW_EXECUTION_SIGNALED"), 6);
     expect_events(h, EV("TIMER_STARTED"), 1);
     expect_events(h, EV("TIMER_CANCELED"), 1); /* checkout beat the expiry */
@@ -403,7 +346,7 @@ static void a_declined_payment_keeps_the_cart_open(void **st)
     fn f;
     deploy(&f);
     char id[64];
-    start_cart(&f, new_id(id, sizeof(id), "declined"), NULL);
+    start_cart(&f, flow_new_id(id, sizeof(id), "declined"), NULL);
     bg_invoke b;
     bg_start(&b, &f);
     item(id, "add_item", "tv", "1");
@@ -422,10 +365,10 @@ static void a_declined_payment_keeps_the_cart_open(void **st)
     assert_string_equal(checkout(id, NULL), receipt);
     bg_done(&b);
 
-    cJSON *done = await_end(id);
-    assert_string_equal(json_of(done, "status"), "\"COMPLETED\"");
+    cJSON *done = flow_await(&srv, id, "30s");
+    assert_string_equal(flow_member_json(done, "status"), "\"COMPLETED\"");
     cJSON_Delete(done);
-    cJSON *h = history(id);
+    cJSON *h = flow_history(&srv, id, NULL);
     expect_events(h, EV("TIMER_STARTED"), 2); /* a fresh expiry after the decline */
     expect_events(h, EV("TIMER_CANCELED"), 2);
     expect_events(h, EV("ACTIVITY_TASK_FAILED"), 1); /* not retried */
@@ -440,7 +383,7 @@ static void an_empty_cart_is_refused_and_an_untouched_one_expires(void **st)
     fn f;
     deploy(&f);
     char id[64];
-    start_cart(&f, new_id(id, sizeof(id), "expiry"), "3000");
+    start_cart(&f, flow_new_id(id, sizeof(id), "expiry"), "3000");
     bg_invoke b;
     bg_start(&b, &f);
     const char *pay[] = CHECKOUT(id, NULL);
@@ -449,12 +392,12 @@ static void an_empty_cart_is_refused_and_an_untouched_one_expires(void **st)
     bg_done(&b);
     invoke_until_closed(&f, id, 3);
 
-    cJSON *done = await_end(id);
-    assert_string_equal(json_of(done, "result"), "{\"status\":\"expired\",\"items\":[{\"sku\":"
+    cJSON *done = flow_await(&srv, id, "30s");
+    assert_string_equal(flow_member_json(done, "result"), "{\"status\":\"expired\",\"items\":[{\"sku\":"
                                                  "\"bread\",\"qty\":1}],\"total_cents\":350,"
                                                  "\"coupon\":null,\"receipt\":null}");
     cJSON_Delete(done);
-    cJSON *h = history(id);
+    cJSON *h = flow_history(&srv, id, NULL);
     expect_events(h, EV("TIMER_FIRED"), 1);
     expect_events(h, EV("WORKFLOW_EXECUTION_UPDATE_ACCEPTED"), 0); /* refused */
     assert_int_equal(count_activities(h, "ReleaseItems"), 1);
@@ -468,21 +411,21 @@ static void a_cancelled_cart_gives_its_items_back(void **st)
     fn f;
     deploy(&f);
     char id[64];
-    const char *sws[] = {"signal-with-start", "--id", new_id(id, sizeof(id), "cancel"), "--type",
+    const char *sws[] = {"signal-with-start", "--id", flow_new_id(id, sizeof(id), "cancel"), "--type",
                          "Cart", "--task-queue", f.queue, "--name", "add_item", "--signal-input",
                          "\"apple\"", "--signal-input", "2", NULL};
-    driver_ok(sws);
+    flow_call_ok(&srv, sws);
     bg_invoke b;
     bg_start(&b, &f);
     assert_memory_equal(query(id, "cart"), "{\"status\":\"open\"", 16);
     const char *cancel[] = {"cancel", "--id", id, NULL};
-    driver_ok(cancel);
+    flow_call_ok(&srv, cancel);
     bg_done(&b);
 
-    cJSON *done = await_end(id);
-    assert_string_equal(json_of(done, "status"), "\"CANCELED\"");
+    cJSON *done = flow_await(&srv, id, "30s");
+    assert_string_equal(flow_member_json(done, "status"), "\"CANCELED\"");
     cJSON_Delete(done);
-    cJSON *h = history(id);
+    cJSON *h = flow_history(&srv, id, NULL);
     expect_events(h, EV("TIMER_CANCELED"), 1);
     assert_int_equal(count_activities(h, "ReleaseItems"), 1);
     expect_events(h, EV("ACTIVITY_TASK_COMPLETED"), 1);
@@ -497,17 +440,17 @@ static void a_cancel_while_paying_waits_for_the_payment(void **st)
     fn f;
     deploy(&f);
     char id[64];
-    const char *sws[] = {"signal-with-start", "--id", new_id(id, sizeof(id), "paying"), "--type",
+    const char *sws[] = {"signal-with-start", "--id", flow_new_id(id, sizeof(id), "paying"), "--type",
                          "Cart", "--task-queue", f.queue, "--name", "add_item", "--signal-input",
                          "\"coffee\"", NULL};
-    driver_ok(sws);
+    flow_call_ok(&srv, sws);
     bg_invoke b;
     bg_start(&b, &f);
     /* The async stage: back once accepted, while Charge (about 2 s) runs. */
     const char *pay[] = {"update", "--id", id, "--name", "checkout", "--update-id", "pay-1",
                          "--wait", "accepted", NULL};
-    cJSON *accepted = driver_json(pay);
-    assert_string_equal(json_of(accepted, "stage"), "\"ACCEPTED\"");
+    cJSON *accepted = flow_call(&srv, pay);
+    assert_string_equal(flow_member_json(accepted, "stage"), "\"ACCEPTED\"");
     cJSON_Delete(accepted);
     /* The checkout's handler waits for Charge; the workflow function for the payment. */
     const char *trace = stack_trace(id);
@@ -515,15 +458,15 @@ static void a_cancel_while_paying_waits_for_the_payment(void **st)
         !strstr(trace, " (update \"checkout\"): tw_await activity 1 \"Charge\"\n"))
         fail_msg("stack trace: %s", trace);
     const char *cancel[] = {"cancel", "--id", id, NULL};
-    driver_ok(cancel);
+    flow_call_ok(&srv, cancel);
     bg_done(&b);
 
-    cJSON *done = await_end(id);
-    assert_string_equal(json_of(done, "status"), "\"CANCELED\"");
+    cJSON *done = flow_await(&srv, id, "30s");
+    assert_string_equal(flow_member_json(done, "status"), "\"CANCELED\"");
     cJSON_Delete(done);
     const char *result[] = {"update-result", "--id", id, "--update-id", "pay-1", NULL};
     driver_fails_with(result, "the update was cancelled");
-    cJSON *h = history(id);
+    cJSON *h = flow_history(&srv, id, NULL);
     expect_events(h, EV("ACTIVITY_TASK_CANCEL_REQUESTED"), 1);
     expect_events(h, EV("ACTIVITY_TASK_CANCELED"), 1); /* Charge's answer */
     assert_int_equal(count_activities(h, "ReleaseItems"), 1);

@@ -28,6 +28,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "tests/support/flow.h"
 #include "tests/support/harness.h"
 #include "tests/support/tserver.h"
 
@@ -44,20 +45,6 @@ static int group_teardown(void **st)
 {
     tserver_stop(&srv, 0, 0);
     return 0;
-}
-
-static cJSON *driver_json(const char *const *args)
-{
-    char *why;
-    cJSON *o = driver_json_of(&srv, args, &why);
-    if (!o)
-        fail_msg("%s", why);
-    return o;
-}
-
-static void driver_ok(const char *const *args)
-{
-    cJSON_Delete(driver_json(args));
 }
 
 /* Runs the driver expecting it to fail; what it said on stderr (malloc'd). */
@@ -102,11 +89,11 @@ static void deploy(fn *f, int idle_s)
     snprintf(f->queue, sizeof(f->queue), "handlers-%d-%d", (int)getpid(), ++seq);
     snprintf(f->deployment, sizeof(f->deployment), "handlersdep-%d-%d", (int)getpid(), seq);
     const char *create[] = {"create-deployment", "--deployment", f->deployment, NULL};
-    driver_ok(create);
+    flow_call_ok(&srv, create);
     const char *version[] = {"create-version", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(version);
+    flow_call_ok(&srv, version);
     const char *current[] = {"set-current", "--deployment", f->deployment, "--build-id", "b1", NULL};
-    driver_ok(current);
+    flow_call_ok(&srv, current);
 
     char lib[4096], addr[64], tq[96], dep[96], idle[40];
     if (!realpath(harness_built(LIB), lib))
@@ -160,23 +147,6 @@ static cJSON *bg_join(bg_invoke *b)
     return s;
 }
 
-static const char *new_id(char *buf, size_t n, const char *prefix)
-{
-    static int seq;
-    snprintf(buf, n, "%s-%d-%d", prefix, (int)getpid(), ++seq);
-    return buf;
-}
-
-/* The JSON of |o|'s member |name|, compact, into a static buffer. */
-static const char *json_of(const cJSON *o, const char *name)
-{
-    static char buf[2048];
-    char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, name));
-    snprintf(buf, sizeof(buf), "%s", s ? s : "(none)");
-    free(s);
-    return buf;
-}
-
 /* Update |name| of workflow |id| (|input| JSON or NULL, |update_id| or NULL), waiting for
  * |stage|: the driver's answer. */
 static cJSON *update(const char *id, const char *name, const char *input, const char *update_id,
@@ -192,14 +162,14 @@ static cJSON *update(const char *id, const char *name, const char *input, const 
         args[n++] = "--update-id";
         args[n++] = update_id;
     }
-    return driver_json(args);
+    return flow_call(&srv, args);
 }
 
 /* The result of a completed update, compact JSON (static buffer). */
 static const char *update_result(const char *id, const char *name, const char *input)
 {
     cJSON *o = update(id, name, input, NULL, "completed");
-    const char *r = json_of(o, "result");
+    const char *r = flow_member_json(o, "result");
     cJSON_Delete(o);
     return r;
 }
@@ -207,37 +177,10 @@ static const char *update_result(const char *id, const char *name, const char *i
 static const char *query(const char *id, const char *name)
 {
     const char *args[] = {"query", "--id", id, "--name", name, NULL};
-    cJSON *o = driver_json(args);
-    const char *r = json_of(o, "result");
+    cJSON *o = flow_call(&srv, args);
+    const char *r = flow_member_json(o, "result");
     cJSON_Delete(o);
     return r;
-}
-
-static cJSON *history(const char *id)
-{
-    char *out = NULL;
-    const char *args[] = {"history", "--id", id, NULL};
-    assert_int_equal(driver_run(&srv, &out, args), 0);
-    cJSON *h = cJSON_Parse(out);
-    if (!h)
-        fail_msg("history is not JSON: %.300s", out);
-    free(out);
-    return h;
-}
-
-static int count_events(const cJSON *h, const char *type)
-{
-    int n = 0;
-    const cJSON *ev;
-    cJSON_ArrayForEach(ev, cJSON_GetObjectItem(h, "events"))
-        n += strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "eventType")), type) == 0;
-    return n;
-}
-
-static cJSON *await_end(const char *id)
-{
-    const char *args[] = {"--timeout", "30s", "await", "--id", id, NULL};
-    return driver_json(args);
 }
 
 static void updates_and_queries_while_it_runs(void **st)
@@ -245,25 +188,25 @@ static void updates_and_queries_while_it_runs(void **st)
     fn f;
     deploy(&f, 4);
     char id[64];
-    const char *start[] = {"start", "--id", new_id(id, sizeof(id), "account"), "--type",
+    const char *start[] = {"start", "--id", flow_new_id(id, sizeof(id), "account"), "--type",
                            "Account", "--task-queue", f.queue, NULL};
-    driver_ok(start);
+    flow_call_ok(&srv, start);
     bg_invoke b;
     bg_start(&b, &f);
 
     /* the async stage: accepted while its handler may still wait on its activity */
     cJSON *slow = update(id, "slow_add", "10", "slow-1", "accepted");
-    const char *stage = json_of(slow, "stage");
+    const char *stage = flow_member_json(slow, "stage");
     assert_true(strstr(stage, "ACCEPTED") || strstr(stage, "COMPLETED"));
     cJSON_Delete(slow);
     const char *fast = update_result(id, "add", "5");
     assert_true(strcmp(fast, "5") == 0 || strcmp(fast, "15") == 0); /* before or after slow's */
     const char *res[] = {"update-result", "--id", id, "--update-id", "slow-1", NULL};
-    cJSON *r = driver_json(res);
-    assert_true(strcmp(json_of(r, "result"), "10") == 0 || strcmp(json_of(r, "result"), "15") == 0);
+    cJSON *r = flow_call(&srv, res);
+    assert_true(strcmp(flow_member_json(r, "result"), "10") == 0 || strcmp(flow_member_json(r, "result"), "15") == 0);
     cJSON_Delete(r);
     const char *bump[] = {"signal", "--id", id, "--name", "bump", "--input", "100", NULL};
-    driver_ok(bump); /* a signal among the updates */
+    flow_call_ok(&srv, bump); /* a signal among the updates */
 
     const char *neg[] = {"update", "--id", id, "--name", "add", "--input", "-1", NULL};
     driver_fails_with(neg, "negative: -1");
@@ -282,17 +225,17 @@ static void updates_and_queries_while_it_runs(void **st)
 
     assert_string_equal(update_result(id, "finish", NULL), "null");
     cJSON_Delete(bg_join(&b));
-    cJSON *done = await_end(id);
-    assert_string_equal(json_of(done, "status"), "\"COMPLETED\"");
-    assert_string_equal(json_of(done, "result"), "{\"count\":115}");
+    cJSON *done = flow_await(&srv, id, "30s");
+    assert_string_equal(flow_member_json(done, "status"), "\"COMPLETED\"");
+    assert_string_equal(flow_member_json(done, "result"), "{\"count\":115}");
     cJSON_Delete(done);
 
     /* accepted: slow, add 5, fail, finish; the rejections left nothing */
-    cJSON *h = history(id);
-    assert_int_equal(count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED"), 4);
-    assert_int_equal(count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"), 4);
-    assert_int_equal(count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_REJECTED"), 0);
-    assert_int_equal(count_events(h, "EVENT_TYPE_WORKFLOW_TASK_FAILED"), 0);
+    cJSON *h = flow_history(&srv, id, NULL);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED"), 4);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"), 4);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_REJECTED"), 0);
+    assert_int_equal(flow_count_events(h, "EVENT_TYPE_WORKFLOW_TASK_FAILED"), 0);
     cJSON_Delete(h);
 
     /* a query on the completed workflow: a legacy query task replays the whole history */
@@ -327,9 +270,9 @@ static void update_with_the_first_task(void **st)
     fn f;
     deploy(&f, 2);
     char id[64];
-    const char *start[] = {"start", "--id", new_id(id, sizeof(id), "hasty"), "--type", "Hasty",
+    const char *start[] = {"start", "--id", flow_new_id(id, sizeof(id), "hasty"), "--type", "Hasty",
                            "--task-queue", f.queue, NULL};
-    driver_ok(start);
+    flow_call_ok(&srv, start);
     bg_update u = {.id = id};
     assert_int_equal(pthread_create(&u.th, NULL, bg_update_run, &u), 0);
     usleep(500 * 1000); /* the update waits for the first workflow task */
@@ -338,10 +281,10 @@ static void update_with_the_first_task(void **st)
     cJSON_Delete(bg_join(&b));
     pthread_join(u.th, NULL);
     assert_non_null(u.answer);
-    assert_string_equal(json_of(u.answer, "result"), "\"ran\"");
+    assert_string_equal(flow_member_json(u.answer, "result"), "\"ran\"");
     cJSON_Delete(u.answer);
-    cJSON *done = await_end(id);
-    assert_string_equal(json_of(done, "result"), "\"hasty\"");
+    cJSON *done = flow_await(&srv, id, "30s");
+    assert_string_equal(flow_member_json(done, "result"), "\"hasty\"");
     cJSON_Delete(done);
     assert_int_equal(emu_stop(&f.emu), 0);
 }

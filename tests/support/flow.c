@@ -77,7 +77,7 @@ int flow_int(const cJSON *o, const char *name)
 
 const char *flow_member_json(const cJSON *o, const char *name)
 {
-    static char buf[1024];
+    static char buf[2048];
     char *s = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, name));
     snprintf(buf, sizeof(buf), "%s", s ? s : "(none)");
     free(s);
