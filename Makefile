@@ -73,8 +73,12 @@ ENGINE_SRC = temporal/engine/wf.c temporal/engine/coro.c temporal/engine/arena.c
 ENGINE_SRC += temporal/engine/history.c temporal/engine/cmd.c temporal/engine/wf_api.c
 ENGINE_SRC += temporal/engine/dispatch.c temporal/engine/cancel.c temporal/engine/signal.c
 ENGINE_SRC += temporal/engine/query.c temporal/engine/update.c
+# ABI 1.2 (issue 12): child workflows, continue-as-new, markers, local activities, properties.
+ENGINE_SRC += temporal/engine/child.c temporal/engine/can.c temporal/engine/marker.c \
+              temporal/engine/local.c temporal/engine/props.c
 WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c \
-                   temporal/worker/api.c temporal/worker/wfcache.c temporal/worker/wfpoll.c
+                   temporal/worker/api.c temporal/worker/wfcache.c temporal/worker/wfpoll.c \
+                   temporal/worker/stubs12.c
 
 # Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
 PROTOS_DIR := $(DEPS_CACHE)/temporal-protos-$(shell awk '$$1=="core-bridge"{print $$2}' deps/protos.version)
@@ -263,6 +267,15 @@ FEATURES += query/successful_query query/timeout_due_to_no_active_workers \
             update/activities update/async_accepted update/basic update/basic_async \
             update/client_interceptor update/deduplication update/non_durable_reject \
             update/self update/task_failure update/validation_replay update/worker_restart
+# Issue 12's areas, one variable each (so their owners edit different lines).
+FEATURES_CHILD =
+FEATURES_CAN =
+FEATURES_MARKER =
+FEATURES_LOCAL =
+FEATURES_CODEC =
+FEATURES_MISC =
+FEATURES += $(FEATURES_CHILD) $(FEATURES_CAN) $(FEATURES_MARKER) $(FEATURES_LOCAL) \
+            $(FEATURES_CODEC) $(FEATURES_MISC)
 FEATURE_LIBS = $(addprefix $(BUILD)/features/,$(addsuffix .so,$(FEATURES)))
 $(BUILD)/features/%.so: tests/features/%/feature.c tests/features/feature.h include/tw.h
 	@mkdir -p $(dir $@)

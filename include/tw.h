@@ -56,7 +56,7 @@ extern "C" {
 #endif
 
 #define TW_ABI_MAJOR 1
-#define TW_ABI_MINOR 1
+#define TW_ABI_MINOR 2
 #define TW_ABI_VERSION ((TW_ABI_MAJOR << 16) | TW_ABI_MINOR)
 
 enum {
@@ -69,6 +69,8 @@ enum {
     TW_ESTATE = -6,    /* not allowed now (e.g. a workflow call outside a workflow) */
     TW_ETIMEDOUT = -7, /* a timed wait expired (tw_await_condition, tw_signal_receive); ABI 1.1 */
     TW_ENOTFOUND = -8, /* no such handler or target; ABI 1.1 */
+    TW_EPENDING = -9,  /* an activity's answer comes later, by its task token (ABI 1.2) */
+    TW_ECONTINUE_AS_NEW = -10, /* the workflow continues as new (tw_continue_as_new; ABI 1.2) */
 };
 
 /* ---- payloads ---- */
@@ -202,6 +204,26 @@ typedef struct tw_wf_info {
     const char *workflow_type;
     const char *task_queue;
     int32_t attempt;
+    /* ---- ABI 1.2: present when |size| (the runtime's sizeof) covers them ---- */
+    uint32_t size;
+    const char *namespace_name;
+    const char *parent_namespace;     /* a child's parent, else NULL */
+    const char *parent_workflow_id;
+    const char *parent_run_id;
+    const char *root_workflow_id;     /* the top of the parent chain (itself when none) */
+    const char *root_run_id;
+    const char *first_run_id;         /* the first run of the chain of continue-as-new/retries */
+    const char *continued_run_id;     /* the run this one continues, else NULL */
+    const char *cron_schedule;        /* NULL when none */
+    int64_t start_time_ms;            /* this run's start, Unix ms */
+    int64_t execution_timeout_ms;     /* 0: none */
+    int64_t run_timeout_ms;
+    int64_t task_timeout_ms;
+    int64_t history_length;           /* events in the history as of the current task */
+    int64_t history_size_bytes;       /* its size as the server counts it */
+    int continue_as_new_suggested;    /* the server suggests continuing as new */
+    const char *deployment_name;      /* the worker's deployment version, or NULL */
+    const char *build_id;
 } tw_wf_info;
 
 typedef struct tw_act_info {
@@ -214,7 +236,31 @@ typedef struct tw_act_info {
     int64_t deadline_ms;          /* Unix ms: the earliest of start-to-close, schedule-to-close, Lambda */
     const tw_payload *heartbeat_details; /* from the last attempt, or NULL */
     size_t nheartbeat_details;
+    /* ---- ABI 1.2: present when |size| (the runtime's sizeof) covers them ---- */
+    uint32_t size;
+    const char *namespace_name;
+    const char *workflow_type;
+    int64_t scheduled_time_ms;        /* first scheduled, Unix ms */
+    int64_t current_attempt_scheduled_time_ms;
+    int64_t started_time_ms;          /* this attempt's start */
+    int64_t heartbeat_timeout_ms;     /* 0: none */
+    int64_t schedule_to_close_ms;
+    int64_t start_to_close_ms;
+    const uint8_t *task_token;        /* for completing it later (TW_EPENDING) */
+    size_t task_token_len;
+    int is_local;                     /* a local activity */
 } tw_act_info;
+
+/* ABI 1.2: the types below are defined with their calls, after the table. */
+typedef struct tw_child_options tw_child_options;
+typedef struct tw_continue_options tw_continue_options;
+typedef struct tw_local_activity_options tw_local_activity_options;
+typedef struct tw_search_attribute tw_search_attribute;
+typedef struct tw_codec tw_codec;
+/* Workflow code whose result is recorded once and replayed (tw_side_effect, ABI 1.2). */
+typedef int (*tw_side_effect_fn)(tw_wf *wf, void *arg, tw_payload *result);
+/* Run at the stop of each invocation, after the drain, with the Lambda deadline (Unix ms). */
+typedef void (*tw_stop_fn)(void *arg, int64_t deadline_ms);
 
 /* The runtime's function table. Fields are only ever added at the end. */
 typedef struct tw_api {
@@ -264,6 +310,46 @@ typedef struct tw_api {
     int (*wf_set_query_handler)(tw_wf *wf, const char *name, tw_query_fn fn, void *arg);
     int (*wf_set_update_handler)(tw_wf *wf, const char *name, tw_update_fn fn,
                                  tw_update_validator_fn validator, void *arg);
+    /* ---- ABI 1.2 ---- */
+    /* child workflows */
+    int (*wf_start_child)(tw_wf *wf, const char *type, const tw_child_options *o,
+                          const tw_payload *args, size_t nargs, tw_future **started,
+                          tw_future **result);
+    int (*wf_execute_child)(tw_wf *wf, const char *type, const tw_child_options *o,
+                            const tw_payload *args, size_t nargs, tw_payload *result);
+    int (*wf_child_execution)(tw_wf *wf, tw_future *child, const char **workflow_id,
+                              const char **run_id);
+    int (*wf_signal_child)(tw_wf *wf, tw_future *child, const char *signal,
+                           const tw_payload *args, size_t nargs, tw_future **out);
+    /* continue-as-new */
+    int (*wf_continue_as_new)(tw_wf *wf, const tw_continue_options *o, const tw_payload *args,
+                              size_t nargs);
+    /* markers: side effects, patches */
+    int (*wf_side_effect)(tw_wf *wf, tw_side_effect_fn fn, void *arg, tw_payload *result);
+    int (*wf_mutable_side_effect)(tw_wf *wf, const char *id, tw_side_effect_fn fn, void *arg,
+                                  tw_payload *result);
+    int (*wf_patched)(tw_wf *wf, const char *patch_id);
+    int (*wf_deprecate_patch)(tw_wf *wf, const char *patch_id);
+    /* local activities */
+    int (*wf_execute_local_activity)(tw_wf *wf, const char *type,
+                                     const tw_local_activity_options *o, const tw_payload *args,
+                                     size_t nargs, tw_payload *result);
+    int (*wf_start_local_activity)(tw_wf *wf, const char *type,
+                                   const tw_local_activity_options *o, const tw_payload *args,
+                                   size_t nargs, tw_future **out);
+    /* search attributes, memo, headers */
+    const tw_payload *(*wf_search_attribute)(tw_wf *wf, const char *name);
+    int (*wf_upsert_search_attributes)(tw_wf *wf, const tw_search_attribute *sa, size_t n);
+    const tw_payload *(*wf_memo)(tw_wf *wf, const char *key);
+    int (*wf_upsert_memo)(tw_wf *wf, const char *key, const tw_payload *value);
+    const tw_payload *(*wf_header)(tw_wf *wf, const char *key);
+    int (*wf_set_header)(tw_wf *wf, const char *key, const tw_payload *value);
+    const tw_payload *(*act_header)(tw_act *act, const char *key);
+    /* the registry: a payload codec, dynamic workflows and activities, stop hooks */
+    int (*register_codec)(tw_registry *r, const tw_codec *codec, void *arg);
+    int (*register_dynamic_workflow)(tw_registry *r, tw_workflow_fn fn, tw_versioning v);
+    int (*register_dynamic_activity)(tw_registry *r, tw_activity_fn fn);
+    int (*register_stop_hook)(tw_registry *r, tw_stop_fn fn, void *arg);
 } tw_api;
 
 /* ---- the library entry point ---- */
@@ -436,6 +522,20 @@ static inline int tw_set_query_handler(tw_wf *wf, const char *name, tw_query_fn 
 static inline int tw_set_update_handler(tw_wf *wf, const char *name, tw_update_fn fn,
                                         tw_update_validator_fn validator, void *arg)
 { return tw__api->wf_set_update_handler(wf, name, fn, validator, arg); }
+
+/* ---- child workflows (ABI 1.2) ---- */
+
+/* ---- continue-as-new (ABI 1.2) ---- */
+
+/* ---- side effects and patches (ABI 1.2) ---- */
+
+/* ---- local activities (ABI 1.2) ---- */
+
+/* ---- search attributes, memo, headers (ABI 1.2) ---- */
+
+/* ---- payload codec (ABI 1.2) ---- */
+
+/* ---- dynamic workflows and activities, stop hooks, async completion (ABI 1.2) ---- */
 
 static inline const tw_act_info *tw_act_info_get(tw_act *a) { return tw__api->act_info(a); }
 /* Records progress (throttled); returns TW_ECANCELED once the activity is cancelled. */

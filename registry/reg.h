@@ -61,5 +61,10 @@ const tw_api *reg_api(const tw_registry *r);
  * reg_load() reports the first one. */
 int reg_register_workflow(tw_registry *r, const char *name, tw_workflow_fn fn, tw_versioning v);
 int reg_register_activity(tw_registry *r, const char *name, tw_activity_fn fn);
+/* ABI 1.2 */
+int reg_register_codec(tw_registry *r, const tw_codec *codec, void *arg);
+int reg_register_dynamic_workflow(tw_registry *r, tw_workflow_fn fn, tw_versioning v);
+int reg_register_dynamic_activity(tw_registry *r, tw_activity_fn fn);
+int reg_register_stop_hook(tw_registry *r, tw_stop_fn fn, void *arg);
 
 #endif

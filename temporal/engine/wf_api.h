@@ -50,4 +50,34 @@ int wf_set_query_handler(tw_wf *wf, const char *name, tw_query_fn fn, void *arg)
 int wf_set_update_handler(tw_wf *wf, const char *name, tw_update_fn fn,
                           tw_update_validator_fn validator, void *arg);
 
+/* ABI 1.2: child.c */
+int wf_start_child(tw_wf *wf, const char *type, const tw_child_options *o,
+                   const tw_payload *args, size_t nargs, tw_future **started, tw_future **result);
+int wf_execute_child(tw_wf *wf, const char *type, const tw_child_options *o,
+                     const tw_payload *args, size_t nargs, tw_payload *result);
+int wf_child_execution(tw_wf *wf, tw_future *child, const char **workflow_id, const char **run_id);
+int wf_signal_child(tw_wf *wf, tw_future *child, const char *signal, const tw_payload *args,
+                    size_t nargs, tw_future **out);
+/* can.c */
+int wf_continue_as_new(tw_wf *wf, const tw_continue_options *o, const tw_payload *args,
+                       size_t nargs);
+/* marker.c */
+int wf_side_effect(tw_wf *wf, tw_side_effect_fn fn, void *arg, tw_payload *result);
+int wf_mutable_side_effect(tw_wf *wf, const char *id, tw_side_effect_fn fn, void *arg,
+                           tw_payload *result);
+int wf_patched(tw_wf *wf, const char *patch_id);
+int wf_deprecate_patch(tw_wf *wf, const char *patch_id);
+/* local.c */
+int wf_execute_local_activity(tw_wf *wf, const char *type, const tw_local_activity_options *o,
+                              const tw_payload *args, size_t nargs, tw_payload *result);
+int wf_start_local_activity(tw_wf *wf, const char *type, const tw_local_activity_options *o,
+                            const tw_payload *args, size_t nargs, tw_future **out);
+/* props.c */
+const tw_payload *wf_search_attribute(tw_wf *wf, const char *name);
+int wf_upsert_search_attributes(tw_wf *wf, const tw_search_attribute *sa, size_t n);
+const tw_payload *wf_memo(tw_wf *wf, const char *key);
+int wf_upsert_memo(tw_wf *wf, const char *key, const tw_payload *value);
+const tw_payload *wf_header(tw_wf *wf, const char *key);
+int wf_set_header(tw_wf *wf, const char *key, const tw_payload *value);
+
 #endif

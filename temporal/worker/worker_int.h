@@ -178,6 +178,7 @@ int act_answering(const worker *w);
 /* act.c: the activity calls of tw_api (tw.h documents them; api.c puts them in the table).
  * Each runs on the activity's own thread. */
 const tw_act_info *act_info(tw_act *act);
+const tw_payload *act_header(tw_act *act, const char *key); /* ABI 1.2 */
 int act_heartbeat(tw_act *act, const tw_payload *details, size_t n);
 int act_cancelled(tw_act *act);
 void *act_alloc(tw_act *act, size_t n);
