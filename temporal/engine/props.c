@@ -15,3 +15,4 @@ int wf_upsert_memo(tw_wf *wf, const char *key, const tw_payload *value)
 const tw_payload *wf_header(tw_wf *wf, const char *key) { (void)wf; (void)key; return NULL; }
 int wf_set_header(tw_wf *wf, const char *key, const tw_payload *value)
 { (void)wf; (void)key; (void)value; return TW_ESTATE; }
+Temporal__Api__Common__V1__Header *wf_outgoing_header(tw_wf *wf) { (void)wf; return NULL; }

@@ -241,6 +241,14 @@ void wf_updates_collect(tw_wf *wf, wf_output *out);
 /* The start of a task: the last task's outgoing messages are gone with its arena. */
 void wf_updates_begin(tw_wf *wf);
 
+/* ---- props.c (ABI 1.2) ---- */
+
+/* The header every command that carries one goes out with (ScheduleActivityTask,
+ * StartChildWorkflowExecution, SignalExternalWorkflowExecution, ContinueAsNewWorkflowExecution):
+ * what tw_set_header() set, in the run's arena, or NULL when none. Commands take the pointer
+ * (they do not free it). */
+Temporal__Api__Common__V1__Header *wf_outgoing_header(tw_wf *wf);
+
 /* ---- query.c ---- */
 
 /* Answers |in|'s queries on the workflow's current state, into |out|'s query_results. */
