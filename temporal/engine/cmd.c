@@ -316,6 +316,148 @@ static const char *completed_check(const pb_event *ev)
     return m && m->update_id && *m->update_id ? NULL : "names no update";
 }
 
+/* ---- RecordMarker (marker.c, local.c) ---- */
+
+typedef Temporal__Api__Command__V1__RecordMarkerCommandAttributes marker_attrs;
+
+/* The kinds of marker and what identifies one (cmd.h). sdk-go's names for side effects and
+ * its versions, the core SDK's for patches. */
+static const marker_kind MARKER_KINDS[] = {
+    {.name = "SideEffect", .id_key = "side-effect-id"},
+    {.name = "MutableSideEffect", .id_key = "side-effect-id"},
+    {.name = "core_patch", .id_key = "patch_id", .optional = 1},
+    {.name = "Version", .id_key = "change-id", .optional = 1},
+};
+
+const marker_kind *marker_kind_of(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof(MARKER_KINDS) / sizeof(MARKER_KINDS[0]); i++)
+        if (strcmp(MARKER_KINDS[i].name, name) == 0)
+            return &MARKER_KINDS[i];
+    return NULL;
+}
+
+const pb_payloads *cmd_marker_detail(const pb_command *c, const char *key)
+{
+    if (c->command_type != CMD(RECORD_MARKER) ||
+        c->attributes_case != CCASE(RECORD_MARKER))
+        return NULL;
+    const marker_attrs *ca = c->record_marker_command_attributes;
+    for (size_t i = 0; i < ca->n_details; i++)
+        if (ca->details[i]->key && strcmp(ca->details[i]->key, key) == 0)
+            return ca->details[i]->value;
+    return NULL;
+}
+
+const pb_payloads *ev_marker_detail(const pb_event *ev, const char *key)
+{
+    if (ev->event_type != EV(MARKER_RECORDED) || ev->attributes_case != HCASE(MARKER_RECORDED))
+        return NULL;
+    HA(MarkerRecorded) *at = ev->marker_recorded_event_attributes;
+    for (size_t i = 0; i < at->n_details; i++)
+        if (at->details[i]->key && strcmp(at->details[i]->key, key) == 0)
+            return at->details[i]->value;
+    return NULL;
+}
+
+int ev_marker_optional(const pb_event *ev)
+{
+    if (ev->event_type != EV(MARKER_RECORDED) || ev->attributes_case != HCASE(MARKER_RECORDED))
+        return 0;
+    const marker_kind *k = marker_kind_of(ev->marker_recorded_event_attributes->marker_name);
+    return k && k->optional;
+}
+
+/* Both absent, or the same number of payloads with the same bytes. */
+static int same_payloads(const pb_payloads *a, const pb_payloads *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (a->n_payloads != b->n_payloads)
+        return 0;
+    for (size_t i = 0; i < a->n_payloads; i++) {
+        const ProtobufCBinaryData *x = &a->payloads[i]->data, *y = &b->payloads[i]->data;
+        if (x->len != y->len || (x->len && memcmp(x->data, y->data, x->len) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+static int marker_same(const pb_command *c, const pb_event *ev)
+{
+    const char *name = c->record_marker_command_attributes->marker_name;
+    if (strcmp(STR(name), STR(ev->marker_recorded_event_attributes->marker_name)) != 0)
+        return 0;
+    const marker_kind *k = marker_kind_of(name);
+    if (!k)
+        return 1;
+    if (k->id_key &&
+        !same_payloads(cmd_marker_detail(c, k->id_key), ev_marker_detail(ev, k->id_key)))
+        return 0;
+    return k->same ? k->same(c, ev) : 1;
+}
+
+/* "RecordMarker(SideEffect, side-effect-id 3)": the name and, when its kind has one, the
+ * identifying detail's first payload (at most 60 bytes, unprintable ones as '?'). */
+static void marker_describe_as(const char *name, const pb_payloads *id, const char *key,
+                               char *out, size_t n)
+{
+    char v[64] = "";
+    if (id && id->n_payloads && id->payloads[0]) {
+        const ProtobufCBinaryData *d = &id->payloads[0]->data;
+        size_t len = d->len < 60 ? d->len : 60;
+        for (size_t i = 0; i < len; i++)
+            v[i] = d->data[i] >= 0x20 && d->data[i] < 0x7f ? (char)d->data[i] : '?';
+        v[len] = '\0';
+    }
+    if (key && id)
+        snprintf(out, n, "RecordMarker(%s, %s %s)", STR(name), key, v);
+    else
+        snprintf(out, n, "RecordMarker(%s)", STR(name));
+}
+
+static void marker_describe(const pb_command *c, char *out, size_t n)
+{
+    const char *name = c->record_marker_command_attributes->marker_name;
+    const marker_kind *k = marker_kind_of(name);
+    const char *key = k ? k->id_key : NULL;
+    marker_describe_as(name, key ? cmd_marker_detail(c, key) : NULL, key, out, n);
+}
+
+static void marker_describe_event(const pb_event *ev, char *out, size_t n)
+{
+    const char *name = ev->marker_recorded_event_attributes->marker_name;
+    const marker_kind *k = marker_kind_of(name);
+    const char *key = k ? k->id_key : NULL;
+    marker_describe_as(name, key ? ev_marker_detail(ev, key) : NULL, key, out, n);
+}
+
+static const char *marker_check(const pb_event *ev)
+{
+    const char *name = ev->marker_recorded_event_attributes->marker_name;
+    return name && *name ? NULL : "names no marker";
+}
+
+/* ---- UpsertWorkflowSearchAttributes, ModifyWorkflowProperties (props.c) ----
+ * Nothing identifies them but their type (as the official SDKs: the values may differ). */
+
+static void describe_upsert(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "UpsertWorkflowSearchAttributes");
+}
+static void describe_upsert_event(const pb_event *ev, char *out, size_t n)
+{
+    describe_upsert(NULL, out, n);
+}
+static void describe_modify(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "ModifyWorkflowProperties");
+}
+static void describe_modify_event(const pb_event *ev, char *out, size_t n)
+{
+    describe_modify(NULL, out, n);
+}
+
 /* ---- commands that close the workflow: nothing identifies them but their type ---- */
 
 static int same_type(const pb_command *c, const pb_event *ev) { return 1; }
@@ -382,6 +524,14 @@ static const cmd_kind CMD_KINDS[] = {
      .same = same_type, .describe = describe_fail, .describe_event = describe_fail_event},
     {COMMAND(CANCEL_WORKFLOW_EXECUTION, "CancelWorkflowExecution", WORKFLOW_EXECUTION_CANCELED),
      .same = same_type, .describe = describe_cancel, .describe_event = describe_cancel_event},
+    {COMMAND(RECORD_MARKER, "RecordMarker", MARKER_RECORDED), .same = marker_same,
+     .describe = marker_describe, .describe_event = marker_describe_event},
+    {COMMAND(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, "UpsertWorkflowSearchAttributes",
+             UPSERT_WORKFLOW_SEARCH_ATTRIBUTES),
+     .same = same_type, .describe = describe_upsert, .describe_event = describe_upsert_event},
+    {COMMAND(MODIFY_WORKFLOW_PROPERTIES, "ModifyWorkflowProperties",
+             WORKFLOW_PROPERTIES_MODIFIED),
+     .same = same_type, .describe = describe_modify, .describe_event = describe_modify_event},
     {COMMAND(PROTOCOL_MESSAGE, "ProtocolMessage", WORKFLOW_EXECUTION_UPDATE_ACCEPTED),
      .same = accepted_same, .describe = message_describe,
      .describe_event = accepted_describe_event},
@@ -449,6 +599,11 @@ static const ev_kind EV_KINDS[] = {
     {EVENT(TIMER_FIRED, "TimerFired", HCASE(TIMER_FIRED)), RESOLVES(START_TIMER, RES_COMPLETED),
      .op_id = fired_timer},
     {EVENT(TIMER_CANCELED, "TimerCanceled", HCASE(TIMER_CANCELED))},
+    {EVENT(MARKER_RECORDED, "MarkerRecorded", HCASE(MARKER_RECORDED)), .check = marker_check},
+    {EVENT(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, "UpsertWorkflowSearchAttributes",
+           HCASE(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES))},
+    {EVENT(WORKFLOW_PROPERTIES_MODIFIED, "WorkflowPropertiesModified",
+           HCASE(WORKFLOW_PROPERTIES_MODIFIED))},
     {EVENT(WORKFLOW_EXECUTION_UPDATE_ACCEPTED, "WorkflowExecutionUpdateAccepted",
            HCASE(WORKFLOW_EXECUTION_UPDATE_ACCEPTED)), .check = accepted_check},
     {EVENT(WORKFLOW_EXECUTION_UPDATE_COMPLETED, "WorkflowExecutionUpdateCompleted",
@@ -583,6 +738,18 @@ pb_command *cmd_new(arena *a, int type, void *attributes)
     case CMD(FAIL_WORKFLOW_EXECUTION):
         c->attributes_case = CCASE(FAIL_WORKFLOW_EXECUTION);
         c->fail_workflow_execution_command_attributes = attributes;
+        break;
+    case CMD(RECORD_MARKER):
+        c->attributes_case = CCASE(RECORD_MARKER);
+        c->record_marker_command_attributes = attributes;
+        break;
+    case CMD(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES):
+        c->attributes_case = CCASE(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES);
+        c->upsert_workflow_search_attributes_command_attributes = attributes;
+        break;
+    case CMD(MODIFY_WORKFLOW_PROPERTIES):
+        c->attributes_case = CCASE(MODIFY_WORKFLOW_PROPERTIES);
+        c->modify_workflow_properties_command_attributes = attributes;
         break;
     case CMD(PROTOCOL_MESSAGE):
         c->attributes_case = CCASE(PROTOCOL_MESSAGE);
