@@ -300,6 +300,12 @@ TEST_SRC_test_wf_cancel = $(WF_TALK_SRC)
 TEST_SRC_test_wf_signals = $(WF_TALK_SRC)
 TEST_SRC_test_wf_failures = $(WF_TALK_SRC)
 
+# Continue-as-new and the workflow's info (tests/unit/test_wf_can.c) on built histories,
+# through lib_wf_can.c.
+UNIT_TESTS += test_wf_can
+FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_can.so
+TEST_SRC_test_wf_can = $(WF_TALK_SRC)
+
 # End to end (tests/integration/test_wf_talk.c): lib_wf_talk under the emulator, the real
 # server, the Go driver.
 INTEGRATION_TESTS += test_wf_talk

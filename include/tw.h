@@ -525,7 +525,61 @@ static inline int tw_set_update_handler(tw_wf *wf, const char *name, tw_update_f
 
 /* ---- child workflows (ABI 1.2) ---- */
 
-/* ---- continue-as-new (ABI 1.2) ---- */
+/* ---- continue-as-new (ABI 1.2) ----
+ *
+ * A workflow whose history grows without end (a loop over rounds, an entity that lives for
+ * months) ends its run and starts a fresh one of the same workflow id with new arguments: the
+ * new run's history starts empty, its tw_wf_info has continued_run_id (this run) and the same
+ * first_run_id. tw_wf_info's history_length, history_size_bytes and continue_as_new_suggested
+ * (the server's hint, updated at every workflow task) say when it is time.
+ *
+ *     if (tw_wf_info_get(wf)->continue_as_new_suggested || round == 100) {
+ *         tw_payload next = tw_json(state_json);
+ *         return tw_continue_as_new(wf, NULL, &next, 1);
+ *     }
+ *
+ * As sdk-go's ContinueAsNewError, the call only prepares the continuation: the run ends
+ * continued as new when the workflow function returns TW_ECONTINUE_AS_NEW (what the call
+ * returns). Returning anything else ends the run as that says (the prepared continuation is
+ * dropped); a later call replaces an earlier one; a call from a handler or a tw_go coroutine
+ * prepares it too, but only the workflow function's return ends the run. A workflow function
+ * returning TW_ECONTINUE_AS_NEW with nothing prepared fails the workflow (WorkflowError).
+ *
+ * As for completion: handlers still running are dropped (wait for tw_all_handlers_finished()
+ * first), and a signal that reaches the server while the task that continues runs makes the
+ * server refuse that answer; the next task runs the code again with the signal, on this run.
+ * An update admitted meanwhile does not block it: the caller's update goes to the new run.
+ * The memo and search attributes of the start carry over; the header is tw_set_header()'s. */
+
+/* How the new run's first workflow task picks its Worker Deployment Version (Temporal's
+ * ContinueAsNewVersioningBehavior). */
+enum {
+    TW_CAN_VERSIONING_INHERIT = 0,      /* the server's default: a pinned run's new run stays
+                                         * on its version, an auto-upgrade one goes to the
+                                         * current version */
+    TW_CAN_VERSIONING_AUTO_UPGRADE = 1, /* the new run starts on the current version (a pinned
+                                         * workflow moves to new code); after its first task
+                                         * it behaves as its registration says */
+    TW_CAN_VERSIONING_USE_RAMPING = 2,  /* its first task goes to the ramping version */
+};
+
+/* All fields may be 0 / NULL: the new run is this workflow's type on its task queue, with this
+ * run's timeouts. */
+struct tw_continue_options {
+    const char *workflow_type;  /* NULL: this workflow's type */
+    const char *task_queue;     /* NULL: this workflow's task queue */
+    int64_t run_timeout_ms;     /* 0: this run's */
+    int64_t task_timeout_ms;    /* 0: this run's */
+    int initial_versioning;     /* TW_CAN_VERSIONING_* */
+};
+
+/* Prepares the continuation with |args| (|nargs| of them, copied) and |o| (may be NULL: the
+ * defaults), and returns TW_ECONTINUE_AS_NEW, for the workflow function to return. TW_EINVAL
+ * for a bad payload or a negative timeout, TW_ESTATE outside workflow code (or in a
+ * tw_await_condition predicate), TW_ENOMEM when memory ran out. */
+static inline int tw_continue_as_new(tw_wf *wf, const tw_continue_options *o,
+                                     const tw_payload *args, size_t nargs)
+{ return tw__api->wf_continue_as_new(wf, o, args, nargs); }
 
 /* ---- side effects and patches (ABI 1.2) ---- */
 

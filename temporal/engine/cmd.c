@@ -486,6 +486,14 @@ static void describe_cancel_event(const pb_event *ev, char *out, size_t n)
 {
     describe_cancel(NULL, out, n);
 }
+static void describe_can(const pb_command *c, char *out, size_t n)
+{
+    snprintf(out, n, "ContinueAsNewWorkflowExecution");
+}
+static void describe_can_event(const pb_event *ev, char *out, size_t n)
+{
+    describe_can(NULL, out, n);
+}
 
 /* ---- the tables ---- */
 
@@ -524,6 +532,9 @@ static const cmd_kind CMD_KINDS[] = {
      .same = same_type, .describe = describe_fail, .describe_event = describe_fail_event},
     {COMMAND(CANCEL_WORKFLOW_EXECUTION, "CancelWorkflowExecution", WORKFLOW_EXECUTION_CANCELED),
      .same = same_type, .describe = describe_cancel, .describe_event = describe_cancel_event},
+    {COMMAND(CONTINUE_AS_NEW_WORKFLOW_EXECUTION, "ContinueAsNewWorkflowExecution",
+             WORKFLOW_EXECUTION_CONTINUED_AS_NEW),
+     .same = same_type, .describe = describe_can, .describe_event = describe_can_event},
     {COMMAND(RECORD_MARKER, "RecordMarker", MARKER_RECORDED), .same = marker_same,
      .describe = marker_describe, .describe_event = marker_describe_event},
     {COMMAND(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES, "UpsertWorkflowSearchAttributes",
@@ -550,6 +561,7 @@ static const ev_kind EV_KINDS[] = {
     {EVENT(WORKFLOW_EXECUTION_COMPLETED, "WorkflowExecutionCompleted", 0)},
     {EVENT(WORKFLOW_EXECUTION_FAILED, "WorkflowExecutionFailed", 0)},
     {EVENT(WORKFLOW_EXECUTION_CANCELED, "WorkflowExecutionCanceled", 0)},
+    {EVENT(WORKFLOW_EXECUTION_CONTINUED_AS_NEW, "WorkflowExecutionContinuedAsNew", 0)},
     {EVENT(WORKFLOW_EXECUTION_CANCEL_REQUESTED, "WorkflowExecutionCancelRequested",
            HCASE(WORKFLOW_EXECUTION_CANCEL_REQUESTED))},
     {EVENT(ACTIVITY_TASK_SCHEDULED, "ActivityTaskScheduled", HCASE(ACTIVITY_TASK_SCHEDULED)),
@@ -738,6 +750,10 @@ pb_command *cmd_new(arena *a, int type, void *attributes)
     case CMD(FAIL_WORKFLOW_EXECUTION):
         c->attributes_case = CCASE(FAIL_WORKFLOW_EXECUTION);
         c->fail_workflow_execution_command_attributes = attributes;
+        break;
+    case CMD(CONTINUE_AS_NEW_WORKFLOW_EXECUTION):
+        c->attributes_case = CCASE(CONTINUE_AS_NEW_WORKFLOW_EXECUTION);
+        c->continue_as_new_workflow_execution_command_attributes = attributes;
         break;
     case CMD(RECORD_MARKER):
         c->attributes_case = CCASE(RECORD_MARKER);

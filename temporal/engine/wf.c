@@ -101,6 +101,8 @@ static void close_workflow(tw_wf *wf)
                     cmd_new(wf->a, CMD(CANCEL_WORKFLOW_EXECUTION), at), NULL);
         return;
     }
+    if (wf->code == TW_ECONTINUE_AS_NEW && wf_can_close(wf))
+        return; /* ContinueAsNewWorkflowExecution (can.c); else it fails, below */
     if (wf->code == 0) {
         complete_attrs *at = wf_mem(wf, sizeof(*at));
         if (!at)
@@ -300,6 +302,7 @@ static void workflow_started(tw_wf *wf, const pb_event *ev)
     if (payloads_from_pb(wf->a, at->input, &wf->args, &wf->nargs))
         wf->oom = 1;
     wf->info.attempt = at->attempt ? at->attempt : 1;
+    wf_info_started(wf, ev); /* the rest of tw_wf_info (can.c) */
     /* The original run's id, which a reset run keeps: its replay draws the same values. */
     if (at->original_execution_run_id && *at->original_execution_run_id)
         wf->rng = wf_seed_of(at->original_execution_run_id);
@@ -367,6 +370,7 @@ static int apply_batch(wf_exec *x, history_iter *h, const history_batch *b, cons
         return -1;
     }
     wf->now_ms = event_time_ms(started);
+    wf_info_task(wf, started); /* history length and size, continue-as-new suggested */
     wf->replaying = !b->last || wf->query_only;
     x->ran_task = b->last && b->runs_code;
     return run_code(wf, out);
@@ -423,6 +427,8 @@ static tw_wf *new_wf(arena *a, const tw_registry *reg, const reg_workflow *def,
                             .attempt = 1};
     if ((in->workflow_id && !wf->info.workflow_id) || (in->run_id && !wf->info.run_id) ||
         (in->workflow_type && !wf->info.workflow_type) || (in->task_queue && !wf->info.task_queue))
+        return NULL;
+    if (wf_info_init(wf, in)) /* the ABI 1.2 fields (can.c) */
         return NULL;
     wf->rng = wf_seed_of(in->run_id); /* until the started event names the original run */
     if (!(wf->main = wf_spawn(wf, "main", main_body, 0)))

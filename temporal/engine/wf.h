@@ -64,6 +64,10 @@ typedef struct wf_input {
     size_t nqueries;
     int query_only;            /* a legacy query task: all code runs as replay (silent) and the
                                 * output has no commands or messages, only |query_results| */
+    /* ---- tw_wf_info (can.c): the worker's; copied when the run is made, may be NULL ---- */
+    const char *namespace_name;
+    const char *deployment_name; /* the worker's deployment version */
+    const char *build_id;
 } wf_input;
 
 typedef struct wf_output {

@@ -135,6 +135,9 @@ struct tw_wf {
     struct wf_updates *updates;                 /* update.c's: handlers, requests, messages */
     struct wf_query_handler *query_handlers;    /* query.c's, in the order set */
     int query_only;            /* a legacy query task: all code runs as replay, nothing is sent */
+    struct wf_can *can;        /* can.c's: the continuation tw_continue_as_new() prepared */
+    const Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes *started;
+                               /* the kept started event's (can.c: memo, search attributes) */
 };
 
 /* ---- dispatch.c: the coroutines ---- */
@@ -248,6 +251,23 @@ void wf_updates_begin(tw_wf *wf);
  * what tw_set_header() set, in the run's arena, or NULL when none. Commands take the pointer
  * (they do not free it). */
 Temporal__Api__Common__V1__Header *wf_outgoing_header(tw_wf *wf);
+
+/* ---- can.c (ABI 1.2) ---- */
+
+/* The closing command when the workflow function returned TW_ECONTINUE_AS_NEW:
+ * ContinueAsNewWorkflowExecution from what tw_continue_as_new() prepared; 1 when made (or
+ * memory ran out: wf->oom). 0 when nothing was prepared: the main coroutine's failure is then
+ * set (unless the code set one) for the workflow to fail with. */
+int wf_can_close(tw_wf *wf);
+/* tw_wf_info from what the worker knows (|in|: namespace, deployment version), once the
+ * workflow id, run id, type and task queue are set. 0, or -1 out of memory. */
+int wf_info_init(tw_wf *wf, const wf_input *in);
+/* tw_wf_info from WorkflowExecutionStarted |ev| (kept in the run's arena: the info points
+ * into it). */
+void wf_info_started(tw_wf *wf, const pb_event *ev);
+/* tw_wf_info's history length and size and the continue-as-new suggestion from |ev|, the
+ * WorkflowTaskStarted of the task whose code runs next (another event: nothing changes). */
+void wf_info_task(tw_wf *wf, const pb_event *ev);
 
 /* ---- query.c ---- */
 

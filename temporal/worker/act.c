@@ -254,6 +254,23 @@ static void *activity_thread(void *arg)
     return NULL;
 }
 
+/* tw_act_info's ABI 1.2 fields from |t| (strings borrowed from the task, in the activity's
+ * arena; the task token is set with the token's copy). */
+static void info_from_task(worker *w, tw_act_info *i, const WFS(PollActivityTaskQueueResponse) *t)
+{
+    i->size = (uint32_t)sizeof(tw_act_info);
+    i->namespace_name = t->workflow_namespace && *t->workflow_namespace ? t->workflow_namespace
+                                                                        : w->ns;
+    i->workflow_type = t->workflow_type && t->workflow_type->name ? t->workflow_type->name : "";
+    i->scheduled_time_ms = ts_ms(t->scheduled_time);
+    i->current_attempt_scheduled_time_ms = ts_ms(t->current_attempt_scheduled_time);
+    i->started_time_ms = ts_ms(t->started_time);
+    i->heartbeat_timeout_ms = duration_to_ms(t->heartbeat_timeout);
+    i->schedule_to_close_ms = duration_to_ms(t->schedule_to_close_timeout);
+    i->start_to_close_ms = duration_to_ms(t->start_to_close_timeout);
+    i->is_local = 0;
+}
+
 /* Makes the activity's context from its task; it takes |a|. NULL when out of memory (then
  * |a| is still the caller's). */
 static tw_act *new_activity(worker *w, arena *a, WFS(PollActivityTaskQueueResponse) *t)
@@ -277,6 +294,7 @@ static tw_act *new_activity(worker *w, arena *a, WFS(PollActivityTaskQueueRespon
     deadline = earlier(deadline, ts_ms(t->scheduled_time),
                        duration_to_ms(t->schedule_to_close_timeout));
     act->info.deadline_ms = deadline;
+    info_from_task(w, &act->info, t);
     /* Heartbeats reach the server at most once per 80% of the heartbeat timeout (and at least
      * every 30 s); calls in between are batched, never dropped. */
     int64_t hb = duration_to_ms(t->heartbeat_timeout);

@@ -208,7 +208,10 @@ static void task_input(worker *w, wf_slot *slot, wf_task *t, pages *more, wf_inp
                      .page_ctx = more,
                      .code_since = &slot->code_since,
                      .messages = t->messages,
-                     .nmessages = t->n_messages};
+                     .nmessages = t->n_messages,
+                     .namespace_name = w->ns,
+                     .deployment_name = w->s->deployment_name,
+                     .build_id = w->s->build_id};
 }
 
 /* Does the poll carry the history from its first event? (A sticky task carries only the events

@@ -1,0 +1,388 @@
+/*
+ * Continue-as-new and the workflow's info in the engine (temporal/engine/can.c) on histories
+ * built task by task the way the server writes them (tests/support/wf_hist.h), through
+ * tests/fixtures/lib_wf_can.c: the ContinueAsNewWorkflowExecution command and what it carries
+ * (arguments, defaults, options, memo and search attributes of the start), replay against
+ * WorkflowExecutionContinuedAsNew, the sdk-go semantics of a prepared continuation (only the
+ * workflow function's return ends the run), and every tw_wf_info field from the worker, the
+ * started event and each task's WorkflowTaskStarted. Every run is also checked against a run
+ * kept between tasks (wf_shadow.h).
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "temporal/engine/payload.h"
+#include "temporal/engine/wf.h"
+#include "temporal/engine/wf_api.h"
+#include "tests/support/wf_answer.h"
+#include "tests/support/wf_hist.h"
+
+#define HCASE(name) TEMPORAL__API__HISTORY__V1__HISTORY_EVENT__ATTRIBUTES_##name##_EVENT_ATTRIBUTES
+
+typedef Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes started_attrs;
+typedef Temporal__Api__Command__V1__ContinueAsNewWorkflowExecutionCommandAttributes can_attrs;
+
+static tw_registry *reg;
+
+static int group_setup(void **st) { return wa_load("fixtures/lib_wf_can.so", &reg); }
+
+static int group_teardown(void **st)
+{
+    reg_free(reg);
+    return 0;
+}
+
+static void *mem(whist *h, size_t n)
+{
+    void *p = arena_alloc(h->a, n);
+    assert_non_null(p);
+    memset(p, 0, n);
+    return p;
+}
+
+static char *str(whist *h, const char *s)
+{
+    char *d = arena_strdup(h->a, s);
+    assert_non_null(d);
+    return d;
+}
+
+static started_attrs *started(whist *h)
+{
+    return h->ev[0]->workflow_execution_started_event_attributes;
+}
+
+/* The start's input: |n| JSON arguments. */
+static void set_input(whist *h, const char *const *json, size_t n)
+{
+    tw_payload p[4];
+    for (size_t i = 0; i < n; i++)
+        p[i] = tw_json(json[i]);
+    started(h)->input = payloads_to_pb(h->a, p, n);
+    assert_non_null(started(h)->input);
+}
+
+/* The last WorkflowTaskStarted says the history has |bytes| and whether to continue as new. */
+static void task_says(whist *h, int64_t bytes, int suggest)
+{
+    pb_event *e = h->ev[h->n - 1];
+    assert_int_equal(e->event_type, EV(WORKFLOW_TASK_STARTED));
+    Temporal__Api__History__V1__WorkflowTaskStartedEventAttributes *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__workflow_task_started_event_attributes__init(at);
+    at->scheduled_event_id = e->event_id - 1;
+    at->history_size_bytes = bytes;
+    at->suggest_continue_as_new = suggest;
+    e->attributes_case = HCASE(WORKFLOW_TASK_STARTED);
+    e->workflow_task_started_event_attributes = at;
+}
+
+/* The last answer, a continue-as-new, recorded as the server does: WorkflowTaskCompleted, then
+ * WorkflowExecutionContinuedAsNew. */
+static void record_continued(whist *h)
+{
+    assert_false(h->out.task_failed);
+    int64_t started_id = h->ev[h->n - 1]->event_id;
+    pb_event *done = wh_add(h, EV(WORKFLOW_TASK_COMPLETED));
+    Temporal__Api__History__V1__WorkflowTaskCompletedEventAttributes *d = mem(h, sizeof(*d));
+    temporal__api__history__v1__workflow_task_completed_event_attributes__init(d);
+    d->scheduled_event_id = started_id - 1;
+    d->started_event_id = started_id;
+    done->attributes_case = HCASE(WORKFLOW_TASK_COMPLETED);
+    done->workflow_task_completed_event_attributes = d;
+    pb_event *e = wh_add(h, EV(WORKFLOW_EXECUTION_CONTINUED_AS_NEW));
+    Temporal__Api__History__V1__WorkflowExecutionContinuedAsNewEventAttributes *at =
+        mem(h, sizeof(*at));
+    temporal__api__history__v1__workflow_execution_continued_as_new_event_attributes__init(at);
+    at->new_execution_run_id = str(h, "run-2");
+    at->workflow_task_completed_event_id = done->event_id;
+    e->attributes_case = HCASE(WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+    e->workflow_execution_continued_as_new_event_attributes = at;
+}
+
+/* The continue-as-new command of the last answer (it must be its only command). */
+static const can_attrs *continued(const whist *h)
+{
+    if (strcmp(wh_commands(h), "ContinueAsNewWorkflowExecution") != 0)
+        fail_msg("want ContinueAsNewWorkflowExecution, got: %s", wh_commands(h));
+    return h->out.commands[0]->continue_as_new_workflow_execution_command_attributes;
+}
+
+/* |p|'s payloads' JSON, joined with ",". Static buffer. */
+static const char *json_of(const pb_payloads *p)
+{
+    static char buf[1024];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; p && i < p->n_payloads && used < sizeof(buf); i++)
+        used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%.*s", i ? "," : "",
+                                 (int)p->payloads[i]->data.len,
+                                 (const char *)p->payloads[i]->data.data);
+    return buf;
+}
+
+static const char *result(const whist *h)
+{
+    if (strcmp(wh_commands(h), "CompleteWorkflowExecution") != 0)
+        fail_msg("want CompleteWorkflowExecution, got: %s", wh_commands(h));
+    return json_of(h->out.commands[0]->complete_workflow_execution_command_attributes->result);
+}
+
+/* ---- continue-as-new ---- */
+
+/* Counter(0, 2) continues as new with (1, 2): the same type, task queue and no timeouts (the
+ * server keeps the run's), the argument copied although the code's buffer is gone; the
+ * closed history replays (its ContinuedAsNew matches the command); a history that has it
+ * where the code completes is non-determinism. */
+static void continues_with_new_arguments(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    const char *args[] = {"0", "2"};
+    set_input(&h, args, 2);
+    wh_run(&h, reg, "Counter", 0);
+    const can_attrs *at = continued(&h);
+    assert_string_equal(at->workflow_type->name, "Counter");
+    assert_string_equal(at->task_queue->name, "tq");
+    assert_int_equal(at->task_queue->kind, TQ_KIND_NORMAL);
+    assert_string_equal(json_of(at->input), "1,2");
+    assert_null(at->workflow_run_timeout);
+    assert_null(at->workflow_task_timeout);
+    assert_int_equal(at->initial_versioning_behavior, 0);
+    record_continued(&h);
+    wa_expect(&h, reg, "Counter", ""); /* the closed history replays, nothing new */
+    wa_expect(&h, reg, "Changed", "task failed: history event 5 has "
+              "ContinueAsNewWorkflowExecution but the workflow code made "
+              "CompleteWorkflowExecution: the code changed since this run started "
+              "(non-deterministic)");
+    wh_free(&h);
+}
+
+/* The last run of the chain sees which run it continues and the chain's first run. */
+static void the_new_run_knows_its_chain(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    const char *args[] = {"2", "2"};
+    set_input(&h, args, 2);
+    started(&h)->continued_execution_run_id = str(&h, "run-1");
+    started(&h)->first_execution_run_id = str(&h, "run-0");
+    wh_run(&h, reg, "Counter", 0);
+    assert_string_equal(result(&h), "{\"n\":2,\"continued\":\"run-1\",\"first\":\"run-0\"}");
+    wh_free(&h);
+}
+
+/* Options: another type and task queue, timeouts, auto-upgrade; the start's memo and search
+ * attributes go on. */
+static void continues_with_options(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    Temporal__Api__Common__V1__Memo *memo = mem(&h, sizeof(*memo));
+    temporal__api__common__v1__memo__init(memo);
+    Temporal__Api__Common__V1__SearchAttributes *sa = mem(&h, sizeof(*sa));
+    temporal__api__common__v1__search_attributes__init(sa);
+    started(&h)->memo = memo;
+    started(&h)->search_attributes = sa;
+    wh_run(&h, reg, "Moved", 0);
+    const can_attrs *at = continued(&h);
+    assert_string_equal(at->workflow_type->name, "Info");
+    assert_string_equal(at->task_queue->name, "other-queue");
+    assert_int_equal(duration_to_ms(at->workflow_run_timeout), 60000);
+    assert_int_equal(duration_to_ms(at->workflow_task_timeout), 5000);
+    assert_int_equal(at->initial_versioning_behavior,
+                     TEMPORAL__API__ENUMS__V1__CONTINUE_AS_NEW_VERSIONING_BEHAVIOR__CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_AUTO_UPGRADE);
+    assert_string_equal(json_of(at->input), "\"moved\"");
+    /* The kept run's copy of the started event carries them (a copy), the full replay's is
+     * the history's own. */
+    assert_non_null(at->memo);
+    assert_non_null(at->search_attributes);
+    record_continued(&h);
+    wa_expect(&h, reg, "Moved", "");
+    wh_free(&h);
+}
+
+/* As sdk-go's ContinueAsNewError, preparing is not continuing: the function's return decides.
+ * Returning 0 completes; returning the code with nothing prepared fails the workflow; the
+ * last preparation wins. */
+static void only_the_return_ends_the_run(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    wh_run(&h, reg, "Changed", 0);
+    assert_string_equal(result(&h), "\"changed\"");
+    wh_free(&h);
+
+    wh_init(&h);
+    wh_start(&h, NULL);
+    wa_expect(&h, reg, "Unprepared", "FailWorkflowExecution");
+    const pb_failure *f = h.out.commands[0]->fail_workflow_execution_command_attributes->failure;
+    assert_string_equal(f->message,
+                        "the workflow returned TW_ECONTINUE_AS_NEW without tw_continue_as_new()");
+    assert_string_equal(f->application_failure_info->type, "WorkflowError");
+    wh_free(&h);
+
+    wh_init(&h);
+    wh_start(&h, NULL);
+    wh_run(&h, reg, "Twice", 0);
+    assert_string_equal(json_of(continued(&h)->input), "\"b\"");
+    wh_free(&h);
+}
+
+/* A signal handler prepares it with the signal's argument; the workflow function returns the
+ * code: the continuation comes in the task of the signal. */
+static void prepared_in_a_signal_handler(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    wa_expect(&h, reg, "FromHandler", "");
+    wh_answer(&h);
+    wh_signal(&h, "go", "\"from the signal\"");
+    wh_task(&h, 0);
+    wh_run(&h, reg, "FromHandler", 0);
+    assert_string_equal(json_of(continued(&h)->input), "\"from the signal\"");
+    record_continued(&h);
+    wa_expect(&h, reg, "FromHandler", "");
+    wh_free(&h);
+}
+
+/* Bad options are refused before anything is prepared. */
+static void bad_options(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    wh_run(&h, reg, "BadOptions", 0);
+    assert_string_equal(result(&h), "{\"negative\":-1,\"versioning\":-1}");
+    wh_free(&h);
+    /* Outside workflow code. */
+    tw_payload p = tw_json("1");
+    assert_int_equal(wf_continue_as_new(NULL, NULL, &p, 1), TW_ESTATE);
+}
+
+/* The server's suggestion is read at each task from its WorkflowTaskStarted: the replay of the
+ * earlier tasks sees their own (false), so the code loops as it did, and the task that says
+ * true continues as new. */
+static void suggested_by_the_server(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    task_says(&h, 1000, 0);
+    wa_expect(&h, reg, "Suggested", "StartTimer(id 1)");
+    for (int round = 1; round <= 3; round++) {
+        wh_answer(&h);
+        char id[8];
+        snprintf(id, sizeof(id), "%d", round);
+        wh_timer_fired(&h, id);
+        wh_task(&h, 0);
+        task_says(&h, 1000 + round * 500, round == 3);
+        if (round < 3) {
+            char want[32];
+            snprintf(want, sizeof(want), "StartTimer(id %d)", round + 1);
+            wa_expect(&h, reg, "Suggested", want);
+        }
+    }
+    wh_run(&h, reg, "Suggested", 0);
+    assert_string_equal(json_of(continued(&h)->input), "3");
+    wh_free(&h);
+}
+
+/* ---- info ---- */
+
+/* Every field: the worker's (namespace, deployment), the started event's (parent, root, chain,
+ * cron, start time, timeouts, attempt), the task's (history length and size, suggestion). */
+static void info_fields(void **st)
+{
+    whist h;
+    wh_init(&h);
+    h.now_ms = 1700000000123;
+    wh_start(&h, "\"x\"");
+    started_attrs *at = started(&h);
+    at->parent_workflow_namespace = str(&h, "parent-ns");
+    pb_execution *parent = mem(&h, sizeof(*parent)), *root = mem(&h, sizeof(*root));
+    temporal__api__common__v1__workflow_execution__init(parent);
+    temporal__api__common__v1__workflow_execution__init(root);
+    parent->workflow_id = str(&h, "pwf");
+    parent->run_id = str(&h, "prun");
+    root->workflow_id = str(&h, "rwf");
+    root->run_id = str(&h, "rrun");
+    at->parent_workflow_execution = parent;
+    at->root_workflow_execution = root;
+    at->first_execution_run_id = str(&h, "first");
+    at->continued_execution_run_id = str(&h, "prev");
+    at->cron_schedule = str(&h, "*/5 * * * *");
+    at->workflow_execution_timeout = duration_ms(h.a, 3600000);
+    at->workflow_run_timeout = duration_ms(h.a, 600000);
+    at->workflow_task_timeout = duration_ms(h.a, 10000);
+    at->attempt = 3;
+    task_says(&h, 4321, 1);
+    wf_input in = {.workflow_type = "Info", .workflow_id = "wf", .run_id = "run",
+                   .task_queue = "tq", .events = h.ev, .nevents = h.n,
+                   .namespace_name = "ns", .deployment_name = "dep", .build_id = "b7"};
+    arena *a = arena_new(64u << 20);
+    assert_non_null(a);
+    wf_output out;
+    assert_int_equal(wf_run(reg, a, &in, &out), 0);
+    assert_false(out.task_failed);
+    assert_int_equal(out.ncommands, 1);
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "{\"size\":%zu,\"namespace\":\"ns\",\"id\":\"wf\",\"run\":\"run\",\"type\":\"Info\","
+             "\"queue\":\"tq\",\"attempt\":3,\"parent\":\"parent-ns/pwf/prun\","
+             "\"root\":\"rwf/rrun\",\"first\":\"first\",\"continued\":\"prev\","
+             "\"cron\":\"*/5 * * * *\",\"start\":1700000000123,"
+             "\"timeouts\":[3600000,600000,10000],\"history\":[3,4321,1],"
+             "\"deployment\":\"dep/b7\",\"arg\":\"x\"}",
+             sizeof(tw_wf_info));
+    assert_string_equal(
+        json_of(out.commands[0]->complete_workflow_execution_command_attributes->result), want);
+    arena_free(a);
+    wh_free(&h);
+}
+
+/* A workflow of its own, with nothing from the worker: its own root and first run, the rest
+ * absent; the history length is its task's started event even with no attributes. */
+static void info_defaults(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    wh_run(&h, reg, "Info", 0);
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "{\"size\":%zu,\"namespace\":null,\"id\":\"wf\",\"run\":\"run\",\"type\":\"Info\","
+             "\"queue\":\"tq\",\"attempt\":1,\"parent\":\"//\",\"root\":\"wf/run\","
+             "\"first\":\"run\",\"continued\":null,\"cron\":null,\"start\":1000,"
+             "\"timeouts\":[0,0,0],\"history\":[3,0,0],\"deployment\":\"/\",\"arg\":null}",
+             sizeof(tw_wf_info));
+    assert_string_equal(result(&h), want);
+    wh_free(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(continues_with_new_arguments),
+        cmocka_unit_test(the_new_run_knows_its_chain),
+        cmocka_unit_test(continues_with_options),
+        cmocka_unit_test(only_the_return_ends_the_run),
+        cmocka_unit_test(prepared_in_a_signal_handler),
+        cmocka_unit_test(bad_options),
+        cmocka_unit_test(suggested_by_the_server),
+        cmocka_unit_test(info_fields),
+        cmocka_unit_test(info_defaults),
+    };
+    return cmocka_run_group_tests_name("wf_can", tests, group_setup, group_teardown);
+}
