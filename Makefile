@@ -321,6 +321,11 @@ TEST_SRC_test_wf_handlers = tests/support/wf_hist.c tests/support/wf_shadow.c $(
 # with their libraries.
 $(BUILD)/tests/test_wf_handlers: $(filter $(BUILD)/features/query/% $(BUILD)/features/update/%,\
                                           $(FEATURE_LIBS))
+# Child workflows in the engine (tests/unit/test_wf_child.c) on built histories and histories
+# recorded from the real server (tests/data/child-*.history), through lib_wf_child.c.
+UNIT_TESTS += test_wf_child
+FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_child.so
+TEST_SRC_test_wf_child = $(WF_TALK_SRC)
 # Sticky execution in the engine (tests/unit/test_wf_exec.c): runs kept between tasks answer as
 # full replays of every recorded history (tests/support/wf_shadow.c, also behind wf_hist.c).
 UNIT_TESTS += test_wf_exec

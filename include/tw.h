@@ -523,7 +523,91 @@ static inline int tw_set_update_handler(tw_wf *wf, const char *name, tw_update_f
                                         tw_update_validator_fn validator, void *arg)
 { return tw__api->wf_set_update_handler(wf, name, fn, validator, arg); }
 
-/* ---- child workflows (ABI 1.2) ---- */
+/* ---- child workflows (ABI 1.2) ----
+ *
+ * A workflow starts another as its child: the server records the start in the parent's
+ * history, runs the child on its own (any worker of its task queue), and tells the parent when
+ * it started and how it ended. tw_start_child() gives two futures: |started| resolves once the
+ * child runs (tw_child_execution() then has its run id), or fails when it could not start
+ * (TW_EFAILED, type "ChildWorkflowExecutionAlreadyStarted" when the id is taken, kind
+ * TW_FAILURE_APPLICATION); |result| resolves with the child's result, or fails (TW_EFAILED) with
+ * a failure of kind TW_FAILURE_CHILD_WORKFLOW whose cause says why: the child's own failure
+ * (it failed), a TW_FAILURE_TIMEOUT (it timed out), a TW_FAILURE_TERMINATED (its type and
+ * message are its cause's, as an activity's are, and retry_state is the server's). A child that
+ * ended cancelled gives TW_ECANCELED, with the same failure caused by a TW_FAILURE_CANCELED
+ * (its details the child's). A start that failed fails |result| the same way as |started|. */
+
+/* What happens to a child when its parent closes first (Temporal's ParentClosePolicy). */
+enum {
+    TW_PARENT_CLOSE_TERMINATE = 1,      /* the default (0 means it too) */
+    TW_PARENT_CLOSE_ABANDON = 2,        /* it runs on */
+    TW_PARENT_CLOSE_REQUEST_CANCEL = 3, /* it is asked to cancel */
+};
+/* Whether a workflow id that was used before may start again (WorkflowIdReusePolicy); 0 is the
+ * server's default (allow duplicate). */
+enum {
+    TW_ID_REUSE_ALLOW_DUPLICATE = 1,
+    TW_ID_REUSE_ALLOW_DUPLICATE_FAILED_ONLY = 2,
+    TW_ID_REUSE_REJECT_DUPLICATE = 3,
+    TW_ID_REUSE_TERMINATE_IF_RUNNING = 4,
+};
+/* What tw_cancel() of a child (or the parent's cancel while it waits on one) does, as sdk-go's
+ * ChildWorkflowCancellationType: WAIT_COMPLETED (the default) asks the server to cancel the
+ * child and waits until it ended (|result| then fails with its outcome, usually cancelled);
+ * WAIT_REQUESTED asks and waits until the server has delivered the request; TRY asks and goes
+ * on at once; ABANDON asks nothing. Every type but WAIT_COMPLETED leaves |result| cancelled
+ * (TW_ECANCELED). A child not started yet is asked once it starts. */
+enum {
+    TW_CHILD_CANCEL_WAIT_COMPLETED = 0,
+    TW_CHILD_CANCEL_WAIT_REQUESTED = 1,
+    TW_CHILD_CANCEL_TRY = 2,
+    TW_CHILD_CANCEL_ABANDON = 3,
+};
+
+/* A child's options; every field 0 / NULL is the default. Borrowed for the call. */
+struct tw_child_options {
+    const char *workflow_id;      /* NULL: "<parent run id>_<n>" (n counts the parent's children,
+                                   * 1, 2, ...), unique and the same on replay */
+    const char *task_queue;       /* NULL: the parent's */
+    int64_t execution_timeout_ms; /* the whole chain of runs (retries, continue-as-new) */
+    int64_t run_timeout_ms;       /* one run */
+    int64_t task_timeout_ms;      /* one workflow task (server default 10 s) */
+    const tw_retry_policy *retry; /* NULL: a child is not retried */
+    int parent_close_policy;      /* TW_PARENT_CLOSE_* */
+    int id_reuse_policy;          /* TW_ID_REUSE_* */
+    int cancellation_type;        /* TW_CHILD_CANCEL_* */
+    const char *cron_schedule;    /* NULL: none */
+    const char *const *memo_keys; /* |nmemo| memo fields the child starts with */
+    const tw_payload *memo_values;
+    size_t nmemo;
+};
+
+/* Starts child workflow |type| with |args|. *started and *result (either may be NULL) are its
+ * futures (see above); await them with tw_await() / tw_select(), cancel it with tw_cancel() on
+ * either. |o| may be NULL. TW_EINVAL for a bad option (an empty type, a negative timeout, a
+ * policy out of range). The child's header is what tw_set_header() set. */
+static inline int tw_start_child(tw_wf *wf, const char *type, const tw_child_options *o,
+                                 const tw_payload *args, size_t nargs, tw_future **started,
+                                 tw_future **result)
+{ return tw__api->wf_start_child(wf, type, o, args, nargs, started, result); }
+/* Starts a child and waits for its result: TW_EFAILED when it could not start or failed
+ * (tw_wf_last_failure(): the failure as above), TW_ECANCELED when cancelled. */
+static inline int tw_execute_child(tw_wf *wf, const char *type, const tw_child_options *o,
+                                   const tw_payload *args, size_t nargs, tw_payload *result)
+{ return tw__api->wf_execute_child(wf, type, o, args, nargs, result); }
+/* The child |child| (either of its futures) is: its workflow id at once, its run id (NULL until
+ * it started) in the workflow's memory. Either pointer may be NULL. TW_EINVAL when |child| is no
+ * child's. */
+static inline int tw_child_execution(tw_wf *wf, tw_future *child, const char **workflow_id,
+                                     const char **run_id)
+{ return tw__api->wf_child_execution(wf, child, workflow_id, run_id); }
+/* Signals child |child| (either of its futures), waiting first until it started (the call
+ * returns what that wait returns when it could not start). *out (may be NULL) resolves once the
+ * signal is delivered, or fails (TW_EFAILED, type "ExternalWorkflowExecutionNotFound") when the
+ * child is gone. */
+static inline int tw_signal_child(tw_wf *wf, tw_future *child, const char *signal,
+                                  const tw_payload *args, size_t nargs, tw_future **out)
+{ return tw__api->wf_signal_child(wf, child, signal, args, nargs, out); }
 
 /* ---- continue-as-new (ABI 1.2) ----
  *

@@ -63,6 +63,8 @@ static void request_activity_cancel(tw_wf *wf, wf_future *f)
 
 int wf_cancel_future(tw_wf *wf, wf_future *f)
 {
+    if (f->child) /* a child workflow: by its cancellation type (child.c) */
+        return wf_child_cancel(wf, f);
     if (f->done)
         return TW_OK;
     if (f->co) { /* a tw_go coroutine */

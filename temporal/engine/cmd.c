@@ -248,6 +248,90 @@ static const char *signal_external_failed_cause(const pb_event *ev)
         (int)ev->signal_external_workflow_execution_failed_event_attributes->cause);
 }
 
+/* ---- StartChildWorkflowExecution (child.c) ---- */
+
+static int child_same(const pb_command *c, const pb_event *ev)
+{
+    const Temporal__Api__Command__V1__StartChildWorkflowExecutionCommandAttributes *ca =
+        c->start_child_workflow_execution_command_attributes;
+    HA(StartChildWorkflowExecutionInitiated) *at =
+        ev->start_child_workflow_execution_initiated_event_attributes;
+    return strcmp(ca->workflow_id, STR(at->workflow_id)) == 0 &&
+           strcmp(ca->workflow_type->name, STR(at->workflow_type->name)) == 0;
+}
+
+static void child_describe(const pb_command *c, char *out, size_t n)
+{
+    const Temporal__Api__Command__V1__StartChildWorkflowExecutionCommandAttributes *ca =
+        c->start_child_workflow_execution_command_attributes;
+    snprintf(out, n, "StartChildWorkflowExecution(type %s, id %s)", ca->workflow_type->name,
+             ca->workflow_id);
+}
+
+static void child_describe_event(const pb_event *ev, char *out, size_t n)
+{
+    HA(StartChildWorkflowExecutionInitiated) *at =
+        ev->start_child_workflow_execution_initiated_event_attributes;
+    snprintf(out, n, "StartChildWorkflowExecution(type %s, id %s)", STR(at->workflow_type->name),
+             STR(at->workflow_id));
+}
+
+static const char *child_initiated_check(const pb_event *ev)
+{
+    return ev->start_child_workflow_execution_initiated_event_attributes->workflow_type
+               ? NULL
+               : "names no workflow type";
+}
+
+static int64_t child_start_failed_initiated(const pb_event *ev)
+{
+    return ev->start_child_workflow_execution_failed_event_attributes->initiated_event_id;
+}
+static int64_t child_started_initiated(const pb_event *ev)
+{
+    return ev->child_workflow_execution_started_event_attributes->initiated_event_id;
+}
+static int64_t child_completed_initiated(const pb_event *ev)
+{
+    return ev->child_workflow_execution_completed_event_attributes->initiated_event_id;
+}
+static const pb_payloads *child_completed_result(const pb_event *ev)
+{
+    return ev->child_workflow_execution_completed_event_attributes->result;
+}
+static int64_t child_failed_initiated(const pb_event *ev)
+{
+    return ev->child_workflow_execution_failed_event_attributes->initiated_event_id;
+}
+static const pb_failure *child_failed_failure(const pb_event *ev)
+{
+    return ev->child_workflow_execution_failed_event_attributes->failure;
+}
+static int child_failed_retry_state(const pb_event *ev)
+{
+    return (int)ev->child_workflow_execution_failed_event_attributes->retry_state;
+}
+static int64_t child_canceled_initiated(const pb_event *ev)
+{
+    return ev->child_workflow_execution_canceled_event_attributes->initiated_event_id;
+}
+static const pb_payloads *child_canceled_details(const pb_event *ev)
+{
+    return ev->child_workflow_execution_canceled_event_attributes->details;
+}
+static int64_t child_timed_out_initiated(const pb_event *ev)
+{
+    return ev->child_workflow_execution_timed_out_event_attributes->initiated_event_id;
+}
+static int child_timed_out_retry_state(const pb_event *ev)
+{
+    return (int)ev->child_workflow_execution_timed_out_event_attributes->retry_state;
+}
+static int64_t child_terminated_initiated(const pb_event *ev)
+{
+    return ev->child_workflow_execution_terminated_event_attributes->initiated_event_id;
+}
+
 /* ---- ProtocolMessage (updates: update.c) ----
  * One command type, two rows: the message "<update id>/accept" is recorded as
  * WorkflowExecutionUpdateAccepted, "<update id>/complete" as WorkflowExecutionUpdateCompleted
@@ -525,6 +609,14 @@ static const cmd_kind CMD_KINDS[] = {
                      EV(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED)},
      .same = signal_external_same, .describe = signal_external_describe,
      .describe_event = signal_external_describe_event},
+    {COMMAND(START_CHILD_WORKFLOW_EXECUTION, "StartChildWorkflowExecution",
+             START_CHILD_WORKFLOW_EXECUTION_INITIATED),
+     .resolved_by = {EV(START_CHILD_WORKFLOW_EXECUTION_FAILED),
+                     EV(CHILD_WORKFLOW_EXECUTION_STARTED), EV(CHILD_WORKFLOW_EXECUTION_COMPLETED),
+                     EV(CHILD_WORKFLOW_EXECUTION_FAILED), EV(CHILD_WORKFLOW_EXECUTION_CANCELED),
+                     EV(CHILD_WORKFLOW_EXECUTION_TIMED_OUT),
+                     EV(CHILD_WORKFLOW_EXECUTION_TERMINATED)},
+     .same = child_same, .describe = child_describe, .describe_event = child_describe_event},
     {COMMAND(COMPLETE_WORKFLOW_EXECUTION, "CompleteWorkflowExecution",
              WORKFLOW_EXECUTION_COMPLETED),
      .same = same_type, .describe = describe_complete, .describe_event = describe_complete_event},
@@ -607,6 +699,37 @@ static const ev_kind EV_KINDS[] = {
      RESOLVES(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION, RES_FAILED),
      .initiated_id = signal_external_failed_initiated,
      .failed_cause = signal_external_failed_cause},
+    /* A child's events all go to child.c (the future's |child|): ChildWorkflowExecutionStarted
+     * (outcome 0) does not end the operation, it resolves the child's other future. */
+    {EVENT(START_CHILD_WORKFLOW_EXECUTION_INITIATED, "StartChildWorkflowExecutionInitiated",
+           HCASE(START_CHILD_WORKFLOW_EXECUTION_INITIATED)), .check = child_initiated_check},
+    {EVENT(START_CHILD_WORKFLOW_EXECUTION_FAILED, "StartChildWorkflowExecutionFailed",
+           HCASE(START_CHILD_WORKFLOW_EXECUTION_FAILED)),
+     RESOLVES(START_CHILD_WORKFLOW_EXECUTION, RES_FAILED),
+     .initiated_id = child_start_failed_initiated},
+    {EVENT(CHILD_WORKFLOW_EXECUTION_STARTED, "ChildWorkflowExecutionStarted",
+           HCASE(CHILD_WORKFLOW_EXECUTION_STARTED)),
+     RESOLVES(START_CHILD_WORKFLOW_EXECUTION, 0), .initiated_id = child_started_initiated},
+    {EVENT(CHILD_WORKFLOW_EXECUTION_COMPLETED, "ChildWorkflowExecutionCompleted",
+           HCASE(CHILD_WORKFLOW_EXECUTION_COMPLETED)),
+     RESOLVES(START_CHILD_WORKFLOW_EXECUTION, RES_COMPLETED),
+     .initiated_id = child_completed_initiated, .result = child_completed_result},
+    {EVENT(CHILD_WORKFLOW_EXECUTION_FAILED, "ChildWorkflowExecutionFailed",
+           HCASE(CHILD_WORKFLOW_EXECUTION_FAILED)),
+     RESOLVES(START_CHILD_WORKFLOW_EXECUTION, RES_FAILED), .initiated_id = child_failed_initiated,
+     .failure = child_failed_failure, .retry_state = child_failed_retry_state},
+    {EVENT(CHILD_WORKFLOW_EXECUTION_CANCELED, "ChildWorkflowExecutionCanceled",
+           HCASE(CHILD_WORKFLOW_EXECUTION_CANCELED)),
+     RESOLVES(START_CHILD_WORKFLOW_EXECUTION, RES_CANCELED),
+     .initiated_id = child_canceled_initiated, .details = child_canceled_details},
+    {EVENT(CHILD_WORKFLOW_EXECUTION_TIMED_OUT, "ChildWorkflowExecutionTimedOut",
+           HCASE(CHILD_WORKFLOW_EXECUTION_TIMED_OUT)),
+     RESOLVES(START_CHILD_WORKFLOW_EXECUTION, RES_FAILED),
+     .initiated_id = child_timed_out_initiated, .retry_state = child_timed_out_retry_state},
+    {EVENT(CHILD_WORKFLOW_EXECUTION_TERMINATED, "ChildWorkflowExecutionTerminated",
+           HCASE(CHILD_WORKFLOW_EXECUTION_TERMINATED)),
+     RESOLVES(START_CHILD_WORKFLOW_EXECUTION, RES_FAILED),
+     .initiated_id = child_terminated_initiated},
     {EVENT(TIMER_STARTED, "TimerStarted", HCASE(TIMER_STARTED))},
     {EVENT(TIMER_FIRED, "TimerFired", HCASE(TIMER_FIRED)), RESOLVES(START_TIMER, RES_COMPLETED),
      .op_id = fired_timer},
@@ -738,6 +861,10 @@ pb_command *cmd_new(arena *a, int type, void *attributes)
     case CMD(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION):
         c->attributes_case = CCASE(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION);
         c->signal_external_workflow_execution_command_attributes = attributes;
+        break;
+    case CMD(START_CHILD_WORKFLOW_EXECUTION):
+        c->attributes_case = CCASE(START_CHILD_WORKFLOW_EXECUTION);
+        c->start_child_workflow_execution_command_attributes = attributes;
         break;
     case CMD(CANCEL_WORKFLOW_EXECUTION):
         c->attributes_case = CCASE(CANCEL_WORKFLOW_EXECUTION);

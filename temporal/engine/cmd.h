@@ -25,7 +25,7 @@ typedef struct cmd_kind {
     int type;               /* CommandType */
     const char *name;       /* "ScheduleActivityTask" */
     int initiated;          /* the EventType that records the command */
-    int resolved_by[6];     /* EventTypes that resolve the operation it started (0-terminated) */
+    int resolved_by[8];     /* EventTypes that resolve the operation it started (0-terminated) */
     int canceled_by;        /* the CommandType that cancels that operation; 0: none */
     /* Is |ev| (of type |initiated|, its attributes checked) the record of |c|? Compares what
      * identifies the command (ids, types, names); a difference is non-determinism. */

@@ -271,6 +271,14 @@ static tw_failure *failure_of(tw_wf *wf, const ev_kind *k, const pb_event *ev, w
 static int resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_output *out)
 {
     wf_future *f = find_future(wf, k, ev);
+    if (f && f->child) { /* a child workflow's: two futures, its own failures (child.c) */
+        const char *problem = wf_child_resolve(wf, k, ev, f);
+        if (problem)
+            fail_task(wf->ta, out, WF_CAUSE_UNHANDLED_FAILURE,
+                      "history event %lld (%s) %s: the history cannot be replayed",
+                      (long long)ev->event_id, k->name, problem);
+        return problem ? -1 : 0;
+    }
     if (f && f->done && f->resolved_early)
         return 0; /* the code was told at the cancel: the news comes late */
     if (!f || f->done)

@@ -58,6 +58,7 @@ typedef struct wf_future {
     tw_payload *result;
     size_t nresult;
     tw_failure *failure;
+    struct wf_child *child;    /* a child workflow's futures and its cancel request's (child.c) */
     struct wf_future *next;
 } wf_future;
 
@@ -122,6 +123,7 @@ struct tw_wf {
     uint64_t rng;
     int replaying;
     int act_seq, timer_seq;
+    int child_seq;             /* children given a default workflow id (child.c) */
     wf_cmd *pending, **pending_tail;
     wf_future *futures;
     int returned;              /* the workflow function has returned */
@@ -268,6 +270,15 @@ void wf_info_started(tw_wf *wf, const pb_event *ev);
 /* tw_wf_info's history length and size and the continue-as-new suggestion from |ev|, the
  * WorkflowTaskStarted of the task whose code runs next (another event: nothing changes). */
 void wf_info_task(tw_wf *wf, const pb_event *ev);
+
+/* ---- child.c (ABI 1.2) ---- */
+
+/* Event |ev| (row |k|) resolving |f|, a future with |child| set: a child's start, a start that
+ * failed, its end, or the answer to a cancel request made for it. NULL, or what is wrong with
+ * the event ("ends a child workflow that never started"): the task fails naming it. */
+const char *wf_child_resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_future *f);
+/* Cancels the child |f| is a future of, per its cancellation type (tw_cancel, cancel.c). */
+int wf_child_cancel(tw_wf *wf, wf_future *f);
 
 /* ---- query.c ---- */
 

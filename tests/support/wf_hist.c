@@ -233,6 +233,25 @@ static void record_cancel_external(whist *h, const pb_command *c)
         REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, at);
 }
 
+static void record_start_child(whist *h, const pb_command *c)
+{
+    const Temporal__Api__Command__V1__StartChildWorkflowExecutionCommandAttributes *ca =
+        c->start_child_workflow_execution_command_attributes;
+    pb_event *e = wh_add(h, EV(START_CHILD_WORKFLOW_EXECUTION_INITIATED));
+    HA(StartChildWorkflowExecutionInitiated) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__start_child_workflow_execution_initiated_event_attributes__init(at);
+    Temporal__Api__Common__V1__WorkflowType *t = mem(h, sizeof(*t));
+    temporal__api__common__v1__workflow_type__init(t);
+    t->name = dup(h, ca->workflow_type->name);
+    at->workflow_id = dup(h, ca->workflow_id);
+    at->workflow_type = t;
+    at->task_queue = ca->task_queue;
+    at->input = ca->input;
+    at->parent_close_policy = ca->parent_close_policy;
+    SET(e, start_child_workflow_execution_initiated_event_attributes,
+        START_CHILD_WORKFLOW_EXECUTION_INITIATED, at);
+}
+
 /* The last event of |type| whose workflow execution is |workflow_id|. */
 static int64_t initiated_for(const whist *h, int type, const char *workflow_id)
 {
@@ -348,6 +367,7 @@ void wh_answer(whist *h)
         case CMD(PROTOCOL_MESSAGE): record_message(h, c); break;
         case CMD(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION): record_cancel_external(h, c); break;
         case CMD(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION): record_signal_external(h, c); break;
+        case CMD(START_CHILD_WORKFLOW_EXECUTION): record_start_child(h, c); break;
         default: fail_msg("wh_answer: command type %d not recorded", (int)c->command_type);
         }
     }
@@ -678,4 +698,153 @@ const char *wh_query_result(const whist *h, size_t i)
              r->failure && r->failure->application_failure_info
                  ? r->failure->application_failure_info->type : "no type");
     return buf;
+}
+
+/* ---- child workflows ---- */
+
+int64_t wh_child_initiated(const whist *h, const char *workflow_id)
+{
+    for (size_t i = h->n; i-- > 0;) {
+        const pb_event *e = h->ev[i];
+        if (e->event_type == EV(START_CHILD_WORKFLOW_EXECUTION_INITIATED) &&
+            strcmp(e->start_child_workflow_execution_initiated_event_attributes->workflow_id,
+                   workflow_id) == 0)
+            return e->event_id;
+    }
+    fail_msg("no child \"%s\" in the history", workflow_id);
+    return 0;
+}
+
+static pb_execution *child_execution(whist *h, const char *workflow_id, const char *run_id)
+{
+    pb_execution *x = mem(h, sizeof(*x));
+    temporal__api__common__v1__workflow_execution__init(x);
+    x->workflow_id = dup(h, workflow_id);
+    x->run_id = dup(h, run_id);
+    return x;
+}
+
+static Temporal__Api__Common__V1__WorkflowType *child_type(whist *h, const char *workflow_id)
+{
+    const pb_event *e = h->ev[wh_child_initiated(h, workflow_id) - 1];
+    return e->start_child_workflow_execution_initiated_event_attributes->workflow_type;
+}
+
+/* The run id the child's ChildWorkflowExecutionStarted named, or "". */
+static const char *child_run(const whist *h, int64_t initiated)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        const pb_event *e = h->ev[i];
+        if (e->event_type == EV(CHILD_WORKFLOW_EXECUTION_STARTED) &&
+            e->child_workflow_execution_started_event_attributes->initiated_event_id == initiated)
+            return e->child_workflow_execution_started_event_attributes->workflow_execution->run_id;
+    }
+    return "";
+}
+
+static int64_t child_started_id(const whist *h, int64_t initiated)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        const pb_event *e = h->ev[i];
+        if (e->event_type == EV(CHILD_WORKFLOW_EXECUTION_STARTED) &&
+            e->child_workflow_execution_started_event_attributes->initiated_event_id == initiated)
+            return e->event_id;
+    }
+    return 0;
+}
+
+void wh_child_started(whist *h, const char *workflow_id, const char *run_id)
+{
+    int64_t initiated = wh_child_initiated(h, workflow_id);
+    pb_event *e = wh_add(h, EV(CHILD_WORKFLOW_EXECUTION_STARTED));
+    HA(ChildWorkflowExecutionStarted) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__child_workflow_execution_started_event_attributes__init(at);
+    at->initiated_event_id = initiated;
+    at->workflow_execution = child_execution(h, workflow_id, run_id);
+    at->workflow_type = child_type(h, workflow_id);
+    SET(e, child_workflow_execution_started_event_attributes, CHILD_WORKFLOW_EXECUTION_STARTED, at);
+}
+
+void wh_child_start_failed(whist *h, const char *workflow_id, int cause)
+{
+    int64_t initiated = wh_child_initiated(h, workflow_id);
+    pb_event *e = wh_add(h, EV(START_CHILD_WORKFLOW_EXECUTION_FAILED));
+    HA(StartChildWorkflowExecutionFailed) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__start_child_workflow_execution_failed_event_attributes__init(at);
+    at->initiated_event_id = initiated;
+    at->workflow_id = dup(h, workflow_id);
+    at->workflow_type = child_type(h, workflow_id);
+    at->cause = cause;
+    SET(e, start_child_workflow_execution_failed_event_attributes,
+        START_CHILD_WORKFLOW_EXECUTION_FAILED, at);
+}
+
+/* The attributes every end of a child shares, set by |what|'s macro below. */
+#define CHILD_END(at, initiated, workflow_id)                                          \
+    do {                                                                               \
+        (at)->initiated_event_id = (initiated);                                        \
+        (at)->started_event_id = child_started_id(h, (initiated));                     \
+        (at)->workflow_execution =                                                     \
+            child_execution(h, (workflow_id), child_run(h, (initiated)));              \
+        (at)->workflow_type = child_type(h, (workflow_id));                            \
+    } while (0)
+
+void wh_child_completed(whist *h, const char *workflow_id, const char *result)
+{
+    int64_t initiated = wh_child_initiated(h, workflow_id);
+    pb_event *e = wh_add(h, EV(CHILD_WORKFLOW_EXECUTION_COMPLETED));
+    HA(ChildWorkflowExecutionCompleted) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__child_workflow_execution_completed_event_attributes__init(at);
+    CHILD_END(at, initiated, workflow_id);
+    at->result = json(h, result);
+    SET(e, child_workflow_execution_completed_event_attributes,
+        CHILD_WORKFLOW_EXECUTION_COMPLETED, at);
+}
+
+void wh_child_failed(whist *h, const char *workflow_id, const tw_failure *f, int retry_state)
+{
+    int64_t initiated = wh_child_initiated(h, workflow_id);
+    pb_event *e = wh_add(h, EV(CHILD_WORKFLOW_EXECUTION_FAILED));
+    HA(ChildWorkflowExecutionFailed) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__child_workflow_execution_failed_event_attributes__init(at);
+    CHILD_END(at, initiated, workflow_id);
+    at->failure = failure_to_pb(h->a, f);
+    assert_non_null(at->failure);
+    at->retry_state = retry_state;
+    SET(e, child_workflow_execution_failed_event_attributes, CHILD_WORKFLOW_EXECUTION_FAILED, at);
+}
+
+void wh_child_canceled(whist *h, const char *workflow_id, const char *details)
+{
+    int64_t initiated = wh_child_initiated(h, workflow_id);
+    pb_event *e = wh_add(h, EV(CHILD_WORKFLOW_EXECUTION_CANCELED));
+    HA(ChildWorkflowExecutionCanceled) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__child_workflow_execution_canceled_event_attributes__init(at);
+    CHILD_END(at, initiated, workflow_id);
+    at->details = json(h, details);
+    SET(e, child_workflow_execution_canceled_event_attributes,
+        CHILD_WORKFLOW_EXECUTION_CANCELED, at);
+}
+
+void wh_child_timed_out(whist *h, const char *workflow_id, int retry_state)
+{
+    int64_t initiated = wh_child_initiated(h, workflow_id);
+    pb_event *e = wh_add(h, EV(CHILD_WORKFLOW_EXECUTION_TIMED_OUT));
+    HA(ChildWorkflowExecutionTimedOut) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__child_workflow_execution_timed_out_event_attributes__init(at);
+    CHILD_END(at, initiated, workflow_id);
+    at->retry_state = retry_state;
+    SET(e, child_workflow_execution_timed_out_event_attributes,
+        CHILD_WORKFLOW_EXECUTION_TIMED_OUT, at);
+}
+
+void wh_child_terminated(whist *h, const char *workflow_id)
+{
+    int64_t initiated = wh_child_initiated(h, workflow_id);
+    pb_event *e = wh_add(h, EV(CHILD_WORKFLOW_EXECUTION_TERMINATED));
+    HA(ChildWorkflowExecutionTerminated) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__child_workflow_execution_terminated_event_attributes__init(at);
+    CHILD_END(at, initiated, workflow_id);
+    SET(e, child_workflow_execution_terminated_event_attributes,
+        CHILD_WORKFLOW_EXECUTION_TERMINATED, at);
 }

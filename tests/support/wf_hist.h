@@ -88,6 +88,19 @@ const char *wh_messages(whist *h);
 /* The last run's answer to its |i|-th query: the JSON, or "failed: <message> (<type>)", or
  * the task's failure. Static buffer. */
 const char *wh_query_result(const whist *h, size_t i);
+/* ---- child workflows ----
+ * wh_answer() records StartChildWorkflowExecution as StartChildWorkflowExecutionInitiated; what
+ * the server says of child |workflow_id| next: */
+void wh_child_started(whist *h, const char *workflow_id, const char *run_id);
+/* StartChildWorkflowExecutionFailed with |cause| (1: the workflow id is taken). */
+void wh_child_start_failed(whist *h, const char *workflow_id, int cause);
+void wh_child_completed(whist *h, const char *workflow_id, const char *result);
+void wh_child_failed(whist *h, const char *workflow_id, const tw_failure *f, int retry_state);
+void wh_child_canceled(whist *h, const char *workflow_id, const char *details);
+void wh_child_timed_out(whist *h, const char *workflow_id, int retry_state);
+void wh_child_terminated(whist *h, const char *workflow_id);
+/* The event id of child |workflow_id|'s StartChildWorkflowExecutionInitiated. */
+int64_t wh_child_initiated(const whist *h, const char *workflow_id);
 /* The event id of the ActivityTaskScheduled / TimerStarted of |id|. */
 int64_t wh_scheduled(const whist *h, const char *activity_id);
 
