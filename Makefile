@@ -326,6 +326,14 @@ $(BUILD)/tests/test_wf_handlers: $(filter $(BUILD)/features/query/% $(BUILD)/fea
 UNIT_TESTS += test_wf_child
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_child.so
 TEST_SRC_test_wf_child = $(WF_TALK_SRC)
+# Side effects, mutable side effects and patches (tests/unit/test_wf_marker.c), search
+# attributes, memo and headers (tests/unit/test_wf_props.c) in the engine, on built histories
+# and histories recorded from the real server (tests/data/marker-*.history), through
+# lib_wf_marker.c.
+UNIT_TESTS += test_wf_marker test_wf_props
+FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_marker.so
+TEST_SRC_test_wf_marker = $(WF_TALK_SRC)
+TEST_SRC_test_wf_props = $(WF_TALK_SRC)
 # Sticky execution in the engine (tests/unit/test_wf_exec.c): runs kept between tasks answer as
 # full replays of every recorded history (tests/support/wf_shadow.c, also behind wf_hist.c).
 UNIT_TESTS += test_wf_exec

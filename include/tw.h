@@ -665,11 +665,119 @@ static inline int tw_continue_as_new(tw_wf *wf, const tw_continue_options *o,
                                      const tw_payload *args, size_t nargs)
 { return tw__api->wf_continue_as_new(wf, o, args, nargs); }
 
-/* ---- side effects and patches (ABI 1.2) ---- */
+/* ---- side effects and patches (ABI 1.2) ----
+ *
+ * Code that must not run again on replay (read a clock, draw a random number, call a local
+ * service), and changes to workflow code while runs of the old code are still open. Each is
+ * recorded in the history as a marker (RecordMarker, with sdk-go's marker names "SideEffect"
+ * and "MutableSideEffect" and the core SDK's "core_patch"), and replayed from it: a replay
+ * whose history lacks the marker the code asks for fails the workflow task as
+ * non-deterministic, naming the call. */
+
+/* Runs fn(wf, arg, result) once, when the code first gets there, and records *result in the
+ * history; on replay fn is not called and *result is the recorded value. |fn| must not block
+ * (blocking calls return TW_ESTATE in it). Returns 0 with *result set (the workflow's memory:
+ * a copy of what fn returned), or fn's own negative return (nothing is recorded; the next
+ * call runs fn again). */
+static inline int tw_side_effect(tw_wf *wf, tw_side_effect_fn fn, void *arg, tw_payload *result)
+{ return tw__api->wf_side_effect(wf, fn, arg, result); }
+/* A side effect whose value may change over the run, known by |id|: fn runs at every call
+ * (not on replay) and a marker is recorded only when its value differs from the last one
+ * recorded for |id| (encoding and bytes compared); *result is the current value. On replay
+ * *result is the value the run had at this call. */
+static inline int tw_mutable_side_effect(tw_wf *wf, const char *id, tw_side_effect_fn fn,
+                                         void *arg, tw_payload *result)
+{ return tw__api->wf_mutable_side_effect(wf, id, fn, arg, result); }
+/* Whether this run takes the new code of change |patch_id|: 1 when the run is new code's
+ * (not replaying, or replaying a history that has the patch's marker), 0 when replaying a run
+ * the old code made (no marker): keep the old code path for those. The first call records
+ * the marker and adds |patch_id| to the run's TemporalChangeVersion search attribute (so
+ * runs are found by patch); every later call with |patch_id| returns the same answer.
+ *
+ *     if (tw_patched(wf, "send-receipt"))      // new code
+ *         tw_execute_activity(wf, "SendReceipt", &o, args, 1, NULL);
+ *
+ * Once no run of the old code is open, replace the call by tw_deprecate_patch(), then, once
+ * no run from before that is open either, remove it. Negative: TW_EINVAL (|patch_id| NULL or
+ * ""), TW_ESTATE, TW_ENOMEM. */
+static inline int tw_patched(tw_wf *wf, const char *patch_id)
+{ return tw__api->wf_patched(wf, patch_id); }
+/* Marks change |patch_id| as the only code there is: records the marker as deprecated, which
+ * a replay of newer code without the call passes over (as it does a deprecated marker in any
+ * run's history). 0, or as tw_patched(). */
+static inline int tw_deprecate_patch(tw_wf *wf, const char *patch_id)
+{ return tw__api->wf_deprecate_patch(wf, patch_id); }
 
 /* ---- local activities (ABI 1.2) ---- */
 
-/* ---- search attributes, memo, headers (ABI 1.2) ---- */
+/* ---- search attributes, memo, headers (ABI 1.2) ----
+ *
+ * Search attributes are the indexed values a run is listed by (`temporal workflow list
+ * --query 'CustomKeywordField = "x"'`); custom ones must be registered with the namespace
+ * first. The memo is unindexed data shown with the run. Both come from the workflow's start
+ * and change with the calls below; reading one back sees the change at once, the same on
+ * replay. A header is context the caller passes along with a start or a command (a trace id):
+ * tw_wf_header() reads the run's start's, tw_set_header() sets what every later command that
+ * carries a header takes (activities, child workflows, signals, continue-as-new), and
+ * tw_act_header() reads an activity task's. Payloads come back as the server holds them
+ * (a search attribute's value is JSON, e.g. "\"gold\"", ["a","b"], 42, true). */
+
+/* A search attribute's type (the server's IndexedValueType). */
+enum {
+    TW_SA_UNSET = 0,        /* removes the attribute from the run */
+    TW_SA_KEYWORD = 1,      /* |str| */
+    TW_SA_TEXT = 2,         /* |str| */
+    TW_SA_INT = 3,          /* |i| */
+    TW_SA_DOUBLE = 4,       /* |d| (finite) */
+    TW_SA_BOOL = 5,         /* |b| (0 or not) */
+    TW_SA_DATETIME = 6,     /* |i|: Unix ms, sent as RFC 3339 in UTC */
+    TW_SA_KEYWORD_LIST = 7, /* |list|, |nlist| strings */
+};
+
+/* One attribute to upsert, encoded as the official SDKs encode typed search attributes: a
+ * json/plain payload with the type in its "type" metadata ("Keyword", "Int", ...). */
+struct tw_search_attribute {
+    const char *name;         /* "CustomKeywordField" */
+    int type;                 /* TW_SA_* */
+    const char *str;
+    int64_t i;
+    double d;
+    int b;
+    const char *const *list;
+    size_t nlist;
+};
+
+/* Search attribute |name| of the run (from its start, then its upserts), or NULL when it has
+ * none. The payload lives in the workflow's memory. */
+static inline const tw_payload *tw_wf_search_attribute(tw_wf *wf, const char *name)
+{ return tw__api->wf_search_attribute(wf, name); }
+/* Sets (or, TW_SA_UNSET, removes) |n| attributes of the run: one UpsertWorkflowSearchAttributes
+ * command. TW_EINVAL for a NULL or empty name, an unknown type, a NULL string, a double that
+ * is not finite; TW_ESTATE outside the workflow's code; TW_ENOMEM. */
+static inline int tw_upsert_search_attributes(tw_wf *wf, const tw_search_attribute *sa, size_t n)
+{ return tw__api->wf_upsert_search_attributes(wf, sa, n); }
+/* Memo field |key|, or NULL. */
+static inline const tw_payload *tw_wf_memo(tw_wf *wf, const char *key)
+{ return tw__api->wf_memo(wf, key); }
+/* Sets memo field |key| to |value| (NULL removes it): one ModifyWorkflowProperties command. */
+static inline int tw_upsert_memo(tw_wf *wf, const char *key, const tw_payload *value)
+{ return tw__api->wf_upsert_memo(wf, key, value); }
+/* Header field |key| of the run's start (the client's, or the parent's), or NULL. */
+static inline const tw_payload *tw_wf_header(tw_wf *wf, const char *key)
+{ return tw__api->wf_header(wf, key); }
+/* Sets header field |key| (|value| NULL removes it) on every command the code makes after
+ * this call that carries a header. To pass the start's trace id on to an activity:
+ *
+ *     const tw_payload *trace = tw_wf_header(wf, "trace-id");
+ *     if (trace)
+ *         tw_set_header(wf, "trace-id", trace);
+ *     tw_execute_activity(wf, "Charge", &o, args, 1, &result);  // its tw_act_header() has it
+ */
+static inline int tw_set_header(tw_wf *wf, const char *key, const tw_payload *value)
+{ return tw__api->wf_set_header(wf, key, value); }
+/* Header field |key| of the activity's task, or NULL; lives until the activity returns. */
+static inline const tw_payload *tw_act_header(tw_act *act, const char *key)
+{ return tw__api->act_header(act, key); }
 
 /* ---- payload codec (ABI 1.2) ---- */
 

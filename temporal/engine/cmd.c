@@ -404,13 +404,12 @@ static const char *completed_check(const pb_event *ev)
 
 typedef Temporal__Api__Command__V1__RecordMarkerCommandAttributes marker_attrs;
 
-/* The kinds of marker and what identifies one (cmd.h). sdk-go's names for side effects and
- * its versions, the core SDK's for patches. */
+/* The kinds of marker and what identifies one (cmd.h): sdk-go's names for side effects, the
+ * core SDK's (TypeScript, Python, .NET) for patches. */
 static const marker_kind MARKER_KINDS[] = {
     {.name = "SideEffect", .id_key = "side-effect-id"},
     {.name = "MutableSideEffect", .id_key = "side-effect-id"},
-    {.name = "core_patch", .id_key = "patch_id", .optional = 1},
-    {.name = "Version", .id_key = "change-id", .optional = 1},
+    {.name = "core_patch", .id_key = "patch_id"},
 };
 
 const marker_kind *marker_kind_of(const char *name)
@@ -442,14 +441,6 @@ const pb_payloads *ev_marker_detail(const pb_event *ev, const char *key)
         if (at->details[i]->key && strcmp(at->details[i]->key, key) == 0)
             return at->details[i]->value;
     return NULL;
-}
-
-int ev_marker_optional(const pb_event *ev)
-{
-    if (ev->event_type != EV(MARKER_RECORDED) || ev->attributes_case != HCASE(MARKER_RECORDED))
-        return 0;
-    const marker_kind *k = marker_kind_of(ev->marker_recorded_event_attributes->marker_name);
-    return k && k->optional;
 }
 
 /* Both absent, or the same number of payloads with the same bytes. */

@@ -68,16 +68,14 @@ typedef struct ev_kind {
  * patches; local.c: local activities), told apart by the marker's name. What else identifies
  * one is its kind's row in cmd.c's MARKER_KINDS: a detail whose payloads must be the same bytes
  * in the command and the event (a side effect's id, a patch's id), and/or a function comparing
- * more. A marker name without a row is identified by its name alone. */
+ * more. A marker name without a row is identified by its name alone. Which markers the code
+ * may leave out on replay (a deprecated patch) is marker.c's to say (wf_marker_passed_over). */
 typedef struct marker_kind {
     const char *name;       /* the marker name, "SideEffect" */
     const char *id_key;     /* the detail that identifies one ("side-effect-id"), compared byte
                              * for byte and named in messages; NULL: none */
     /* Further checks of |c| against |ev| (both this kind, |id_key| already equal); NULL: none. */
     int (*same)(const pb_command *c, const pb_event *ev);
-    /* The code may no longer make it (a patch the code stopped asking for): such an event that
-     * is not the code's next command is passed over, as the official SDKs do. */
-    int optional;
 } marker_kind;
 
 /* The row of marker name |name|; NULL for a marker without one. */
@@ -86,8 +84,6 @@ const marker_kind *marker_kind_of(const char *name);
  * NULL when absent (or |c| / |ev| is another type). */
 const pb_payloads *cmd_marker_detail(const pb_command *c, const char *key);
 const pb_payloads *ev_marker_detail(const pb_event *ev, const char *key);
-/* Is |ev| a MarkerRecorded the code may no longer make (marker_kind.optional)? */
-int ev_marker_optional(const pb_event *ev);
 
 /* The row of command type |type|; NULL for a command the engine never makes. */
 const cmd_kind *cmd_kind_of(int type);

@@ -250,6 +250,7 @@ int wf_signal_external(tw_wf *wf, const char *workflow_id, const char *run_id,
     at->execution = x;
     at->signal_name = (char *)f->type;
     at->input = wf_payloads(wf, args, nargs);
+    at->header = wf_outgoing_header(wf); /* tw_set_header() (props.c) */
     f->cmd = wf_push_cmd(wf, kind->type, cmd_new(wf->a, kind->type, at), f);
     if (wf->oom)
         return TW_ENOMEM;

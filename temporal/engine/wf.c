@@ -139,6 +139,10 @@ static int run_code(tw_wf *wf, wf_output *out)
     if (wf->closed)
         return 0;
     wf_dispatch(wf);
+    if (wf->nondeterminism && !wf->oom) { /* a call found the history is not this code's */
+        fail_task(wf->ta, out, WF_CAUSE_NON_DETERMINISTIC, "%s", wf->nondeterminism);
+        return -1;
+    }
     wf_updates_settle(wf);
     if (wf->returned && !wf->closed && !wf->oom)
         close_workflow(wf);
@@ -176,8 +180,8 @@ static int match(tw_wf *wf, const cmd_kind *kind, const pb_event *ev, wf_output 
 {
     wf_cmd *c = wf->pending;
     int same = c && (int)c->pb->command_type == kind->type && kind->same(c->pb, ev);
-    if (!same && ev_marker_optional(ev))
-        return 0; /* a patch the code no longer asks for is passed over (marker.c) */
+    if (!same && wf_marker_passed_over(wf, ev))
+        return 0; /* a deprecated patch the code no longer asks for (marker.c) */
     if (!same) {
         char want[200], have[200];
         kind->describe_event(ev, want, sizeof(want));
@@ -311,6 +315,7 @@ static void workflow_started(tw_wf *wf, const pb_event *ev)
         wf->oom = 1;
     wf->info.attempt = at->attempt ? at->attempt : 1;
     wf_info_started(wf, ev); /* the rest of tw_wf_info (can.c) */
+    wf_props_started(wf, ev); /* search attributes, memo, header (props.c) */
     /* The original run's id, which a reset run keeps: its replay draws the same values. */
     if (at->original_execution_run_id && *at->original_execution_run_id)
         wf->rng = wf_seed_of(at->original_execution_run_id);
@@ -336,6 +341,7 @@ static int apply_event(tw_wf *wf, const pb_event *ev, wf_output *out)
     if (recorded) {
         if (match(wf, recorded, ev, out))
             return -1;
+        wf_props_event(wf, ev); /* an upsert's values, as the server holds them (props.c) */
     } else if (k && k->resolves) {
         if (resolve(wf, k, ev, out))
             return -1;
@@ -374,6 +380,10 @@ static int apply_batch(wf_exec *x, history_iter *h, const history_batch *b, cons
     if (unmatched_command(wf, out, started->event_id))
         return -1;
     if (wf_updates_batch(wf, h, b, in) < 0) { /* the update requests the task got */
+        fail_task(wf->ta, out, WF_CAUSE_UNHANDLED_FAILURE, "%s", history_error(h));
+        return -1;
+    }
+    if (wf_markers_batch(wf, h, b) < 0) { /* the markers its commands recorded (marker.c) */
         fail_task(wf->ta, out, WF_CAUSE_UNHANDLED_FAILURE, "%s", history_error(h));
         return -1;
     }

@@ -243,6 +243,7 @@ int wf_start_activity(tw_wf *wf, const char *type, const tw_activity_options *o,
     at->activity_type = atype;
     at->task_queue = tq;
     at->input = wf_payloads(wf, args, nargs);
+    at->header = wf_outgoing_header(wf); /* tw_set_header() (props.c) */
     at->schedule_to_close_timeout = wf_duration(wf, o->schedule_to_close_ms);
     at->schedule_to_start_timeout = wf_duration(wf, o->schedule_to_start_ms);
     at->start_to_close_timeout = wf_duration(wf, o->start_to_close_ms);

@@ -134,6 +134,10 @@ struct tw_wf {
     int closed;                /* the closing command is made */
     int oom;                   /* an allocation failed: the task fails, whatever the code does */
     int bad_result;            /* the code returned a payload with len > 0 and data NULL */
+    const char *nondeterminism;/* a call found the history is not this code's (marker.c): the
+                                * task fails with this message (wf.c's run_code) */
+    struct wf_markers *markers;/* marker.c's: side effects, patches, the markers read ahead */
+    struct wf_props *props;    /* props.c's: search attributes, memo, headers */
     struct wf_updates *updates;                 /* update.c's: handlers, requests, messages */
     struct wf_query_handler *query_handlers;    /* query.c's, in the order set */
     int query_only;            /* a legacy query task: all code runs as replay, nothing is sent */
@@ -253,6 +257,28 @@ void wf_updates_begin(tw_wf *wf);
  * what tw_set_header() set, in the run's arena, or NULL when none. Commands take the pointer
  * (they do not free it). */
 Temporal__Api__Common__V1__Header *wf_outgoing_header(tw_wf *wf);
+/* The search attributes, memo and header of WorkflowExecutionStarted |ev| (kept in the run's
+ * arena: the state points into it). */
+void wf_props_started(tw_wf *wf, const pb_event *ev);
+/* A recorded UpsertWorkflowSearchAttributes or WorkflowPropertiesModified |ev| (matched to
+ * the code's command) brings the state to what the server holds; other events: nothing. */
+void wf_props_event(tw_wf *wf, const pb_event *ev);
+
+/* ---- marker.c (ABI 1.2) ---- */
+
+/* Before the code of batch |b| runs as replay: reads the next batch (history_peek) for the
+ * markers its commands recorded (side effect results, mutable side effect values, patches),
+ * which the code's calls then replay. 0, or -1 when the next batch could not be read
+ * (history_error() says why). Nothing for the last batch. */
+int wf_markers_batch(tw_wf *wf, history_iter *h, const history_batch *b);
+/* Command event |ev| is not the code's next command: 1 when it is one the code may leave out
+ * (a deprecated patch marker, and the TemporalChangeVersion upsert recorded right after it),
+ * passed over as the official SDKs do; else 0 (non-determinism). */
+int wf_marker_passed_over(tw_wf *wf, const pb_event *ev);
+/* Fails the task as non-deterministic with |fmt|'s message (the first such call wins) and
+ * blocks the calling coroutine for good: the code goes no further in this task. */
+void wf_nondeterminism(tw_wf *wf, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
 
 /* ---- can.c (ABI 1.2) ---- */
 

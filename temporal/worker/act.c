@@ -35,6 +35,9 @@ struct tw_act {
     tw_act_info info;
     tw_payload *args;
     size_t nargs;
+    const char **header_keys;/* the task's header (tw_act_header), in |a| */
+    tw_payload *header;
+    size_t nheader;
     int64_t every;           /* heartbeat throttle window, ms */
     /* under mu */
     int refs;
@@ -271,6 +274,28 @@ static void info_from_task(worker *w, tw_act_info *i, const WFS(PollActivityTask
     i->is_local = 0;
 }
 
+/* The task's header fields as views in |a| (tw_act_header). 0, or -1 out of memory. */
+static int read_header(tw_act *act, arena *a, const Temporal__Api__Common__V1__Header *h)
+{
+    size_t n = h ? h->n_fields : 0;
+    if (!n)
+        return 0;
+    act->header_keys = arena_alloc(a, n * sizeof(*act->header_keys));
+    act->header = arena_alloc(a, n * sizeof(*act->header));
+    if (!act->header_keys || !act->header)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const Temporal__Api__Common__V1__Header__FieldsEntry *e = h->fields[i];
+        if (!e->key || !e->value)
+            continue;
+        act->header_keys[act->nheader] = e->key;
+        act->header[act->nheader] = payload_from_pb(a, e->value);
+        if (!act->header[act->nheader++].encoding)
+            return -1;
+    }
+    return 0;
+}
+
 /* Makes the activity's context from its task; it takes |a|. NULL when out of memory (then
  * |a| is still the caller's). */
 static tw_act *new_activity(worker *w, arena *a, WFS(PollActivityTaskQueueResponse) *t)
@@ -307,6 +332,12 @@ static tw_act *new_activity(worker *w, arena *a, WFS(PollActivityTaskQueueRespon
         payloads_from_pb(a, t->input, &act->args, &act->nargs) ||
         pack_payloads(hbd, nhb, &act->details, &act->details_len)) {
         free(act->token.data);
+        free(act);
+        return NULL;
+    }
+    if (read_header(act, a, t->header)) {
+        free(act->token.data);
+        free(act->details);
         free(act);
         return NULL;
     }
@@ -669,4 +700,12 @@ int act_fail(tw_act *act, const tw_failure *f)
         return TW_ENOMEM;
     act_failure = copy;
     return TW_EFAILED;
+}
+
+const tw_payload *act_header(tw_act *act, const char *key)
+{
+    for (size_t i = 0; act && key && i < act->nheader; i++)
+        if (strcmp(act->header_keys[i], key) == 0)
+            return &act->header[i];
+    return NULL;
 }

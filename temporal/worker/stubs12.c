@@ -6,7 +6,6 @@
 #include "registry/reg.h"
 #include "temporal/worker/worker_int.h"
 
-const tw_payload *act_header(tw_act *act, const char *key) { (void)act; (void)key; return NULL; }
 int reg_register_codec(tw_registry *r, const tw_codec *codec, void *arg)
 { (void)r; (void)codec; (void)arg; return TW_ESTATE; }
 int reg_register_dynamic_workflow(tw_registry *r, tw_workflow_fn fn, tw_versioning v)

@@ -340,6 +340,65 @@ void wh_external_signal_failed(whist *h, const char *workflow_id, int cause)
 
 static void record_message(whist *h, const pb_command *c);
 
+/* A deep copy of |m| in the history's arena (the run's commands go with its arena). */
+static void *copy_message(whist *h, const ProtobufCMessage *m)
+{
+    if (!m)
+        return NULL;
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = mem(h, n ? n : 1);
+    protobuf_c_message_pack(m, buf);
+    void *c = protobuf_c_message_unpack(m->descriptor, arena_allocator(h->a), n, buf);
+    assert_non_null(c);
+    return c;
+}
+
+/* MarkerRecorded with the command's name, details and failure (side effects, patches, local
+ * activities). */
+static void record_marker(whist *h, const pb_command *c)
+{
+    const Temporal__Api__Command__V1__RecordMarkerCommandAttributes *ca =
+        c->record_marker_command_attributes;
+    pb_event *e = wh_add(h, EV(MARKER_RECORDED));
+    HA(MarkerRecorded) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__marker_recorded_event_attributes__init(at);
+    at->marker_name = dup(h, ca->marker_name);
+    at->n_details = ca->n_details;
+    at->details = mem(h, (ca->n_details ? ca->n_details : 1) * sizeof(*at->details));
+    for (size_t i = 0; i < ca->n_details; i++) {
+        at->details[i] = mem(h, sizeof(*at->details[i]));
+        temporal__api__history__v1__marker_recorded_event_attributes__details_entry__init(
+            at->details[i]);
+        at->details[i]->key = dup(h, ca->details[i]->key);
+        at->details[i]->value = copy_message(h, &ca->details[i]->value->base);
+    }
+    at->failure = ca->failure ? copy_message(h, &ca->failure->base) : NULL;
+    SET(e, marker_recorded_event_attributes, MARKER_RECORDED, at);
+}
+
+static void record_upsert(whist *h, const pb_command *c)
+{
+    pb_event *e = wh_add(h, EV(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES));
+    HA(UpsertWorkflowSearchAttributes) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__upsert_workflow_search_attributes_event_attributes__init(at);
+    const Temporal__Api__Common__V1__SearchAttributes *sa =
+        c->upsert_workflow_search_attributes_command_attributes->search_attributes;
+    at->search_attributes = sa ? copy_message(h, &sa->base) : NULL;
+    SET(e, upsert_workflow_search_attributes_event_attributes, UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+        at);
+}
+
+static void record_modify(whist *h, const pb_command *c)
+{
+    pb_event *e = wh_add(h, EV(WORKFLOW_PROPERTIES_MODIFIED));
+    HA(WorkflowPropertiesModified) *at = mem(h, sizeof(*at));
+    temporal__api__history__v1__workflow_properties_modified_event_attributes__init(at);
+    const Temporal__Api__Common__V1__Memo *m =
+        c->modify_workflow_properties_command_attributes->upserted_memo;
+    at->upserted_memo = m ? copy_message(h, &m->base) : NULL;
+    SET(e, workflow_properties_modified_event_attributes, WORKFLOW_PROPERTIES_MODIFIED, at);
+}
+
 void wh_answer(whist *h)
 {
     if (h->out.task_failed)
@@ -368,6 +427,9 @@ void wh_answer(whist *h)
         case CMD(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION): record_cancel_external(h, c); break;
         case CMD(SIGNAL_EXTERNAL_WORKFLOW_EXECUTION): record_signal_external(h, c); break;
         case CMD(START_CHILD_WORKFLOW_EXECUTION): record_start_child(h, c); break;
+        case CMD(RECORD_MARKER): record_marker(h, c); break;
+        case CMD(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES): record_upsert(h, c); break;
+        case CMD(MODIFY_WORKFLOW_PROPERTIES): record_modify(h, c); break;
         default: fail_msg("wh_answer: command type %d not recorded", (int)c->command_type);
         }
     }
