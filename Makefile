@@ -202,6 +202,7 @@ FIXTURE_LIBS = $(addprefix $(BUILD)/fixtures/,lib_good.so lib_twice.so lib_empty
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_semantics.so
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_contract.so
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_chaos.so
+FIXTURE_LIBS += $(BUILD)/fixtures/lib_misc.so
 FIXTURES = $(FIXTURE_LIBS) $(BUILD)/fixtures/lib_arm64.so $(BUILD)/fixtures/not_elf.so \
            $(BUILD)/fixtures/an_executable $(BUILD)/fixtures/initfini-probe
 $(BUILD)/fixtures/%.so: tests/fixtures/%.c include/tw.h
@@ -355,6 +356,12 @@ TEST_SRC_test_wf_handlers_talk = $(TEST_SUPPORT_SRC)
 # emulator, the real server, the Go driver.
 INTEGRATION_TESTS += test_example_cart
 TEST_SRC_test_example_cart = $(TEST_SUPPORT_SRC)
+# Async activity completion, dynamic workflows and activities, stop hooks end to end
+# (tests/integration/test_async_dynamic.c, test_stop_hooks.c): lib_misc under the emulator, the
+# real server, the Go driver completing activities by their task token.
+INTEGRATION_TESTS += test_async_dynamic test_stop_hooks
+TEST_SRC_test_async_dynamic = $(TEST_SUPPORT_SRC)
+TEST_SRC_test_stop_hooks = $(TEST_SUPPORT_SRC)
 
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 TEST_BINS += $(FUZZ_REPLAYS)

@@ -781,7 +781,42 @@ static inline const tw_payload *tw_act_header(tw_act *act, const char *key)
 
 /* ---- payload codec (ABI 1.2) ---- */
 
-/* ---- dynamic workflows and activities, stop hooks, async completion (ABI 1.2) ---- */
+/* ---- dynamic workflows and activities, stop hooks, async completion (ABI 1.2) ----
+ *
+ * Dynamic: one workflow and one activity may be registered for every type that has no
+ * registration of its own (a registered name always wins). They get the arguments as sent, and
+ * the type from tw_wf_info_get(wf)->workflow_type / tw_act_info_get(act)->activity_type, as the
+ * official SDKs' RegisterDynamicWorkflow / RegisterDynamicActivity.
+ *
+ * Async completion: an activity that returns TW_EPENDING sends no answer; it is completed
+ * later, by anyone holding its task token (tw_act_info_get(act)->task_token, task_token_len:
+ * copy it before returning, it lives until then), through a Temporal client:
+ * RespondActivityTaskCompleted / Failed / Canceled, and RecordActivityTaskHeartbeat to keep it
+ * alive while it waits (the Go SDK's activity.ErrResultPending and client.CompleteActivity).
+ * Its timeouts still run: start-to-close (or heartbeat) ends it if nobody answers in time.
+ * TW_EPENDING means this only from a library built against ABI 1.2 or later.
+ *
+ * Stop hooks: functions run at the stop of every invocation, after the drain (no workflow
+ * task runs, activities still running were failed back), in registration order, on a thread
+ * of the runtime's, each called with the Unix ms by which it must have returned (the Lambda
+ * deadline minus the margin to answer the invocation). They close connections, flush
+ * telemetry. A hook still running then is left behind: the invocation is answered without it
+ * (the log names it), the hooks after it do not run, and the process ends so the next
+ * invocation starts afresh. */
+
+/* Registers |fn| for every workflow type without a registration of its own, with versioning
+ * behaviour |v| (as tw_register_workflow). TW_EEXIST when one is registered already. */
+static inline int tw_register_dynamic_workflow(tw_registry *r, tw_workflow_fn fn, tw_versioning v)
+{ return tw__api->register_dynamic_workflow(r, fn, v); }
+/* Registers |fn| for every activity type without a registration of its own. TW_EEXIST when one
+ * is registered already. */
+static inline int tw_register_dynamic_activity(tw_registry *r, tw_activity_fn fn)
+{ return tw__api->register_dynamic_activity(r, fn); }
+/* Registers stop hook fn(arg, deadline_ms) (at most 64). */
+static inline int tw_register_stop_hook(tw_registry *r, tw_stop_fn fn, void *arg)
+{ return tw__api->register_stop_hook(r, fn, arg); }
+
+
 
 static inline const tw_act_info *tw_act_info_get(tw_act *a) { return tw__api->act_info(a); }
 /* Records progress (throttled); returns TW_ECANCELED once the activity is cancelled. */

@@ -6,11 +6,16 @@
  *
  * Ownership: reg_load() returns a registry the caller frees with reg_free(); entries and
  * names belong to it. Threading: read-only after reg_load(), so any thread may look up.
+ *
+ * Besides named workflows and activities, a library may register one dynamic workflow and one
+ * dynamic activity (run for any type with no registration of its own: a registered name always
+ * wins) and stop hooks, run at the stop of each invocation by reg_run_stop_hooks().
  */
 #ifndef TW_REG_H
 #define TW_REG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tw.h"
 
@@ -26,6 +31,7 @@ typedef struct reg_activity {
 } reg_activity;
 
 enum { REG_ENOENT = -1 /* no such file, or _HANDLER unset */, REG_EINVAL = -2 /* anything else */ };
+enum { REG_MAX_STOP_HOOKS = 64 };
 
 /* Resolves |handler| (relative to |task_root|, or absolute) and loads it, handing its entry
  * point |api|, the runtime's function table (api_table() from temporal/worker/api.h; borrowed:
@@ -44,6 +50,10 @@ void reg_free(tw_registry *r);
 
 const reg_workflow *reg_find_workflow(const tw_registry *r, const char *name);
 const reg_activity *reg_find_activity(const tw_registry *r, const char *name);
+/* What runs type |name|: its registration, else the dynamic one (whose name is NULL), else
+ * NULL. The code learns the type from tw_wf_info.workflow_type / tw_act_info.activity_type. */
+const reg_workflow *reg_lookup_workflow(const tw_registry *r, const char *name);
+const reg_activity *reg_lookup_activity(const tw_registry *r, const char *name);
 size_t reg_workflow_count(const tw_registry *r);
 size_t reg_activity_count(const tw_registry *r);
 /* "A, B, C" (sorted as registered), for messages about unknown types. */
@@ -66,5 +76,16 @@ int reg_register_codec(tw_registry *r, const tw_codec *codec, void *arg);
 int reg_register_dynamic_workflow(tw_registry *r, tw_workflow_fn fn, tw_versioning v);
 int reg_register_dynamic_activity(tw_registry *r, tw_activity_fn fn);
 int reg_register_stop_hook(tw_registry *r, tw_stop_fn fn, void *arg);
+
+/* Runs the stop hooks, in registration order, each called with |deadline_ms| (Unix ms: when
+ * the hooks must have returned), on a thread of their own, and waits for them until the
+ * monotonic time |until_mono_ms| at most. Returns 0 when every hook returned (or there are
+ * none); 1 when one was still running at |until_mono_ms|: the hooks after it are not run, the
+ * thread is left to finish it (the caller should end the process), and |why| names it ("stop
+ * hook 2 of 3 (flush in libx.so)"); REG_EINVAL when no thread could be started (none ran,
+ * |why| says so). Any thread; not concurrently with itself. */
+int reg_run_stop_hooks(const tw_registry *r, int64_t deadline_ms, int64_t until_mono_ms,
+                       char *why, size_t whylen);
+size_t reg_stop_hook_count(const tw_registry *r);
 
 #endif

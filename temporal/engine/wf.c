@@ -464,7 +464,7 @@ static wf_exec *exec_in(const tw_registry *reg, arena *a, const wf_input *in)
     x->a = a;
     x->reg = reg;
     x->type = arena_strdup(a, in->workflow_type ? in->workflow_type : "");
-    const reg_workflow *def = reg_find_workflow(reg, in->workflow_type);
+    const reg_workflow *def = reg_lookup_workflow(reg, in->workflow_type);
     if (!x->type || (def && !(x->wf = new_wf(a, reg, def, in))))
         return NULL;
     return x;

@@ -206,11 +206,11 @@ static void *activity_thread(void *arg)
 {
     tw_act *act = arg;
     worker *w = act->w;
-    const reg_activity *def = reg_find_activity(w->reg, act->info.activity_type);
+    const reg_activity *def = reg_lookup_activity(w->reg, act->info.activity_type);
     tw_payload result = tw_null();
     tw_failure failure = {0};
     char msg[768];
-    int rc;
+    int rc, pending = 0;
     act_failure = NULL;
     log_set_task("activity", act->info.activity_type, act->info.workflow_id,
                  act->info.activity_id);
@@ -223,7 +223,9 @@ static void *activity_thread(void *arg)
         rc = -1;
     } else {
         rc = def->fn(act, act->args, act->nargs, &result);
-        if (rc != 0)
+        if (rc == TW_EPENDING && reg_abi_minor(w->reg) >= 2)
+            pending = 1; /* completed later by its task token, through a client */
+        else if (rc != 0)
             failure = act_failure ? *act_failure
                                   : (tw_failure){.type = "ActivityError",
                                                  .message = "the activity returned an error "
@@ -234,11 +236,11 @@ static void *activity_thread(void *arg)
     int cancelled = act->cancel_requested;
     act->finished = 1;
     pthread_mutex_unlock(&w->mu);
-    if (!abandoned)
+    if (!abandoned && !pending)
         respond_activity(act, rc, &result, &failure, cancelled && rc != 0);
     pthread_mutex_lock(&w->mu);
     if (!abandoned) {
-        if (rc)
+        if (rc && !pending)
             w->acts_failed++;
         w->acts_done++;
         w->free_slots++;
@@ -343,6 +345,8 @@ static tw_act *new_activity(worker *w, arena *a, WFS(PollActivityTaskQueueRespon
     }
     if (t->task_token.len)
         memcpy(act->token.data, t->task_token.data, t->task_token.len);
+    act->info.task_token = act->token.data; /* for completing it later (TW_EPENDING) */
+    act->info.task_token_len = act->token.len;
     act->info.heartbeat_details = hbd;
     act->info.nheartbeat_details = nhb;
     return act;

@@ -435,6 +435,21 @@ static int stop(worker *w, int64_t stop_start)
     return stuck > 0;
 }
 
+/* The library's stop hooks, after the drain, bounded by the hard deadline. Returns 1 when one
+ * overran it (its thread is left behind: the process should end once answered). */
+static int run_stop_hooks(worker *w, const worker_params *p)
+{
+    char why[256];
+    int rc = reg_run_stop_hooks(p->reg, p->deadline_ms - SETTINGS_ANSWER_MARGIN_MS, w->hard_ms,
+                                why, sizeof(why));
+    if (rc == 1)
+        log_error("%s was still running at the deadline: answering the invocation without it; "
+                  "this process will end", why);
+    else if (rc < 0)
+        log_error("%s", why);
+    return rc == 1;
+}
+
 static char *summary_json(worker *w, int idle, int polled)
 {
     char *out;
@@ -512,6 +527,7 @@ int worker_run(const worker_params *p, worker_result *res, char *err, size_t err
 
     int idle = work(w, stop_at);
     res->restart = stop(w, clock_mono_ms());
+    res->restart |= run_stop_hooks(w, p);
     res->summary = summary_json(w, idle, 1);
     if (res->summary) /* an Event invocation's answer goes nowhere: the log keeps it */
         log_info("invocation done: %s", res->summary);

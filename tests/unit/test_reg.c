@@ -1,7 +1,8 @@
 /*
  * Unit tests of registry/: loading real shared objects built from tests/fixtures, the message
  * a user gets for each way a library can be wrong, the default versioning behaviour, the
- * check TW_LIBRARY's entry point makes of the table it is given, and that table (api.h).
+ * check TW_LIBRARY's entry point makes of the table it is given, and that table (api.h); the
+ * dynamic registrations and the run of the stop hooks (ABI 1.2).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "registry/reg.h"
+#include "temporal/clock.h"
 #include "temporal/worker/api.h"
 #include "tests/support/harness.h"
 
@@ -236,6 +238,146 @@ static void default_versioning_applies(void **st)
     assert_non_null(strstr(err, "TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR"));
 }
 
+/* ---- dynamic workflows and activities, stop hooks (ABI 1.2; tests/fixtures/lib_misc.c) ---- */
+
+/* Loads lib_misc.so with MISC_MISTAKE=|mistake| (NULL: none); NULL with |err| on refusal. */
+static tw_registry *load_misc(const char *mistake, char *err, size_t errlen)
+{
+    tw_registry *r = NULL;
+    if (mistake)
+        setenv("MISC_MISTAKE", mistake, 1);
+    int rc = reg_load(&r, "lib_misc.so", fixtures, api_table(), err, errlen);
+    unsetenv("MISC_MISTAKE");
+    assert_true(rc == 0 ? r != NULL : r == NULL);
+    return r;
+}
+
+/* A registered type wins; any other goes to the dynamic registration; without one, nothing. */
+static void dynamic_registrations_take_the_rest(void **st)
+{
+    char err[512];
+    tw_registry *r = load_misc(NULL, err, sizeof(err));
+    if (!r)
+        fail_msg("%s", err);
+    const reg_workflow *w = reg_lookup_workflow(r, "Registered");
+    assert_non_null(w);
+    assert_string_equal(w->name, "Registered");
+    w = reg_lookup_workflow(r, "NoSuchType");
+    assert_non_null(w);
+    assert_null(w->name);
+    assert_int_equal(w->versioning, TW_PINNED);
+    assert_ptr_equal(reg_lookup_workflow(r, "Other"), w);
+    assert_null(reg_find_workflow(r, "NoSuchType")); /* the exact lookup stays exact */
+    assert_string_equal(reg_lookup_activity(r, "Named")->name, "Named");
+    assert_null(reg_lookup_activity(r, "Shout")->name);
+    assert_int_equal(reg_workflow_count(r), 3); /* the dynamic one is not a name */
+    assert_int_equal(reg_stop_hook_count(r), 2);
+    reg_free(r);
+    assert_int_equal(reg_load(&r, "lib_good.so", fixtures, api_table(), err, sizeof(err)), 0);
+    assert_null(reg_lookup_workflow(r, "NoSuchType"));
+    assert_null(reg_lookup_activity(r, "NoSuchType"));
+    assert_non_null(reg_lookup_activity(r, "Gamma"));
+    reg_free(r);
+    /* A library with nothing but the dynamic pair has registered something. */
+    r = load_misc("only_dynamic", err, sizeof(err));
+    if (!r)
+        fail_msg("%s", err);
+    assert_int_equal(reg_lookup_workflow(r, "X")->versioning, TW_AUTO_UPGRADE);
+    assert_non_null(reg_lookup_activity(r, "Y"));
+    reg_free(r);
+}
+
+/* Each mistake refuses the library with a message saying which. */
+static void dynamic_and_hook_mistakes(void **st)
+{
+    static const struct {
+        const char *mistake, *says;
+    } cases[] = {
+        {"wf_twice", "a dynamic workflow is registered twice"},
+        {"act_twice", "a dynamic activity is registered twice"},
+        {"wf_noversioning", "the dynamic workflow is registered without a versioning behaviour"},
+        {"hook_nofn", "a stop hook was registered without a function"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[512] = "";
+        assert_null(load_misc(cases[i].mistake, err, sizeof(err)));
+        if (!strstr(err, cases[i].says))
+            fail_msg("%s: %s", cases[i].mistake, err);
+    }
+}
+
+/* A fresh MISC_HOOK_LOG file; its path in |path|. */
+static void hook_log(char *path, size_t n)
+{
+    snprintf(path, n, "/tmp/test_reg-hooks-%d", (int)getpid());
+    unlink(path);
+    setenv("MISC_HOOK_LOG", path, 1);
+}
+
+/* Hooks run in registration order, each once per call, with the deadline given. */
+static void stop_hooks_run_in_order(void **st)
+{
+    char err[512], path[128];
+    hook_log(path, sizeof(path));
+    tw_registry *r = load_misc(NULL, err, sizeof(err));
+    if (!r)
+        fail_msg("%s", err);
+    char why[256];
+    int64_t until = clock_mono_ms() + 60000;
+    assert_int_equal(reg_run_stop_hooks(r, 1234567, until, why, sizeof(why)), 0);
+    assert_string_equal(why, "");
+    assert_int_equal(reg_run_stop_hooks(r, 7654321, until, why, sizeof(why)), 0);
+    reg_free(r);
+    size_t len;
+    char *log = read_all(path, &len);
+    char names[4][16];
+    long long deadlines[4];
+    int n = sscanf(log, "%15s %lld %*d %*d\n%15s %lld %*d %*d\n%15s %lld %*d %*d\n%15s %lld",
+                   names[0], &deadlines[0], names[1], &deadlines[1], names[2], &deadlines[2],
+                   names[3], &deadlines[3]);
+    if (n != 8 || count_substr(log, "\n") != 4)
+        fail_msg("hook log: %s", log);
+    assert_string_equal(names[0], "first");
+    assert_string_equal(names[1], "second");
+    assert_string_equal(names[2], "first");
+    assert_string_equal(names[3], "second");
+    assert_int_equal(deadlines[0], 1234567);
+    assert_int_equal(deadlines[1], 1234567);
+    assert_int_equal(deadlines[3], 7654321);
+    free(log);
+    unlink(path);
+    /* No hooks: nothing to run. */
+    assert_int_equal(reg_load(&r, "lib_good.so", fixtures, api_table(), err, sizeof(err)), 0);
+    assert_int_equal(reg_run_stop_hooks(r, 1, clock_mono_ms(), why, sizeof(why)), 0);
+    reg_free(r);
+    unsetenv("MISC_HOOK_LOG");
+}
+
+/* A hook that never returns: the wait ends at the time given, naming it; the library stays
+ * mapped after reg_free (its thread is still in there). Last: that thread never ends. */
+static void a_hanging_hook_is_left_behind(void **st)
+{
+    char err[512], path[128], why[256];
+    hook_log(path, sizeof(path));
+    setenv("MISC_HOOK_HANG", "1", 1);
+    tw_registry *r = load_misc(NULL, err, sizeof(err));
+    unsetenv("MISC_HOOK_HANG");
+    if (!r)
+        fail_msg("%s", err);
+    assert_int_equal(reg_stop_hook_count(r), 3);
+    assert_int_equal(reg_run_stop_hooks(r, 1, clock_mono_ms() + 300, why, sizeof(why)), 1);
+    assert_string_equal(why, "stop hook 3 of 3 (hook_hang in lib_misc.so)");
+    reg_free(r);
+    size_t len;
+    char *log = read_all(path, &len);
+    assert_int_equal(count_substr(log, "first "), 1);
+    assert_int_equal(count_substr(log, "second "), 1);
+    assert_int_equal(count_substr(log, "hang "), 1);
+    free(log);
+    unlink(path);
+    unsetenv("MISC_HOOK_LOG");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +395,10 @@ int main(void)
         cmocka_unit_test(nothing_registered),
         cmocka_unit_test(versioning_required),
         cmocka_unit_test(default_versioning_applies),
+        cmocka_unit_test(dynamic_registrations_take_the_rest),
+        cmocka_unit_test(dynamic_and_hook_mistakes),
+        cmocka_unit_test(stop_hooks_run_in_order),
+        cmocka_unit_test(a_hanging_hook_is_left_behind), /* last: its hook never returns */
     };
     return cmocka_run_group_tests_name("registry", tests, group_setup, NULL);
 }

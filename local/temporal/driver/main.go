@@ -70,6 +70,7 @@ var commands = []command{
 	{"await", "wait until a workflow closes (following continue-as-new and retries)", cmdAwait},
 	{"describe", "status and history length of a workflow", cmdDescribe},
 	{"activities", "the activities a workflow waits on: attempt, last heartbeat and failure", cmdActivities},
+	{"complete-activity", "complete, fail or cancel a pending activity by its task token (heartbeats too)", cmdCompleteActivity},
 	{"history", "a workflow's full history as JSON (protojson), on stdout or to --out", cmdHistory},
 	{"terminate", "terminate a workflow", cmdTerminate},
 	{"reset", "reset a workflow to a completed workflow task (a new run replays up to it)", cmdReset},
