@@ -78,7 +78,7 @@ ENGINE_SRC += temporal/engine/child.c temporal/engine/can.c temporal/engine/mark
               temporal/engine/local.c temporal/engine/props.c
 WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c \
                    temporal/worker/api.c temporal/worker/wfcache.c temporal/worker/wfpoll.c \
-                   temporal/worker/stubs12.c
+                   temporal/worker/stubs12.c temporal/worker/codec.c
 
 # Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
 PROTOS_DIR := $(DEPS_CACHE)/temporal-protos-$(shell awk '$$1=="core-bridge"{print $$2}' deps/protos.version)
@@ -273,10 +273,14 @@ FEATURES_CHILD =
 FEATURES_CAN =
 FEATURES_MARKER =
 FEATURES_LOCAL =
-FEATURES_CODEC =
+FEATURES_CODEC = data_converter/binary data_converter/json data_converter/empty \
+                 data_converter/failure data_converter/codec
 FEATURES_MISC =
 FEATURES += $(FEATURES_CHILD) $(FEATURES_CAN) $(FEATURES_MARKER) $(FEATURES_LOCAL) \
             $(FEATURES_CODEC) $(FEATURES_MISC)
+# The payload codec (temporal/worker/codec.c): its walk on messages built in the test.
+UNIT_TESTS += test_codec
+TEST_SRC_test_codec = temporal/worker/codec.c temporal/engine/arena.c $(LOG_SRC)
 FEATURE_LIBS = $(addprefix $(BUILD)/features/,$(addsuffix .so,$(FEATURES)))
 $(BUILD)/features/%.so: tests/features/%/feature.c tests/features/feature.h include/tw.h
 	@mkdir -p $(dir $@)

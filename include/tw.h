@@ -257,6 +257,8 @@ typedef struct tw_continue_options tw_continue_options;
 typedef struct tw_local_activity_options tw_local_activity_options;
 typedef struct tw_search_attribute tw_search_attribute;
 typedef struct tw_codec tw_codec;
+typedef struct tw_codec_ctx tw_codec_ctx;
+typedef struct tw_codec_payload tw_codec_payload;
 /* Workflow code whose result is recorded once and replayed (tw_side_effect, ABI 1.2). */
 typedef int (*tw_side_effect_fn)(tw_wf *wf, void *arg, tw_payload *result);
 /* Run at the stop of each invocation, after the drain, with the Lambda deadline (Unix ms). */
@@ -347,6 +349,12 @@ typedef struct tw_api {
     const tw_payload *(*act_header)(tw_act *act, const char *key);
     /* the registry: a payload codec, dynamic workflows and activities, stop hooks */
     int (*register_codec)(tw_registry *r, const tw_codec *codec, void *arg);
+    void *(*codec_alloc)(tw_codec_ctx *c, size_t n);
+    void (*codec_error)(tw_codec_ctx *c, const char *message);
+    int (*codec_marshal)(tw_codec_ctx *c, const tw_codec_payload *p, const uint8_t **out,
+                         size_t *len);
+    int (*codec_unmarshal)(tw_codec_ctx *c, const uint8_t *data, size_t len,
+                           tw_codec_payload *out);
     int (*register_dynamic_workflow)(tw_registry *r, tw_workflow_fn fn, tw_versioning v);
     int (*register_dynamic_activity)(tw_registry *r, tw_activity_fn fn);
     int (*register_stop_hook)(tw_registry *r, tw_stop_fn fn, void *arg);
@@ -779,7 +787,86 @@ static inline int tw_set_header(tw_wf *wf, const char *key, const tw_payload *va
 static inline const tw_payload *tw_act_header(tw_act *act, const char *key)
 { return tw__api->act_header(act, key); }
 
-/* ---- payload codec (ABI 1.2) ---- */
+/* ---- payload codec (ABI 1.2) ----
+ *
+ * A codec changes every payload on its way out of the worker and back in, as a PayloadCodec
+ * of the official SDKs does (sdk-go's converter.PayloadCodec, used with a CodecDataConverter):
+ * encryption, compression. The runtime encodes each payload of each request it sends
+ * (workflow and activity inputs and results, signal, query and update arguments and answers,
+ * heartbeat and failure details, memo, marker data) and decodes each payload of what it
+ * receives (history events, including pages fetched later; queries; update requests; activity
+ * inputs and heartbeat details) before any code sees it. As the official SDKs, it leaves alone
+ * search attributes (the server indexes them) and headers (context propagation). So a Go (or
+ * any) client with the same codec reads and writes the same payloads, and the server's history
+ * holds only encoded ones.
+ *
+ * The codec sees whole payloads: every metadata entry (including "encoding") and the data. It
+ * is called once per payload, on the thread running the task (workflow task threads and
+ * activity threads, several at once: it must be thread-safe), and must be deterministic only
+ * in what it decodes (encoding may add randomness, such as a nonce). |decode| gets payloads it
+ * never encoded too (written by a client without the codec, or before the codec was used):
+ * like the official SDKs' codecs, it should pass through a payload whose encoding is not its
+ * own (*out = *in). Without a codec registered nothing of this runs (no copy, no walk). */
+
+/* One metadata entry: a key and its value bytes. */
+typedef struct tw_metadata {
+    const char *key;
+    const uint8_t *value;
+    size_t len;
+} tw_metadata;
+
+/* A whole payload, as the codec sees it. */
+struct tw_codec_payload {
+    const tw_metadata *metadata;
+    size_t nmetadata;
+    const uint8_t *data;
+    size_t len;
+};
+
+/* Encodes or decodes |in| into *out. Returns 0, or a negative value (after tw_codec_error() for
+ * the reason): the operation then fails, as with a Go codec's error. What *out points to must
+ * outlive the call: |in|'s own memory (it lives until the task ends), tw_codec_alloc() memory,
+ * or static memory. */
+typedef int (*tw_codec_fn)(tw_codec_ctx *c, void *arg, const tw_codec_payload *in,
+                           tw_codec_payload *out);
+
+/* A codec. Either function may be NULL (that direction leaves payloads as they are). */
+struct tw_codec {
+    tw_codec_fn encode;
+    tw_codec_fn decode;
+    /* Nonzero: as sdk-go's DefaultFailureConverter with EncodeCommonAttributes, the message and
+     * stack trace of each failure the worker sends move into its encoded_attributes (a
+     * json/plain payload {"message":...,"stack_trace":...}, then encoded by |encode|), and the
+     * failure says "Encoded failure". Should |encode| fail on it, the failure still goes out
+     * with "Encoded failure" and no attributes (the message stays in the function's log).
+     * Failures coming in with encoded attributes get their message and stack trace back either
+     * way. */
+    int encode_failure_attributes;
+};
+
+/* Registers |codec| (copied) with |arg| for its functions; once per library (TW_EEXIST the
+ * second time), from the library's setup. */
+static inline int tw_register_codec(tw_registry *r, const tw_codec *codec, void *arg)
+{ return tw__api->register_codec(r, codec, arg); }
+/* Memory for what a codec function returns: lives until the task (or the request) it works for
+ * ends; never freed by the codec. NULL when out of memory. */
+static inline void *tw_codec_alloc(tw_codec_ctx *c, size_t n) { return tw__api->codec_alloc(c, n); }
+/* Says why the codec function is about to fail (copied; the task's or activity's failure says
+ * it, prefixed with "payload codec: "). */
+static inline void tw_codec_error(tw_codec_ctx *c, const char *message)
+{ tw__api->codec_error(c, message); }
+/* |p| as the bytes of a temporal.api.common.v1.Payload protobuf message (what Go's
+ * proto.Marshal(payload) gives, read back by proto.Unmarshal), for codecs that wrap the whole
+ * payload, metadata included, as Temporal's samples and sdk-go's zlib codec do. *out is
+ * tw_codec_alloc() memory. 0 or TW_ENOMEM. */
+static inline int tw_codec_marshal(tw_codec_ctx *c, const tw_codec_payload *p,
+                                   const uint8_t **out, size_t *len)
+{ return tw__api->codec_marshal(c, p, out, len); }
+/* The reverse: *out (tw_codec_alloc() memory) from those bytes; TW_EINVAL when they are not a
+ * Payload message. */
+static inline int tw_codec_unmarshal(tw_codec_ctx *c, const uint8_t *data, size_t len,
+                                     tw_codec_payload *out)
+{ return tw__api->codec_unmarshal(c, data, len, out); }
 
 /* ---- dynamic workflows and activities, stop hooks, async completion (ABI 1.2) ----
  *

@@ -42,6 +42,8 @@ struct tw_registry {
     void **hook_args;
     size_t nhooks;
     tw_versioning default_versioning; /* for workflows registered with none; 0: none */
+    reg_codec codec;   /* the payload codec; has_codec 0: none */
+    int has_codec;
     uint32_t abi;      /* the library's tw_library_abi */
     char problem[384]; /* the first registration mistake */
 };
@@ -258,6 +260,33 @@ static int check_abi(const char *path, uint32_t abi, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* A codec with neither function nor failure attributes would do nothing: refused as a
+ * mistake (probably a struct left empty). */
+int reg_register_codec(tw_registry *r, const tw_codec *codec, void *arg)
+{
+    if (!r)
+        return TW_EINVAL;
+    const char *why = !codec ? "tw_register_codec() was given no codec"
+                      : r->has_codec ? "a payload codec is registered twice"
+                      : !codec->encode && !codec->decode && !codec->encode_failure_attributes
+                          ? "a payload codec was registered with no encode or decode function "
+                            "and no encode_failure_attributes"
+                          : NULL;
+    if (why) {
+        if (!r->problem[0])
+            snprintf(r->problem, sizeof(r->problem), "%s", why);
+        return r->has_codec ? TW_EEXIST : TW_EINVAL;
+    }
+    r->codec = (reg_codec){.codec = *codec, .arg = arg};
+    r->has_codec = 1;
+    return TW_OK;
+}
+
+const reg_codec *reg_get_codec(const tw_registry *r)
+{
+    return r && r->has_codec ? &r->codec : NULL;
 }
 
 int reg_load(tw_registry **out, const char *handler, const char *task_root, const tw_api *api,

@@ -73,6 +73,13 @@ int reg_register_workflow(tw_registry *r, const char *name, tw_workflow_fn fn, t
 int reg_register_activity(tw_registry *r, const char *name, tw_activity_fn fn);
 /* ABI 1.2 */
 int reg_register_codec(tw_registry *r, const tw_codec *codec, void *arg);
+/* The payload codec the library registered (a copy of its tw_codec and its argument), or NULL
+ * (then nothing is encoded or decoded: temporal/worker/codec.h). */
+typedef struct reg_codec {
+    tw_codec codec;
+    void *arg;
+} reg_codec;
+const reg_codec *reg_get_codec(const tw_registry *r);
 int reg_register_dynamic_workflow(tw_registry *r, tw_workflow_fn fn, tw_versioning v);
 int reg_register_dynamic_activity(tw_registry *r, tw_activity_fn fn);
 int reg_register_stop_hook(tw_registry *r, tw_stop_fn fn, void *arg);

@@ -23,6 +23,7 @@
 #include "temporal/clock.h"
 #include "temporal/engine/payload.h"
 #include "runtime/log.h"
+#include "temporal/worker/codec.h"
 #include "temporal/worker/worker.h"
 #include "temporal/worker/worker_int.h"
 
@@ -129,8 +130,18 @@ static int respond_failed(worker *w, ProtobufCBinaryData token, arena *a, const 
     req.identity = w->identity;
     req.namespace_ = (char *)w->ns;
     req.deployment_options = &w->dep;
-    return worker_call(w, "RespondActivityTaskFailed", &req.base,
-                       &WFS_DESC(respond_activity_task_failed_response), 0, CALL_TIMEOUT_MS, st);
+    int code = worker_call(w, "RespondActivityTaskFailed", &req.base,
+                           &WFS_DESC(respond_activity_task_failed_response), 0, CALL_TIMEOUT_MS,
+                           st);
+    if (codec_refused(code, st)) { /* the codec failed on its details: it fails saying so */
+        tw_failure cf = {.type = "PayloadCodecError", .message = st->message};
+        req.failure = failure_to_pb(a, &cf);
+        req.last_heartbeat_details = NULL;
+        code = worker_call(w, "RespondActivityTaskFailed", &req.base,
+                           &WFS_DESC(respond_activity_task_failed_response), 0, CALL_TIMEOUT_MS,
+                           st);
+    }
+    return code;
 }
 
 static int respond_cancelled(worker *w, ProtobufCBinaryData token, pb_payloads *details,
@@ -143,8 +154,17 @@ static int respond_cancelled(worker *w, ProtobufCBinaryData token, pb_payloads *
     req.identity = w->identity;
     req.namespace_ = (char *)w->ns;
     req.deployment_options = &w->dep;
-    return worker_call(w, "RespondActivityTaskCanceled", &req.base,
-                       &WFS_DESC(respond_activity_task_canceled_response), 0, CALL_TIMEOUT_MS, st);
+    int code = worker_call(w, "RespondActivityTaskCanceled", &req.base,
+                           &WFS_DESC(respond_activity_task_canceled_response), 0,
+                           CALL_TIMEOUT_MS, st);
+    if (codec_refused(code, st)) { /* the codec failed on its details: cancelled without them */
+        log_error("activity cancelled without its details: %s", st->message);
+        req.details = NULL;
+        code = worker_call(w, "RespondActivityTaskCanceled", &req.base,
+                           &WFS_DESC(respond_activity_task_canceled_response), 0,
+                           CALL_TIMEOUT_MS, st);
+    }
+    return code;
 }
 
 /* The activity thread's answer. A result over the request limit fails the activity instead,
@@ -186,6 +206,11 @@ static void respond_activity(tw_act *act, int rc, tw_payload *result, const tw_f
             code = worker_call(w, what, &req.base,
                                &WFS_DESC(respond_activity_task_completed_response), 0,
                                CALL_TIMEOUT_MS, &st);
+            if (codec_refused(code, &st)) { /* the result could not be encoded: it fails */
+                tw_failure f = {.type = "PayloadCodecError", .message = st.message};
+                what = "RespondActivityTaskFailed";
+                code = respond_failed(w, act->token, a, &f, NULL, &st);
+            }
         }
     } else if (cancelled) {
         what = "RespondActivityTaskCanceled";
@@ -399,7 +424,15 @@ void *act_poller(void *arg)
             t = (void *)resp;
         }
         tw_act *act = NULL;
-        if (code == GRPC_OK && t->task_token.len && worker_stopping(w)) {
+        char why[400];
+        if (code == GRPC_OK && t->task_token.len &&
+            codec_decode(reg_get_codec(w->reg), a, &t->base, why, sizeof(why)) != 0) {
+            /* As sdk-go: input that cannot be decoded fails the attempt (retried). */
+            log_error("activity %s: %s", t->activity_id, why);
+            tw_failure f = {.type = "PayloadCodecError", .message = why};
+            grpc_status fst;
+            respond_failed(w, t->task_token, a, &f, NULL, &fst);
+        } else if (code == GRPC_OK && t->task_token.len && worker_stopping(w)) {
             /* Handed over just as the stop began: not started, given back to be retried. */
             grpc_status fst;
             respond_failed(w, t->task_token, a, &shutdown_failure, t->heartbeat_details, &fst);
@@ -486,10 +519,12 @@ static void *heartbeat_thread(void *arg)
     req.identity = w->identity;
     req.namespace_ = (char *)w->ns;
     ProtobufCMessage *resp = NULL;
-    grpc_status st;
-    int code = grpc_unary(w->ch, "RecordActivityTaskHeartbeat", GRPC_NAMESPACED, &req.base,
-                          &WFS_DESC(record_activity_task_heartbeat_response), NULL, &resp,
-                          worker_call_ms(w, CALL_TIMEOUT_MS), &st);
+    grpc_status st = {.message = "out of memory"};
+    arena *ha = arena_new(TASK_ARENA_LIMIT); /* the answer (and the codec's copy) */
+    int code = ha ? worker_call_into(w, "RecordActivityTaskHeartbeat", &req.base,
+                                     &WFS_DESC(record_activity_task_heartbeat_response),
+                                     CALL_TIMEOUT_MS, ha, &resp, &st)
+                  : GRPC_RESOURCE_EXHAUSTED;
     free_payloads(req.details);
     free(hs->details);
     free(hs);
@@ -498,13 +533,13 @@ static void *heartbeat_thread(void *arg)
         WFS(RecordActivityTaskHeartbeatResponse) *r = (void *)resp;
         cancel = r->cancel_requested;
         gone = r->activity_paused || r->activity_reset;
-        protobuf_c_message_free_unpacked(resp, NULL);
     } else if (code == GRPC_NOT_FOUND) {
         gone = 1; /* timed out or gone on the server: nobody waits for this result */
     } else {
         log_warn("heartbeat of activity %s: %s: %s", act->info.activity_id, grpc_code_name(code),
                  st.message);
     }
+    arena_free(ha);
     pthread_mutex_lock(&w->mu);
     act->cancel_requested |= cancel;
     act->gone |= gone;

@@ -8,6 +8,7 @@
 #include "registry/reg.h"
 #include "temporal/engine/wf.h"
 #include "temporal/engine/wf_api.h"
+#include "temporal/worker/codec.h"
 #include "temporal/worker/worker_int.h"
 
 static tw_api table;
@@ -67,6 +68,10 @@ static void build(void)
     table.wf_set_header = wf_set_header;
     table.act_header = act_header;
     table.register_codec = reg_register_codec;
+    table.codec_alloc = codec_alloc;
+    table.codec_error = codec_error;
+    table.codec_marshal = codec_marshal;
+    table.codec_unmarshal = codec_unmarshal;
     table.register_dynamic_workflow = reg_register_dynamic_workflow;
     table.register_dynamic_activity = reg_register_dynamic_activity;
     table.register_stop_hook = reg_register_stop_hook;

@@ -6,5 +6,3 @@
 #include "registry/reg.h"
 #include "temporal/worker/worker_int.h"
 
-int reg_register_codec(tw_registry *r, const tw_codec *codec, void *arg)
-{ (void)r; (void)codec; (void)arg; return TW_ESTATE; }

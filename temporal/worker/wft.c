@@ -35,6 +35,7 @@
 #include "runtime/log.h"
 #include "temporal/version.h"
 #include "temporal/engine/wf.h"
+#include "temporal/worker/codec.h"
 #include "temporal/worker/wfcache.h"
 #include "temporal/worker/worker_int.h"
 
@@ -74,6 +75,8 @@ static int next_page(void *ctx, arena *a, pb_event *const **events, size_t *n, c
             return -1;
         }
         WFS(GetWorkflowExecutionHistoryResponse) *r = (void *)resp;
+        if (codec_decode(reg_get_codec(p->w->reg), a, resp, err, errlen) != 0)
+            return -1;
         p->from_start = 0;
         p->token = r->next_page_token;
         *events = r->history ? r->history->events : NULL;
@@ -140,6 +143,8 @@ int wft_respond_query(worker *w, arena *a, ProtobufCBinaryData token,
     int code = worker_call(w, "RespondQueryTaskCompleted", &req.base,
                            &WFS_DESC(respond_query_task_completed_response), 0, CALL_TIMEOUT_MS,
                            &st);
+    if (r && codec_refused(code, &st)) /* the answer could not be encoded: the query fails */
+        return wft_respond_query(w, a, token, NULL, st.message);
     if (code != GRPC_OK)
         log_error("RespondQueryTaskCompleted: %s: %s", grpc_code_name(code), st.message);
     return code;
@@ -422,6 +427,8 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t, wf_
                   grpc_code_name(code), st.message);
         release_run(w, t, x, 0);
         arena_free(ra);
+        if (codec_refused(code, &st)) /* nothing was sent: the task fails, saying why */
+            fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, st.message);
         return -1;
     }
     count_queries(w, req.n_query_results);
@@ -442,6 +449,16 @@ wf_task *wft_run(worker *w, wf_slot *slot, arena *a, wf_task *t, arena **next_ar
 {
     wf_task *next = NULL;
     *next_arena = NULL;
+    char why[400];
+    if (codec_decode(reg_get_codec(w->reg), a, &t->base, why, sizeof(why)) != 0) {
+        *failed = 1; /* as sdk-go: a payload that cannot be decoded fails the task */
+        if (t->query)
+            wft_respond_query(w, a, t->task_token, NULL, why);
+        else
+            fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, why);
+        arena_free(a);
+        return NULL;
+    }
     if (t->query)
         *failed = run_query_task(w, slot, a, t) != 0;
     else

@@ -28,6 +28,7 @@
 #include "temporal/engine/arena.h"
 #include "temporal/clock.h"
 #include "temporal/net/connect.h"
+#include "temporal/worker/codec.h"
 #include "temporal/worker/wfcache.h"
 #include "temporal/worker/worker_int.h"
 #include "runtime/log.h"
@@ -56,7 +57,16 @@ int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
         return st->code;
     }
     ProtobufCMessage *resp = NULL;
+    arena *ca = NULL; /* the request's codec-encoded copy: only with a codec */
+    char why[400];
+    if (reg_get_codec(w->reg) && (!(ca = arena_new(TASK_ARENA_LIMIT)) ||
+                                  codec_encode(reg_get_codec(w->reg), ca, req, &req, why,
+                                               sizeof(why)) != 0)) {
+        arena_free(ca);
+        return codec_refusal(st, ca ? why : "payload codec: out of memory in the worker");
+    }
     int code = grpc_unary(w->ch, method, GRPC_NAMESPACED | flags, req, desc, NULL, &resp, ms, st);
+    arena_free(ca);
     if (resp)
         protobuf_c_message_free_unpacked(resp, NULL);
     return code;
@@ -73,6 +83,9 @@ int worker_call_into(worker *w, const char *method, const ProtobufCMessage *req,
         snprintf(st->message, sizeof(st->message), "no time left before the Lambda deadline");
         return st->code;
     }
+    char why[400];
+    if (codec_encode(reg_get_codec(w->reg), a, req, &req, why, sizeof(why)) != 0)
+        return codec_refusal(st, why); /* the copy is in |a|, the caller's */
     return grpc_unary(w->ch, method, GRPC_NAMESPACED, req, desc, arena_allocator(a), resp,
                       worker_call_ms(w, timeout_ms), st);
 }

@@ -81,6 +81,7 @@ var commands = []command{
 	{"set-current", "make a Worker Deployment Version current", cmdSetCurrent},
 	{"describe-version", "describe a Worker Deployment Version", cmdDescribeVersion},
 	{"feature", "run a feature-suite scenario's check against a worker (tests/features/)", cmdFeature},
+	{"payload-encodings", "count a workflow's history payloads by encoding (codec checks)", cmdPayloadEncodings},
 }
 
 func usage() {
@@ -178,6 +179,9 @@ func dial(ctx context.Context) (client.Client, error) {
 		Namespace: g.namespace,
 		Identity:  fmt.Sprintf("%s-%d", identity, os.Getpid()),
 		Logger:    stderrLogger{},
+	}
+	if err := withEnvCodec(&opts); err != nil { // TW_DRIVER_CODEC_KEY: feature_dc.go
+		return nil, err
 	}
 	if g.tlsCA != "" || g.tlsCert != "" || g.serverName != "" {
 		tc := &tls.Config{ServerName: g.serverName, MinVersion: tls.VersionTLS12}
