@@ -270,7 +270,8 @@ FEATURES += query/successful_query query/timeout_due_to_no_active_workers \
             update/self update/task_failure update/validation_replay update/worker_restart
 # Issue 12's areas, one variable each (so their owners edit different lines).
 FEATURES_CHILD =
-FEATURES_CAN =
+FEATURES_CAN = continue_as_new/continue_as_same continue_as_new/signals_block_continue_as_new \
+               continue_as_new/updates_do_not_block_continue_as_new
 FEATURES_MARKER =
 FEATURES_LOCAL =
 FEATURES_CODEC = data_converter/binary data_converter/json data_converter/empty \
@@ -310,6 +311,10 @@ TEST_SRC_test_wf_failures = $(WF_TALK_SRC)
 UNIT_TESTS += test_wf_can
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_can.so
 TEST_SRC_test_wf_can = $(WF_TALK_SRC)
+# End to end (tests/integration/test_can_talk.c): lib_wf_can under the emulator, the real
+# server, the Go driver; two functions (versions b1, b2) for continue-as-new onto a new version.
+INTEGRATION_TESTS += test_can_talk
+TEST_SRC_test_can_talk = $(TEST_SUPPORT_SRC)
 
 # End to end (tests/integration/test_wf_talk.c): lib_wf_talk under the emulator, the real
 # server, the Go driver.
