@@ -237,6 +237,8 @@ TEST_SRC_test_reg = $(WORKER_SRC) tests/support/harness.c
 
 # Example libraries, built the way users build theirs (only include/tw.h).
 EXAMPLES = $(addprefix $(BUILD)/examples/lib,$(addsuffix .so,hello timers retry heartbeat cart))
+# A parent with children that continues as new (examples/family): issue 12's example.
+EXAMPLES += $(BUILD)/examples/libfamily.so
 $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection \
@@ -365,6 +367,10 @@ TEST_SRC_test_wf_handlers_talk = $(TEST_SUPPORT_SRC)
 # emulator, the real server, the Go driver.
 INTEGRATION_TESTS += test_example_cart
 TEST_SRC_test_example_cart = $(TEST_SUPPORT_SRC)
+# The family example end to end (tests/integration/test_example_family.c): examples/family under
+# the emulator, the real server, the Go driver.
+INTEGRATION_TESTS += test_example_family
+TEST_SRC_test_example_family = $(TEST_SUPPORT_SRC)
 # Async activity completion, dynamic workflows and activities, stop hooks end to end
 # (tests/integration/test_async_dynamic.c, test_stop_hooks.c): lib_misc under the emulator, the
 # real server, the Go driver completing activities by their task token.
