@@ -313,6 +313,7 @@ TEST_SRC_test_wf_failures = $(WF_TALK_SRC)
 UNIT_TESTS += test_wf_can
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_can.so
 TEST_SRC_test_wf_can = $(WF_TALK_SRC)
+$(BUILD)/tests/test_wf_can: $(filter $(BUILD)/features/continue_as_new/%,$(FEATURE_LIBS))
 # End to end (tests/integration/test_can_talk.c): lib_wf_can under the emulator, the real
 # server, the Go driver; two functions (versions b1, b2) for continue-as-new onto a new version.
 INTEGRATION_TESTS += test_can_talk

@@ -6,7 +6,9 @@
  * WorkflowExecutionContinuedAsNew, the sdk-go semantics of a prepared continuation (only the
  * workflow function's return ends the run), and every tw_wf_info field from the worker, the
  * started event and each task's WorkflowTaskStarted. Every run is also checked against a run
- * kept between tasks (wf_shadow.h).
+ * kept between tasks (wf_shadow.h). Also the last runs the continue_as_new/ feature scenarios
+ * drove on the real server (tests/data/features/, tests/features/record-histories.sh) replay
+ * with their libraries.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include "temporal/engine/payload.h"
 #include "temporal/engine/wf.h"
 #include "temporal/engine/wf_api.h"
+#include "tests/support/harness.h"
 #include "tests/support/wf_answer.h"
 #include "tests/support/wf_hist.h"
 
@@ -371,6 +374,45 @@ static void info_defaults(void **st)
     wh_free(&h);
 }
 
+/* ---- histories recorded from the real server ---- */
+
+/* The last run of each continue_as_new/ scenario (the one the first continued as: its started
+ * event names the run it continues), replayed to its end with the scenario's library: no new
+ * command, no failure. */
+static void recorded_last_runs_replay(void **st)
+{
+    static const char *const features[] = {"continue_as_same", "signals_block_continue_as_new",
+                                           "updates_do_not_block_continue_as_new"};
+    for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+        char rel[128], path[256];
+        snprintf(rel, sizeof(rel), "features/continue_as_new/%s.so", features[i]);
+        tw_registry *r;
+        assert_int_equal(wa_load(rel, &r), 0);
+        snprintf(path, sizeof(path), "tests/data/features/continue_as_new_%s-0.history",
+                 features[i]);
+        size_t len;
+        char *raw = read_all(path, &len);
+        if (!raw || !len)
+            fail_msg("cannot read %s (tests/features/record-histories.sh records it)", path);
+        pb_history *hist =
+            temporal__api__history__v1__history__unpack(NULL, len, (const uint8_t *)raw);
+        free(raw);
+        assert_non_null(hist);
+        whist h;
+        wh_init(&h);
+        for (size_t k = 0; k < hist->n_events; k++) {
+            pb_event *e = wh_add(&h, (int)hist->events[k]->event_type);
+            *e = *hist->events[k];
+        }
+        assert_non_null(started(&h)->continued_execution_run_id);
+        assert_true(*started(&h)->continued_execution_run_id);
+        wa_expect(&h, r, "Workflow", "");
+        wh_free(&h);
+        temporal__api__history__v1__history__free_unpacked(hist, NULL);
+        reg_free(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +425,7 @@ int main(void)
         cmocka_unit_test(suggested_by_the_server),
         cmocka_unit_test(info_fields),
         cmocka_unit_test(info_defaults),
+        cmocka_unit_test(recorded_last_runs_replay),
     };
     return cmocka_run_group_tests_name("wf_can", tests, group_setup, group_teardown);
 }
