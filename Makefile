@@ -78,7 +78,7 @@ ENGINE_SRC += temporal/engine/child.c temporal/engine/can.c temporal/engine/mark
               temporal/engine/local.c temporal/engine/props.c
 WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c \
                    temporal/worker/api.c temporal/worker/wfcache.c temporal/worker/wfpoll.c \
-                   temporal/worker/stubs12.c temporal/worker/codec.c
+                   temporal/worker/stubs12.c temporal/worker/la.c temporal/worker/codec.c
 
 # Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
 PROTOS_DIR := $(DEPS_CACHE)/temporal-protos-$(shell awk '$$1=="core-bridge"{print $$2}' deps/protos.version)
@@ -271,11 +271,22 @@ FEATURES += query/successful_query query/timeout_due_to_no_active_workers \
             update/client_interceptor update/deduplication update/non_durable_reject \
             update/self update/task_failure update/validation_replay update/worker_restart
 # Issue 12's areas, one variable each (so their owners edit different lines).
-FEATURES_CHILD =
+FEATURES_CHILD = child_workflow/result child_workflow/signal child_workflow/start \
+                 child_workflow/handle child_workflow/retry child_workflow/throws_on_execute \
+                 child_workflow/throws_on_start child_workflow/throws_on_termination \
+                 child_workflow/throws_on_timeout signal/child_workflow
 FEATURES_CAN = continue_as_new/continue_as_same continue_as_new/signals_block_continue_as_new \
                continue_as_new/updates_do_not_block_continue_as_new
 FEATURES_MARKER =
-FEATURES_LOCAL =
+FEATURES_LOCAL = local_activity/complete_immediately local_activity/serial \
+                 local_activity/concurrent local_activity/retry_on_error \
+                 local_activity/non_retryable_error_from_activity \
+                 local_activity/non_retryable_error_in_options \
+                 local_activity/one_success_one_fail local_activity/backoff_with_persistent_timer \
+                 local_activity/complete_eventually local_activity/cancel_try_cancel \
+                 local_activity/cancel_wait_completed local_activity/cancel_abandon \
+                 local_activity/cancel_failing local_activity/shutdown_sends_cancellation \
+                 local_activity/complete_after_shutdown
 FEATURES_CODEC = data_converter/binary data_converter/json data_converter/empty \
                  data_converter/failure data_converter/codec
 FEATURES_MISC =
@@ -347,6 +358,13 @@ UNIT_TESTS += test_wf_marker test_wf_props
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_marker.so
 TEST_SRC_test_wf_marker = $(WF_TALK_SRC)
 TEST_SRC_test_wf_props = $(WF_TALK_SRC)
+# Local activities in the engine (tests/unit/test_wf_local.c) on built histories, played live on
+# a kept run and replayed, through lib_wf_local.c; it also replays the histories of the
+# local_activity/ feature scenarios (tests/data/features/) with their libraries.
+UNIT_TESTS += test_wf_local
+FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_local.so
+TEST_SRC_test_wf_local = $(WF_TALK_SRC)
+$(BUILD)/tests/test_wf_local: $(filter $(BUILD)/features/local_activity/%,$(FEATURE_LIBS))
 # Sticky execution in the engine (tests/unit/test_wf_exec.c): runs kept between tasks answer as
 # full replays of every recorded history (tests/support/wf_shadow.c, also behind wf_hist.c).
 UNIT_TESTS += test_wf_exec

@@ -716,7 +716,54 @@ static inline int tw_patched(tw_wf *wf, const char *patch_id)
 static inline int tw_deprecate_patch(tw_wf *wf, const char *patch_id)
 { return tw__api->wf_deprecate_patch(wf, patch_id); }
 
-/* ---- local activities (ABI 1.2) ---- */
+/* ---- local activities (ABI 1.2) ----
+ *
+ * A local activity is an activity the worker runs itself, inside the workflow task that asks for
+ * it, without the server scheduling it: no ActivityTask events, no round trip, its result (or
+ * failure) recorded in the history as a marker ("LocalActivity", as sdk-go writes it). It suits
+ * short work (a lookup, a small computation with side effects). The function is a registered
+ * activity (tw_register_activity) and sees tw_act_info_get()->is_local = 1; tw_heartbeat()
+ * records nothing (it returns TW_ECANCELED once cancelled, as tw_act_cancelled() says).
+ *
+ * Retries happen in the worker, with the retry policy's backoff, while the backoff is at most
+ * the local retry threshold; a longer backoff is a durable timer (a StartTimer command) and the
+ * next attempt runs in a later workflow task. A workflow task whose local activities run long
+ * is completed before its timeout and carried on in the next (as the official SDKs
+ * "heartbeat" it). When the Lambda invocation stops first, the attempts under way are
+ * cancelled and not recorded: the workflow's next task runs them again from attempt 1.
+ *
+ * On replay the result comes from the marker: the activity does not run again. Code asking for
+ * another local activity (type) than the history recorded at that point is non-determinism. */
+
+/* A local activity's options; 0 / NULL fields are the defaults. Borrowed for the call. */
+struct tw_local_activity_options {
+    int64_t schedule_to_close_ms;    /* all attempts, retries and backoffs included; one of */
+    int64_t start_to_close_ms;       /* these two is required (one attempt) */
+    const tw_retry_policy *retry;    /* NULL: 1 s initial interval, coefficient 2, maximum
+                                      * 100 x initial, unlimited attempts (bounded by
+                                      * schedule_to_close_ms) */
+    int64_t local_retry_threshold_ms; /* 0: 60 s. A backoff longer than this is a durable timer */
+    int cancellation_type;           /* TW_CANCEL_*: TRY (the default) resolves the future as
+                                      * cancelled at once and tells the activity; WAIT_COMPLETED
+                                      * tells it and waits for its answer (a result, or its
+                                      * failure, recorded as usual); ABANDON resolves at once and
+                                      * tells it nothing (its result is dropped) */
+};
+
+/* Runs local activity |type| and waits for it. TW_EFAILED when it failed for good: its failure
+ * (tw_wf_last_failure()) is kind TW_FAILURE_ACTIVITY with the activity's error as cause, as an
+ * activity's (a timeout's cause is a TW_FAILURE_TIMEOUT); TW_ECANCELED when cancelled. */
+static inline int tw_execute_local_activity(tw_wf *wf, const char *type,
+                                            const tw_local_activity_options *o,
+                                            const tw_payload *args, size_t nargs,
+                                            tw_payload *result)
+{ return tw__api->wf_execute_local_activity(wf, type, o, args, nargs, result); }
+/* Starts it: *out is its future (tw_await, tw_select, tw_cancel). Several started together run
+ * at once. */
+static inline int tw_start_local_activity(tw_wf *wf, const char *type,
+                                          const tw_local_activity_options *o,
+                                          const tw_payload *args, size_t nargs, tw_future **out)
+{ return tw__api->wf_start_local_activity(wf, type, o, args, nargs, out); }
 
 /* ---- search attributes, memo, headers (ABI 1.2) ----
  *

@@ -72,6 +72,8 @@ int wf_cancel_future(tw_wf *wf, wf_future *f)
             f->co->cancel_pending = 1;
         return TW_OK;
     }
+    if (f->local) /* a local activity: local.c */
+        return wf_local_cancel(wf, f);
     if (f->cmd) { /* never sent: as if it never was */
         wf_drop_cmd(wf, f->cmd);
         f->cmd = NULL;

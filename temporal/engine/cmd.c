@@ -410,6 +410,7 @@ static const marker_kind MARKER_KINDS[] = {
     {.name = "SideEffect", .id_key = "side-effect-id"},
     {.name = "MutableSideEffect", .id_key = "side-effect-id"},
     {.name = "core_patch", .id_key = "patch_id"},
+    {.name = "LocalActivity", .same = local_marker_same}, /* sdk-go's; local.c */
 };
 
 const marker_kind *marker_kind_of(const char *name)

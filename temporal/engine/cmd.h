@@ -84,6 +84,9 @@ const marker_kind *marker_kind_of(const char *name);
  * NULL when absent (or |c| / |ev| is another type). */
 const pb_payloads *cmd_marker_detail(const pb_command *c, const char *key);
 const pb_payloads *ev_marker_detail(const pb_event *ev, const char *key);
+/* local.c: LocalActivity markers are the same when their "data" names the same activity id and
+ * type (its MARKER_KINDS row's |same|). */
+int local_marker_same(const pb_command *c, const pb_event *ev);
 
 /* The row of command type |type|; NULL for a command the engine never makes. */
 const cmd_kind *cmd_kind_of(int type);

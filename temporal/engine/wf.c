@@ -155,6 +155,8 @@ static int run_code(tw_wf *wf, wf_output *out)
     return 0;
 }
 
+int wf_run_code(tw_wf *wf, wf_output *out) { return run_code(wf, out); }
+
 /* ---- matching commands ---- */
 
 /* A command the code made that the history, up to event |before| (0: the end), lacks. */
@@ -391,7 +393,7 @@ static int apply_batch(wf_exec *x, history_iter *h, const history_batch *b, cons
     wf_info_task(wf, started); /* history length and size, continue-as-new suggested */
     wf->replaying = !b->last || wf->query_only;
     x->ran_task = b->last && b->runs_code;
-    return run_code(wf, out);
+    return wf_locals_code(wf, h, b, out); /* run_code, and the task's local activity markers */
 }
 
 /* The commands still pending after the last event: the task's answer. */
@@ -541,6 +543,8 @@ static void run_task(wf_exec *x, const wf_input *in, wf_output *out)
         collect_commands(wf, out);
     if (!out->task_failed && !wf->oom)
         wf_updates_collect(wf, out);
+    if (!out->task_failed && !wf->oom)
+        wf_locals_collect(wf, out);
     if (!out->task_failed && !wf->oom && in->stack_trace)
         out->stack_trace = stack_trace(wf);
     if (!out->task_failed && !wf->oom)
@@ -574,6 +578,38 @@ int wf_exec_task(wf_exec *x, arena *task, const wf_input *in, wf_output *out)
     wf->code_since = NULL; /* the caller's slot may go: the next task sets its own */
     return 0;
 }
+
+int wf_exec_local_done(wf_exec *x, arena *task, int64_t *code_since, const wf_local_result *r,
+                       wf_output *out)
+{
+    tw_wf *wf = x->wf;
+    memset(out, 0, sizeof(*out));
+    if (!wf || !x->reusable) { /* no run to go on with (the last answer failed it) */
+        fail_task(task, out, WF_CAUSE_UNHANDLED_FAILURE, "a local activity's outcome came for "
+                  "a run that cannot go on");
+        return 0;
+    }
+    out->versioning = wf->def->versioning;
+    x->reusable = 0;
+    wf->ta = task;
+    wf->code_since = code_since;
+    if (wf_locals_result(wf, r, out) == 0 && run_code(wf, out) == 0 && !wf->oom) {
+        collect_commands(wf, out);
+        if (!out->task_failed && !wf->oom)
+            wf_updates_collect(wf, out);
+        if (!out->task_failed && !wf->oom)
+            wf_locals_collect(wf, out);
+    }
+    if (wf->oom)
+        fail_out_of_memory(out);
+    x->reusable = !out->task_failed && !wf->oom && !wf->closed;
+    if (out->task_failed)
+        out->commands = NULL, out->ncommands = 0, out->messages = NULL, out->nmessages = 0;
+    wf->code_since = NULL;
+    return 0;
+}
+
+int wf_exec_locals_running(const wf_exec *x) { return x && x->wf ? wf_locals_running(x->wf) : 0; }
 
 int wf_run(const tw_registry *reg, arena *a, const wf_input *in, wf_output *out)
 {

@@ -70,6 +70,39 @@ typedef struct wf_input {
     const char *build_id;
 } wf_input;
 
+/* A local activity the worker is to run (local.c): everything it needs, in the run's arena,
+ * valid until the next call on the run (the worker copies it). */
+typedef struct wf_local_request {
+    uint32_t seq;                 /* the run's handle for it (wf_local_result.seq) */
+    const char *activity_id;
+    const char *activity_type;
+    const tw_payload *args;
+    size_t nargs;
+    int32_t attempt;              /* the attempt to run first */
+    int64_t scheduled_ms;         /* when the first attempt was asked for (Unix ms, workflow
+                                   * clock): schedule-to-close counts from it */
+    int64_t schedule_to_close_ms; /* 0: none */
+    int64_t start_to_close_ms;    /* 0: none */
+    int64_t retry_threshold_ms;   /* a longer backoff is the engine's (a durable timer) */
+    tw_retry_policy retry;        /* the defaults applied */
+    int cancel_type;              /* TW_CANCEL_* */
+    int cancelled;                /* cancelled (WAIT_COMPLETED) before it started: report it
+                                   * cancelled without running it */
+} wf_local_request;
+
+/* How a local activity ended, as the worker gives it back (wf_exec_local_done). */
+enum { WF_LOCAL_COMPLETED = 1, WF_LOCAL_FAILED, WF_LOCAL_CANCELED };
+typedef struct wf_local_result {
+    uint32_t seq;
+    int outcome;                  /* WF_LOCAL_* */
+    tw_payload result;            /* COMPLETED's */
+    const tw_failure *failure;    /* FAILED's: the activity's error (a timeout's: kind
+                                   * TW_FAILURE_TIMEOUT) */
+    int32_t attempt;              /* the attempt that ended */
+    int64_t backoff_ms;           /* FAILED, to be retried after a durable timer of this long */
+    int64_t completed_ms;         /* Unix ms: the marker's time */
+} wf_local_result;
+
 typedef struct wf_output {
     pb_command **commands; /* new commands, in the order the code made them */
     size_t ncommands;
@@ -84,6 +117,13 @@ typedef struct wf_output {
     size_t nmessages;
     pb_query_result **query_results; /* one per query of wf_input, in order */
     size_t nquery_results;
+    /* ---- local activities (local.c) ---- */
+    const wf_local_request *locals; /* to start now, in the order the code asked */
+    size_t nlocals;
+    const uint32_t *local_cancels;  /* running ones the code cancelled: tell them (seq) */
+    size_t nlocal_cancels;
+    int64_t task_timeout_ms;        /* the run's workflow task timeout, when local activities
+                                     * run (0: unknown) */
 } wf_output;
 
 /* WorkflowTaskFailedCause values, by their generated names. */
@@ -151,6 +191,16 @@ typedef struct wf_waits {
     int64_t next_timer_ms;
 } wf_waits;
 void wf_exec_waits(const wf_exec *x, wf_waits *out);
+/* Local activities (local.c): the outcome |r| of one of |x|'s (requested in an answer's
+ * |locals|) resolves it, records its marker and runs the code on, within the same workflow
+ * task: |out| is the task's whole answer again (every command since the task began, the
+ * local activities to start or cancel now; no query results: the first answer's stand), in
+ * |task|, the task's arena. |code_since| as wf_input's. Returns 0. */
+int wf_exec_local_done(wf_exec *x, arena *task, int64_t *code_since, const wf_local_result *r,
+                       wf_output *out);
+/* How many local activities |x| handed to the worker wait for their outcome (0 once the
+ * workflow closed: their outcomes are no longer needed). */
+int wf_exec_locals_running(const wf_exec *x);
 /* Frees |x|: its coroutines (suspended ones are dropped) and its arena. NULL is a no-op. */
 void wf_exec_free(wf_exec *x);
 

@@ -58,6 +58,7 @@ typedef struct wf_future {
     tw_payload *result;
     size_t nresult;
     tw_failure *failure;
+    struct wf_local *local;    /* a local activity's (local.c) */
     struct wf_child *child;    /* a child workflow's futures and its cancel request's (child.c) */
     struct wf_future *next;
 } wf_future;
@@ -141,6 +142,7 @@ struct tw_wf {
     struct wf_updates *updates;                 /* update.c's: handlers, requests, messages */
     struct wf_query_handler *query_handlers;    /* query.c's, in the order set */
     int query_only;            /* a legacy query task: all code runs as replay, nothing is sent */
+    struct wf_locals *locals;  /* local.c's: the local activities the code asked for */
     struct wf_can *can;        /* can.c's: the continuation tw_continue_as_new() prepared */
     const Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes *started;
                                /* the kept started event's (can.c: memo, search attributes) */
@@ -305,6 +307,26 @@ void wf_info_task(tw_wf *wf, const pb_event *ev);
 const char *wf_child_resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_future *f);
 /* Cancels the child |f| is a future of, per its cancellation type (tw_cancel, cancel.c). */
 int wf_child_cancel(tw_wf *wf, wf_future *f);
+
+/* ---- local.c (ABI 1.2) ---- */
+
+/* wf.c's: runs the coroutines until they all block (and closes the workflow once its function
+ * returned); 0, or -1 with the task failed. */
+int wf_run_code(tw_wf *wf, wf_output *out);
+/* The code of batch |b| (of |h|): local activities whose backoff timer fired are asked for
+ * again, the code runs (wf_run_code), and, on replay, the local activity markers the task
+ * recorded (the next batch's) resolve what the code waits for, one at a time, the code running
+ * after each. 0, or -1 with the task failed. */
+int wf_locals_code(tw_wf *wf, history_iter *h, const history_batch *b, wf_output *out);
+/* The task's answer: the local activities the worker is to start, and to cancel (wf.h). */
+void wf_locals_collect(tw_wf *wf, wf_output *out);
+/* Local activities handed to the worker and not yet resolved (0 once the workflow closed). */
+int wf_locals_running(const tw_wf *wf);
+/* The worker's outcome of one: resolves it and records its marker (the code runs after). 0, or
+ * -1 out of memory. An outcome for one resolved already is dropped. */
+int wf_locals_result(tw_wf *wf, const wf_local_result *r, wf_output *out);
+/* Cancels local activity |f| (tw_cancel, cancel.c), per its cancellation type. */
+int wf_local_cancel(tw_wf *wf, wf_future *f);
 
 /* ---- query.c ---- */
 

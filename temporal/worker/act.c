@@ -52,6 +52,7 @@ struct tw_act {
                               * its answer is a failure (the server refuses a cancel answer) */
     int finished;            /* its function returned; its thread answers */
     int abandoned;           /* failed back at the stop: its own answer is dropped */
+    int local;               /* a local activity's attempt (act_local_*): no token, no server */
     tw_act *next;
 };
 
@@ -688,6 +689,8 @@ int act_heartbeat(tw_act *act, const tw_payload *details, size_t n)
 {
     if (!act)
         return TW_EINVAL;
+    if (act->local) /* nothing to record: it only says whether it was cancelled */
+        return act_cancelled(act) ? TW_ECANCELED : TW_OK;
     worker *w = act->w;
     uint8_t *bytes;
     size_t len;
@@ -739,6 +742,80 @@ int act_fail(tw_act *act, const tw_failure *f)
         return TW_ENOMEM;
     act_failure = copy;
     return TW_EFAILED;
+}
+
+/* ---- local activities (la.c runs each attempt on a thread of its own) ---- */
+
+tw_act *act_local_new(worker *w, arena *a, const tw_act_info *info, const tw_payload *args,
+                      size_t nargs)
+{
+    tw_act *act = calloc(1, sizeof(*act));
+    if (!act)
+        return NULL;
+    act->w = w;
+    act->a = a;
+    act->refs = 1;
+    act->local = 1;
+    act->info = *info;
+    act->info.size = sizeof(act->info);
+    act->info.is_local = 1;
+    act->args = (tw_payload *)args;
+    act->nargs = nargs;
+    return act;
+}
+
+int act_local_run(tw_act *act, tw_payload *result, tw_failure **failure)
+{
+    worker *w = act->w;
+    const reg_activity *def = reg_find_activity(w->reg, act->info.activity_type);
+    tw_failure f = {0};
+    char msg[768];
+    int rc;
+    *result = tw_null();
+    *failure = NULL;
+    act_failure = NULL;
+    log_set_task("local activity", act->info.activity_type, act->info.workflow_id,
+                 act->info.activity_id);
+    if (!def) {
+        char names[512];
+        reg_activity_names(w->reg, names, sizeof(names));
+        snprintf(msg, sizeof(msg), "local activity type \"%s\" is not registered with this "
+                 "worker; registered: %s", act->info.activity_type, names);
+        f = (tw_failure){.type = "ActivityNotRegistered", .message = msg};
+        rc = -1;
+    } else {
+        rc = def->fn(act, act->args, act->nargs, result);
+        if (rc == 0 && !payloads_valid(result, 1)) {
+            f = (tw_failure){.type = "ActivityError",
+                             .message = "the local activity returned a result with a length but "
+                                        "no data"};
+            rc = -1;
+        } else if (rc != 0) {
+            f = act_failure ? *act_failure
+                            : (tw_failure){.type = "ActivityError",
+                                           .message = "the activity returned an error without "
+                                                      "tw_act_fail()"};
+        }
+    }
+    log_set_task(NULL, NULL, NULL, NULL);
+    if (rc != 0 && failure_copy_abi(act->a, &f, TW_ABI_MINOR, failure) != 0)
+        *failure = NULL; /* out of memory: the caller says so */
+    return rc ? (rc < 0 ? rc : -1) : 0;
+}
+
+void act_local_cancel(tw_act *act)
+{
+    pthread_mutex_lock(&act->w->mu);
+    act->cancel_requested = 1;
+    pthread_mutex_unlock(&act->w->mu);
+}
+
+void act_local_free(tw_act *act)
+{
+    if (!act)
+        return;
+    arena_free(act->a);
+    free(act);
 }
 
 const tw_payload *act_header(tw_act *act, const char *key)

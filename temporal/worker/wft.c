@@ -36,6 +36,7 @@
 #include "temporal/version.h"
 #include "temporal/engine/wf.h"
 #include "temporal/worker/codec.h"
+#include "temporal/worker/la.h"
 #include "temporal/worker/wfcache.h"
 #include "temporal/worker/worker_int.h"
 
@@ -343,6 +344,57 @@ static Temporal__Api__Taskqueue__V1__StickyExecutionAttributes *sticky_attribute
     return sa->worker_task_queue && sa->schedule_to_start_timeout ? sa : NULL;
 }
 
+/* ---- local activities (la.h) ----
+ * A task whose local activities run long is completed before its timeout with a new task
+ * forced (LA_HEARTBEAT); the run and its local activities stay with the slot's thread (not the
+ * cache: they must not be replayed meanwhile) for that new task, which the server hands back
+ * with the answer. */
+
+/* Gives up the run the slot holds for its next task, and its local activities. */
+static void drop_carried(worker *w, wf_slot *slot)
+{
+    la_set_free(slot->la_set);
+    if (slot->la_run && w->cache)
+        wfcache_drop(w->cache, slot->la_run_id, slot->la_run);
+    else
+        wf_exec_free(slot->la_run);
+    slot->la_set = NULL;
+    slot->la_run = NULL;
+}
+
+/* The run the slot holds when |t| continues it (its local activities into *|las|), else NULL
+ * (and the slot holds nothing). */
+static wf_exec *take_carried(worker *w, wf_slot *slot, const wf_task *t, la_set **las)
+{
+    const pb_event *first = t->history && t->history->n_events ? t->history->events[0] : NULL;
+    wf_exec *x = slot->la_run;
+    if (!x || strcmp(slot->la_run_id, run_id_of(t)) != 0 || !wf_exec_continues(x, first)) {
+        drop_carried(w, slot);
+        return NULL;
+    }
+    *las = slot->la_set;
+    slot->la_run = NULL;
+    slot->la_set = NULL;
+    return x;
+}
+
+/* Runs |out|'s local activities on *|las| (made when NULL) until the task can be answered:
+ * LA_DONE, LA_HEARTBEAT, LA_GIVE_UP, or LA_FAILED (|out| says why). */
+static int run_locals(worker *w, wf_slot *slot, wf_task *t, wf_exec *x, arena *a, la_set **las,
+                      int64_t task_start, wf_output *out)
+{
+    int64_t timeout = out->task_timeout_ms > 0 ? out->task_timeout_ms : 10000;
+    if (!*las && !(*las = la_set_new(w, t->workflow_execution->workflow_id, run_id_of(t),
+                                     t->workflow_type ? t->workflow_type->name : "",
+                                     w->drain_deadline))) {
+        *out = (wf_output){.task_failed = 1, .cause = WF_CAUSE_UNHANDLED_FAILURE,
+                           .message = "out of memory in the worker"};
+        return LA_FAILED;
+    }
+    /* As the official SDKs: completed at 80% of the task's timeout at the latest. */
+    return la_drive(w, *las, x, a, &slot->code_since, out, task_start + timeout * 8 / 10);
+}
+
 /* Runs one workflow task; 0 when its answer was taken, -1 when it failed. *|next|: the next
  * task of the run the server handed back with the answer (in *|next_arena|), or NULL. */
 static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t, wf_task **next,
@@ -354,7 +406,11 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t, wf_
     wf_input in;
     task_input(w, slot, t, &more, &in);
     in.queries = task_queries(a, t, &in.nqueries);
-    wf_exec *x = in.nqueries == t->n_queries ? run_for(w, t, &more, &in) : NULL;
+    int64_t task_start = clock_mono_ms();
+    la_set *las = NULL;
+    wf_exec *x = take_carried(w, slot, t, &las);
+    if (!x)
+        x = in.nqueries == t->n_queries ? run_for(w, t, &more, &in) : NULL;
     if (!x) {
         fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, "out of memory in the worker");
         return -1;
@@ -364,6 +420,17 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t, wf_
     if (wft_slot_stuck(w, slot)) {
         release_run(w, t, x, 0);
         return -1; /* already failed by the watchdog; the server refuses any other answer */
+    }
+    int locals = LA_DONE;
+    if (!out.task_failed && (out.nlocals || out.nlocal_cancels || wf_exec_locals_running(x) || las))
+        locals = run_locals(w, slot, t, x, a, &las, task_start, &out);
+    if (locals == LA_HEARTBEAT)
+        slot->la_set = las; /* kept for the next task (given up in wft_run if none comes) */
+    else
+        la_set_free(las); /* what still runs is no longer waited for: dropped */
+    if (!out.task_failed && wft_slot_stuck(w, slot)) {
+        release_run(w, t, x, 0);
+        return -1;
     }
     if (out.task_failed) {
         release_run(w, t, x, 0);
@@ -383,6 +450,11 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t, wf_
     req.versioning_behavior = out.versioning ? out.versioning : w->s->default_versioning;
     req.sticky_attributes = w->cache ? sticky_attributes(w, a) : NULL;
     req.return_new_workflow_task = 1; /* what came meanwhile comes back here, not to a queue */
+    /* Local activities still running (la.h): a new task to carry on in, handed back here, or,
+     * at the stop, left to the next invocation. */
+    req.force_create_new_workflow_task = locals == LA_HEARTBEAT || locals == LA_GIVE_UP;
+    if (locals == LA_GIVE_UP)
+        req.return_new_workflow_task = 0;
     Temporal__Api__Sdk__V1__WorkflowTaskCompletedMetadata meta;
     temporal__api__sdk__v1__workflow_task_completed_metadata__init(&meta);
     meta.sdk_name = TW_SDK_NAME; /* who completed each task, in the history (as the SDKs do) */
@@ -433,8 +505,14 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t, wf_
     }
     count_queries(w, req.n_query_results);
     WFS(RespondWorkflowTaskCompletedResponse) *r = (void *)resp;
-    release_run(w, t, x, !r->reset_history_event_id);
     wf_task *nt = r->workflow_task;
+    if (locals == LA_HEARTBEAT && nt && nt->task_token.len && !r->reset_history_event_id &&
+        strlen(run_id_of(t)) < sizeof(slot->la_run_id)) {
+        slot->la_run = x; /* held for |nt| with its local activities */
+        snprintf(slot->la_run_id, sizeof(slot->la_run_id), "%s", run_id_of(t));
+    } else {
+        release_run(w, t, x, !r->reset_history_event_id && locals != LA_GIVE_UP);
+    }
     if (nt && nt->task_token.len && nt->workflow_execution) {
         *next = nt;
         *next_arena = ra;
@@ -463,6 +541,8 @@ wf_task *wft_run(worker *w, wf_slot *slot, arena *a, wf_task *t, arena **next_ar
         *failed = run_query_task(w, slot, a, t) != 0;
     else
         *failed = run_workflow_task(w, slot, a, t, &next, next_arena) != 0;
+    if (!next || !slot->la_run) /* nothing carries on with local activities held */
+        drop_carried(w, slot);
     arena_free(a);
     return next;
 }

@@ -73,6 +73,11 @@ typedef struct wf_slot {
     char type[128], id[256]; /* under mu: the task's workflow type and id */
     uint8_t *token;        /* under mu: malloc'd copy of the task token */
     size_t token_len;
+    /* The slot's thread's alone: a run whose task was completed while its local activities ran
+     * (la.h: LA_HEARTBEAT), held with them for the task the server hands back (wft.c). */
+    struct wf_exec *la_run;
+    struct la_set *la_set;
+    char la_run_id[64];
 } wf_slot;
 
 struct worker {
@@ -183,8 +188,22 @@ const tw_act_info *act_info(tw_act *act);
 const tw_payload *act_header(tw_act *act, const char *key); /* ABI 1.2 */
 int act_heartbeat(tw_act *act, const tw_payload *details, size_t n);
 int act_cancelled(tw_act *act);
+int act_worker_stopping(tw_act *act); /* ABI 1.2 */
 void *act_alloc(tw_act *act, size_t n);
 void act_log(tw_act *act, int level, const char *msg);
 int act_fail(tw_act *act, const tw_failure *f);
+/* act.c: a local activity's attempt (la.c), run by the user's registered activity function on
+ * the calling thread: tw_act_info's is_local is 1, tw_heartbeat records nothing (TW_ECANCELED
+ * once cancelled), tw_act_cancelled says whether act_local_cancel() was called. It is never on
+ * the worker's list (no heartbeat, no fail-back). act_local_new takes |a| (freed by
+ * act_local_free) and borrows |info|'s strings and |args|, which must live as long; NULL when
+ * out of memory (|a| is then still the caller's). act_local_run: 0 with *result (its bytes in
+ * |a| or static), or negative with *failure (a deep copy in |a|; NULL when out of memory).
+ * act_local_cancel may be called from any thread while it runs. */
+tw_act *act_local_new(worker *w, arena *a, const tw_act_info *info, const tw_payload *args,
+                      size_t nargs);
+int act_local_run(tw_act *act, tw_payload *result, tw_failure **failure);
+void act_local_cancel(tw_act *act);
+void act_local_free(tw_act *act);
 
 #endif
