@@ -295,6 +295,17 @@ FEATURES += $(FEATURES_CHILD) $(FEATURES_CAN) $(FEATURES_MARKER) $(FEATURES_LOCA
 # The payload codec (temporal/worker/codec.c): its walk on messages built in the test.
 UNIT_TESTS += test_codec
 TEST_SRC_test_codec = temporal/worker/codec.c temporal/engine/arena.c $(LOG_SRC)
+# The codec example (examples/codec: two sources, its own AES-256-GCM) end to end
+# (tests/integration/test_example_codec.c), its payloads read by the driver with the same key.
+EXAMPLES += $(BUILD)/examples/libcodec.so
+$(BUILD)/examples/libcodec.so: examples/codec/worker.c examples/codec/aes256gcm.c \
+                               examples/codec/aes256gcm.h include/tw.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection \
+	    -Iinclude -o $@ examples/codec/worker.c examples/codec/aes256gcm.c
+INTEGRATION_TESTS += test_example_codec
+TEST_SRC_test_example_codec = $(TEST_SUPPORT_SRC)
+$(BUILD)/tests/test_example_codec: $(BUILD)/examples/libcodec.so
 FEATURE_LIBS = $(addprefix $(BUILD)/features/,$(addsuffix .so,$(FEATURES)))
 $(BUILD)/features/%.so: tests/features/%/feature.c tests/features/feature.h include/tw.h
 	@mkdir -p $(dir $@)
