@@ -277,7 +277,8 @@ FEATURES_CHILD = child_workflow/result child_workflow/signal child_workflow/star
                  child_workflow/throws_on_timeout signal/child_workflow
 FEATURES_CAN = continue_as_new/continue_as_same continue_as_new/signals_block_continue_as_new \
                continue_as_new/updates_do_not_block_continue_as_new
-FEATURES_MARKER =
+FEATURES_MARKER = search_attributes/set search_attributes/upsert search_attributes/memo_header \
+                  search_attributes/change_version
 FEATURES_LOCAL = local_activity/complete_immediately local_activity/serial \
                  local_activity/concurrent local_activity/retry_on_error \
                  local_activity/non_retryable_error_from_activity \

@@ -6,7 +6,9 @@
  * MARKER_VALUE environment variable, changes between tasks), non-determinism when the history
  * lacks the marker or has another, and the patch rules of the official SDKs (patched() on a
  * history with and without the marker, deprecated markers passed over, a non-deprecated one
- * not). Every run is also checked against a run kept between tasks (wf_shadow.h).
+ * not); then the histories the feature scenarios of search_attributes/ recorded on the real
+ * server (tests/features/record-histories.sh), replayed with their libraries. Every run is also
+ * checked against a run kept between tasks (wf_shadow.h).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -21,6 +23,8 @@
 #include "temporal/engine/cmd.h"
 #include "temporal/engine/payload.h"
 #include "temporal/engine/wf.h"
+#include "temporal/worker/api.h"
+#include "tests/support/harness.h"
 #include "tests/support/wf_answer.h"
 #include "tests/support/wf_hist.h"
 
@@ -263,6 +267,84 @@ static void bad_calls_are_refused(void **st)
     wh_free(&h);
 }
 
+/* ---- histories recorded from the real server ---- */
+
+/* tests/data/features/search_attributes_|name|-0.history, its events as recorded, in |h|. */
+static void load_recorded(whist *h, const char *name)
+{
+    char path[256];
+    size_t len;
+    snprintf(path, sizeof(path), "tests/data/features/search_attributes_%s-0.history", name);
+    char *raw = read_all(path, &len);
+    if (!len)
+        fail_msg("cannot read %s (tests/features/record-histories.sh records it)", path);
+    pb_history *hist =
+        temporal__api__history__v1__history__unpack(arena_allocator(h->a), len, (const uint8_t *)raw);
+    free(raw);
+    assert_non_null(hist);
+    for (size_t i = 0; i < hist->n_events; i++) {
+        pb_event *e = wh_add(h, (int)hist->events[i]->event_type);
+        *e = *hist->events[i];
+    }
+}
+
+static tw_registry *feature_lib(const char *name)
+{
+    char rel[128], lib[4096], err[512];
+    snprintf(rel, sizeof(rel), "features/search_attributes/%s.so", name);
+    if (!realpath(harness_built(rel), lib))
+        fail_msg("no %s", harness_built(rel));
+    tw_registry *r;
+    if (reg_load(&r, lib, NULL, api_table(), err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    return r;
+}
+
+/* Each scenario's history (markers, upserts and their removal, memo changes, an activity with
+ * a header) replays to its end with no new command. */
+static void recorded_histories_replay(void **st)
+{
+    static const char *const names[] = {"set", "upsert", "memo_header", "change_version"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        tw_registry *r = feature_lib(names[i]);
+        whist h;
+        wh_init(&h);
+        load_recorded(&h, names[i]);
+        wh_run(&h, r, "Workflow", 0);
+        if (h.out.task_failed || h.out.ncommands)
+            fail_msg("%s: want a clean replay, got: %s", names[i], wh_commands(&h));
+        wh_free(&h);
+        reg_free(r);
+    }
+}
+
+/* The recorded change_version history with its side effect's id changed: the code's first side
+ * effect has no marker, non-determinism. */
+static void recorded_history_changed_is_nondeterminism(void **st)
+{
+    tw_registry *r = feature_lib("change_version");
+    whist h;
+    wh_init(&h);
+    load_recorded(&h, "change_version");
+    int changed = 0;
+    for (size_t i = 0; i < h.n; i++) {
+        Temporal__Api__History__V1__MarkerRecordedEventAttributes *m =
+            h.ev[i]->marker_recorded_event_attributes;
+        if (h.ev[i]->event_type != EV(MARKER_RECORDED) || strcmp(m->marker_name, "SideEffect"))
+            continue;
+        for (size_t k = 0; k < m->n_details; k++)
+            if (strcmp(m->details[k]->key, "side-effect-id") == 0) {
+                m->details[k]->value->payloads[0]->data.data = (uint8_t *)"7";
+                changed = 1;
+            }
+    }
+    assert_true(changed);
+    wh_run(&h, r, "Workflow", 0);
+    nondeterministic(&h, "tw_side_effect call 1 has no SideEffect marker");
+    wh_free(&h);
+    reg_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +358,8 @@ int main(void)
         cmocka_unit_test(deprecated_marker_passed_over),
         cmocka_unit_test(patch_marker_must_be_asked_for),
         cmocka_unit_test(bad_calls_are_refused),
+        cmocka_unit_test(recorded_histories_replay),
+        cmocka_unit_test(recorded_history_changed_is_nondeterminism),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
