@@ -534,6 +534,7 @@ wf_task *wft_run(worker *w, wf_slot *slot, arena *a, wf_task *t, arena **next_ar
             wft_respond_query(w, a, t->task_token, NULL, why);
         else
             fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, why);
+        drop_carried(w, slot); /* a run held for this task (local activities) goes too */
         arena_free(a);
         return NULL;
     }
