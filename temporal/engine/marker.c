@@ -89,6 +89,8 @@ struct wf_markers {
     patch *patches, **patches_tail;
     mutable_id *mutables;
     int64_t passed_over;       /* the last marker event passed over (wf_marker_passed_over) */
+    int beyond;                /* the code runs past the history's end (a legacy query's last
+                                * batch): nothing to replay, its calls act as when live */
 };
 
 static struct wf_markers *markers(tw_wf *wf)
@@ -309,6 +311,10 @@ static int read_side_effect(tw_wf *wf, const pb_event *ev, int kind)
 
 int wf_markers_batch(tw_wf *wf, history_iter *h, const history_batch *b)
 {
+    struct wf_markers *m = markers(wf);
+    if (!m)
+        return 0; /* wf->oom: the task fails */
+    m->beyond = b->last;
     if (b->last)
         return 0;
     history_batch next;
@@ -347,6 +353,12 @@ static recorded *take(struct wf_markers *m, int kind, const char *id, int64_t se
     return NULL;
 }
 
+/* Does the code's call replay a marker (else it runs live and records one)? */
+static int replaying(tw_wf *wf)
+{
+    return wf->replaying && !(wf->markers && wf->markers->beyond);
+}
+
 /* ---- passing over ---- */
 
 int wf_marker_passed_over(tw_wf *wf, const pb_event *ev)
@@ -376,7 +388,7 @@ int wf_side_effect(tw_wf *wf, tw_side_effect_fn fn, void *arg, tw_payload *resul
         return TW_ENOMEM;
     int64_t seq = m->side_effects + 1;
     tw_payload value;
-    if (wf->replaying) {
+    if (replaying(wf)) {
         recorded *r = take(m, K_SIDE_EFFECT, NULL, seq);
         if (!r)
             wf_nondeterminism(wf, "tw_side_effect call %lld has no SideEffect marker in the "
@@ -458,7 +470,7 @@ int wf_mutable_side_effect(tw_wf *wf, const char *id, tw_side_effect_fn fn, void
     if (!v || wf->oom)
         return TW_ENOMEM;
     v->calls++;
-    if (wf->replaying) {
+    if (replaying(wf)) {
         recorded *r = take(m, K_MUTABLE, id, v->calls);
         if (r) { /* the value changed at this call: its marker is the command's match */
             v->value = r->value, v->has = 1;
@@ -582,13 +594,14 @@ static int patch_call(tw_wf *wf, const char *patch_id, int deprecated)
     p->asked = 1;
     /* Not replaying: new code. Replaying: the run has the patch only if its marker is there
      * (a deprecated patch is always new code: it is recorded only when it is). */
-    p->value = !wf->replaying || p->in_history || deprecated;
-    if (wf->replaying && !p->in_history)
+    int replay = replaying(wf);
+    p->value = !replay || p->in_history || deprecated;
+    if (replay && !p->in_history)
         return p->value; /* no marker to match */
     int rc = record_patch(wf, p, deprecated);
     if (rc)
         return rc;
-    if (!wf->replaying || p->upserted)
+    if (!replay || p->upserted)
         rc = upsert_change_version(wf);
     return rc ? rc : p->value;
 }

@@ -426,7 +426,7 @@ int wf_upsert_memo(tw_wf *wf, const char *key, const tw_payload *value)
 
 int wf_set_header(tw_wf *wf, const char *key, const tw_payload *value)
 {
-    if (!wf_current(wf))
+    if (!wf_current_blocking(wf)) /* not in a query or a condition: it shapes commands */
         return TW_ESTATE;
     if (!key || !*key || (value && !payloads_valid(value, 1)))
         return TW_EINVAL;

@@ -267,6 +267,29 @@ static void bad_calls_are_refused(void **st)
     wh_free(&h);
 }
 
+/* A legacy query runs the code past the history's end: there its calls have no marker to
+ * replay and act as live ones (the function runs, the patch is new code), whose commands the
+ * query drops; no non-determinism. */
+static void legacy_query_past_the_history(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    wa_expect(&h, reg, "Later", "StartTimer(id 1)");
+    wh_answer(&h);
+    wh_timer_fired(&h, "1");
+    world("now");
+    pb_query *q = wh_query(&h, "__stack_trace", NULL);
+    wf_input more = {.queries = &q, .nqueries = 1, .query_only = 1};
+    h.shadow.off = 1; /* a legacy query is not checked against a kept run */
+    wh_run_with(&h, reg, "Later", &more);
+    if (h.out.task_failed)
+        fail_msg("the legacy query failed the task: %s", h.out.message);
+    assert_int_equal(h.out.ncommands, 0);
+    assert_non_null(wh_query_result(&h, 0));
+    wh_free(&h);
+}
+
 /* ---- histories recorded from the real server ---- */
 
 /* tests/data/features/search_attributes_|name|-0.history, its events as recorded, in |h|. */
@@ -358,6 +381,7 @@ int main(void)
         cmocka_unit_test(deprecated_marker_passed_over),
         cmocka_unit_test(patch_marker_must_be_asked_for),
         cmocka_unit_test(bad_calls_are_refused),
+        cmocka_unit_test(legacy_query_past_the_history),
         cmocka_unit_test(recorded_histories_replay),
         cmocka_unit_test(recorded_history_changed_is_nondeterminism),
     };
