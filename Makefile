@@ -357,11 +357,15 @@ TEST_SRC_test_wf_handlers = tests/support/wf_hist.c tests/support/wf_shadow.c $(
 # with their libraries.
 $(BUILD)/tests/test_wf_handlers: $(filter $(BUILD)/features/query/% $(BUILD)/features/update/%,\
                                           $(FEATURE_LIBS))
-# Child workflows in the engine (tests/unit/test_wf_child.c) on built histories and histories
-# recorded from the real server (tests/data/child-*.history), through lib_wf_child.c.
+# Child workflows in the engine (tests/unit/test_wf_child.c) on built histories, through
+# lib_wf_child.c.
 UNIT_TESTS += test_wf_child
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_child.so
 TEST_SRC_test_wf_child = $(WF_TALK_SRC)
+# It also replays the histories of the child_workflow/ feature scenarios (tests/data/features/)
+# with their libraries.
+$(BUILD)/tests/test_wf_child: $(filter $(BUILD)/features/child_workflow/% \
+                                        $(BUILD)/features/signal/child_workflow.so,$(FEATURE_LIBS))
 # Side effects, mutable side effects and patches (tests/unit/test_wf_marker.c), search
 # attributes, memo and headers (tests/unit/test_wf_props.c) in the engine, on built histories
 # and histories recorded from the real server (tests/data/marker-*.history), through

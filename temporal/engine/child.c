@@ -255,13 +255,18 @@ const char *wf_child_resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf
         return cancel_answered(wf, c, k, ev);
     if (ev->event_type == EV(CHILD_WORKFLOW_EXECUTION_STARTED))
         return child_started(wf, c, ev);
+    if (ev->event_type == EV(START_CHILD_WORKFLOW_EXECUTION_FAILED)) {
+        /* Even when the result was cancelled early: the started future learns it too. */
+        if (c->run_id)
+            return "fails the start of a child workflow that started";
+        if (c->started->failed)
+            return "fails the start of a child workflow a second time";
+        return start_failed(wf, c, k, ev);
+    }
     if (f->done && f->resolved_early)
         return NULL; /* cancelled already: the news comes late */
     if (f->done)
         return "ends a child workflow that ended already";
-    if (ev->event_type == EV(START_CHILD_WORKFLOW_EXECUTION_FAILED))
-        return c->run_id ? "fails the start of a child workflow that started"
-                         : start_failed(wf, c, k, ev);
     if (!c->run_id)
         return "ends a child workflow that never started";
     return child_closed(wf, c, k, ev);

@@ -245,8 +245,6 @@ static void record_start_child(whist *h, const pb_command *c)
     t->name = dup(h, ca->workflow_type->name);
     at->workflow_id = dup(h, ca->workflow_id);
     at->workflow_type = t;
-    at->task_queue = ca->task_queue;
-    at->input = ca->input;
     at->parent_close_policy = ca->parent_close_policy;
     SET(e, start_child_workflow_execution_initiated_event_attributes,
         START_CHILD_WORKFLOW_EXECUTION_INITIATED, at);

@@ -5,6 +5,8 @@
  * out, terminated, cancelled, could not start) as the parent sees it, the four cancellation
  * types, signalling a child, and histories that cannot be this run's. Each history is then
  * replayed whole (no new command), and each run is checked against a kept one (wf_shadow).
+ * The histories the child_workflow/ feature scenarios drove on the real server
+ * (tests/data/features/, tests/features/record-histories.sh) replay with their libraries.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "temporal/engine/wf.h"
+#include "tests/support/harness.h"
 #include "tests/support/wf_answer.h"
 #include "tests/support/wf_hist.h"
 
@@ -415,6 +418,16 @@ static void bad_histories_fail_the_task(void **st)
     assert_non_null(strstr(h.out.message, "ends a child workflow that ended already"));
     wh_free(&h);
 
+    /* A start that fails twice. */
+    parent_started(&h, 0);
+    wh_child_start_failed(&h, "child-1", 1);
+    wh_child_start_failed(&h, "child-1", 1);
+    wh_task(&h, 2000);
+    wh_run(&h, reg, "Parent", 0);
+    assert_true(h.out.task_failed);
+    assert_non_null(strstr(h.out.message, "fails the start of a child workflow a second time"));
+    wh_free(&h);
+
     /* A start event naming no run. */
     parent_started(&h, 0);
     wh_child_started(&h, "child-1", "");
@@ -440,6 +453,100 @@ static void bad_histories_fail_the_task(void **st)
     wh_free(&h);
 }
 
+/* ---- histories recorded from the real server ---- */
+
+/* Does |hist| have an event of |type|? */
+static int has_event(const pb_history *hist, int type)
+{
+    for (size_t i = 0; i < hist->n_events; i++)
+        if ((int)hist->events[i]->event_type == type)
+            return 1;
+    return 0;
+}
+
+/* Replays the |k|-th history feature |name| (AREA/NAME) recorded with its library, as workflow
+ * |wf_type|, to its end: no new command, no failure. It must hold an event of |type|. */
+static void feature_replays_as(const char *name, int k, const char *wf_type, int type)
+{
+    char rel[128], path[256];
+    snprintf(rel, sizeof(rel), "features/%s.so", name);
+    tw_registry *r;
+    assert_int_equal(wa_load(rel, &r), 0);
+    snprintf(path, sizeof(path), "tests/data/features/%s-%d.history", name, k);
+    *strchr(path + strlen("tests/data/features/"), '/') = '_';
+    size_t len;
+    char *raw = read_all(path, &len);
+    if (!raw || !len)
+        fail_msg("cannot read %s (tests/features/record-histories.sh records it)", path);
+    pb_history *hist = temporal__api__history__v1__history__unpack(NULL, len, (uint8_t *)raw);
+    free(raw);
+    assert_non_null(hist);
+    if (!has_event(hist, type))
+        fail_msg("%s has no event of type %d", path, type);
+    /* The parent's run id, which its children's default ids are made of: the started event
+     * names it (original_execution_run_id, a first run's own). */
+    const char *run = hist->events[0]->workflow_execution_started_event_attributes
+                          ->original_execution_run_id;
+    /* Its workflow id, which handle/ and throws_on_start/ name their child after
+     * ("<parent id>-child"). */
+    char id[256] = "wf";
+    for (size_t i = 0; i < hist->n_events; i++)
+        if (hist->events[i]->event_type == EV(START_CHILD_WORKFLOW_EXECUTION_INITIATED)) {
+            const char *child = hist->events[i]
+                                    ->start_child_workflow_execution_initiated_event_attributes
+                                    ->workflow_id;
+            size_t n = strlen(child);
+            if (n > 6 && n < sizeof(id) && strcmp(child + n - 6, "-child") == 0)
+                snprintf(id, sizeof(id), "%.*s", (int)(n - 6), child);
+            break;
+        }
+    wf_input in = {.workflow_type = wf_type, .workflow_id = id, .run_id = run,
+                   .task_queue = "tq", .events = hist->events, .nevents = hist->n_events};
+    wf_output out;
+    arena *a = arena_new(64u << 20);
+    assert_non_null(a);
+    assert_int_equal(wf_run(r, a, &in, &out), 0);
+    if (out.task_failed)
+        fail_msg("%s: the task failed: %s", name, out.message);
+    if (out.ncommands)
+        fail_msg("%s: %zu new commands", name, out.ncommands);
+    arena_free(a);
+    temporal__api__history__v1__history__free_unpacked(hist, NULL);
+    reg_free(r);
+}
+
+static void feature_replays(const char *name, int type)
+{
+    feature_replays_as(name, 0, "Workflow", type);
+}
+
+/* Every child event, as the server writes it. */
+static void feature_histories_replay(void **st)
+{
+    feature_replays("child_workflow/result", EV(CHILD_WORKFLOW_EXECUTION_COMPLETED));
+    feature_replays("child_workflow/signal", EV(EXTERNAL_WORKFLOW_EXECUTION_SIGNALED));
+    feature_replays("signal/child_workflow", EV(EXTERNAL_WORKFLOW_EXECUTION_SIGNALED));
+    feature_replays("child_workflow/start", EV(CHILD_WORKFLOW_EXECUTION_STARTED));
+    feature_replays("child_workflow/handle", EV(CHILD_WORKFLOW_EXECUTION_COMPLETED));
+    feature_replays("child_workflow/retry", EV(CHILD_WORKFLOW_EXECUTION_FAILED));
+    feature_replays("child_workflow/throws_on_execute", EV(CHILD_WORKFLOW_EXECUTION_FAILED));
+    feature_replays("child_workflow/throws_on_start", EV(START_CHILD_WORKFLOW_EXECUTION_FAILED));
+    feature_replays("child_workflow/throws_on_termination",
+                    EV(CHILD_WORKFLOW_EXECUTION_TERMINATED));
+    feature_replays("child_workflow/throws_on_timeout", EV(CHILD_WORKFLOW_EXECUTION_TIMED_OUT));
+    feature_replays("child_workflow/cancel_try_cancel",
+                    EV(REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED));
+    feature_replays("child_workflow/cancel_wait_requested",
+                    EV(EXTERNAL_WORKFLOW_EXECUTION_CANCEL_REQUESTED));
+    feature_replays("child_workflow/cancel_wait_completed", EV(CHILD_WORKFLOW_EXECUTION_CANCELED));
+    feature_replays_as("child_workflow/cancel_abandon", 0, "MainScope",
+                       EV(WORKFLOW_EXECUTION_CANCEL_REQUESTED));
+    feature_replays_as("child_workflow/cancel_abandon", 1, "InnerScope",
+                       EV(WORKFLOW_EXECUTION_CANCEL_REQUESTED));
+    feature_replays_as("child_workflow/cancel_abandon", 2, "InnerScope",
+                       EV(WORKFLOW_EXECUTION_SIGNALED));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +558,7 @@ int main(void)
         cmocka_unit_test(parent_cancel_cancels_the_child),
         cmocka_unit_test(signalling_a_child),
         cmocka_unit_test(bad_histories_fail_the_task),
+        cmocka_unit_test(feature_histories_replay),
     };
     return cmocka_run_group_tests_name("wf_child", tests, group_setup, group_teardown);
 }

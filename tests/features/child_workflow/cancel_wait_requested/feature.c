@@ -1,19 +1,38 @@
 /*
- * child_workflow/cancel_wait_requested, with another workflow in the parent's place: upstream,
- * cancelling a child with WAIT_CANCELLATION_REQUESTED resolves once the server recorded the
- * request. "Canceller" (arguments: the id of a running "Child", the id of a workflow that does
- * not exist) cancels the child with tw_cancel_external, whose future resolves on
- * ExternalWorkflowExecutionCancelRequested, then the missing one, whose future fails; it returns
- * {"cancel":"requested","missing":TYPE}. "Child" waits up to 60 s for "exit" and ends cancelled
- * when the cancel reaches it. Check: local/temporal/driver/feature_cancel.go.
+ * child_workflow/cancel_wait_requested: "Workflow" starts "Child" ("child-input") with the
+ * cancellation type WAIT_REQUESTED (and the parent close policy ABANDON, so the parent's
+ * completion does not terminate the child before the request reaches it), waits until it
+ * started, cancels it (tw_cancel) and awaits it: the await returns TW_ECANCELED only once the
+ * server delivered the request (ExternalWorkflowExecutionCancelRequested), in a later task; the
+ * parent returns {"await":<rc>,"cause":<cause kind>}. "Child" waits up to 60 s for "exit"; the
+ * cancel request reaches it as TW_ECANCELED and it ends cancelled.
+ * Check: local/temporal/driver/feature_child.go.
  */
 #include "feature.h"
 
+static int parent(tw_wf *wf, const tw_payload *args, size_t nargs, tw_payload *result)
+{
+    tw_child_options o = {.cancellation_type = TW_CHILD_CANCEL_WAIT_REQUESTED,
+                          .parent_close_policy = TW_PARENT_CLOSE_ABANDON};
+    tw_future *started, *child;
+    tw_payload in = tw_json("\"child-input\"");
+    int rc = tw_start_child(wf, "Child", &o, &in, 1, &started, &child);
+    if (rc == 0)
+        rc = tw_await(wf, started, NULL);
+    if (rc == 0)
+        rc = tw_cancel(wf, child);
+    if (rc)
+        return ft_wf_fail_rc(wf, rc, "starting and cancelling the child");
+    rc = tw_await(wf, child, NULL);
+    const tw_failure *f = tw_wf_last_failure(wf);
+    *result = ft_wf_json(wf, "{\"await\":%d,\"cause\":%d}", rc,
+                         rc && f && f->cause ? f->cause->kind : -1);
+    return 0;
+}
+
 static int child(tw_wf *wf, const tw_payload *args, size_t nargs, tw_payload *result)
 {
-    tw_payload *sig;
-    size_t nsig;
-    int rc = tw_signal_receive(wf, "exit", &sig, &nsig, 60000);
+    int rc = tw_signal_receive(wf, "exit", NULL, NULL, 60000);
     if (rc == TW_ECANCELED)
         return rc;
     if (rc != 0)
@@ -22,32 +41,10 @@ static int child(tw_wf *wf, const tw_payload *args, size_t nargs, tw_payload *re
     return 0;
 }
 
-/* Requests the cancel of |target| and waits: "requested", or the failure's type. */
-static const char *cancel_and_wait(tw_wf *wf, const char *target)
-{
-    tw_future *f;
-    int rc = tw_cancel_external(wf, target, "", &f);
-    if (rc == 0)
-        rc = tw_await(wf, f, NULL);
-    if (rc == 0)
-        return "requested";
-    return rc == TW_EFAILED ? ft_failure_type(wf) : "error";
-}
-
-static int canceller(tw_wf *wf, const tw_payload *args, size_t nargs, tw_payload *result)
-{
-    if (nargs != 2)
-        return ft_wf_fail(wf, "want 2 arguments (the child's id, a missing id), got %zu", nargs);
-    const char *cancel = cancel_and_wait(wf, ft_string(wf, &args[0]));
-    const char *missing = cancel_and_wait(wf, ft_string(wf, &args[1]));
-    *result = ft_wf_json(wf, "{\"cancel\":\"%s\",\"missing\":\"%s\"}", cancel, missing);
-    return 0;
-}
-
 static int setup(tw_registry *r)
 {
-    int rc = tw_register_workflow(r, "Child", child, TW_PINNED);
-    return rc ? rc : tw_register_workflow(r, "Canceller", canceller, TW_PINNED);
+    int rc = tw_register_workflow(r, "Workflow", parent, TW_PINNED);
+    return rc ? rc : tw_register_workflow(r, "Child", child, TW_PINNED);
 }
 
 TW_LIBRARY(setup)
