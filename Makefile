@@ -381,6 +381,10 @@ UNIT_TESTS += test_wf_local
 FIXTURE_LIBS += $(BUILD)/fixtures/lib_wf_local.so
 TEST_SRC_test_wf_local = $(WF_TALK_SRC)
 $(BUILD)/tests/test_wf_local: $(filter $(BUILD)/features/local_activity/%,$(FEATURE_LIBS))
+# Local activities at the Lambda deadline end to end (tests/integration/test_local_activity.c):
+# lib_wf_local under the emulator, the real server, the Go driver.
+INTEGRATION_TESTS += test_local_activity
+TEST_SRC_test_local_activity = $(TEST_SUPPORT_SRC)
 # Sticky execution in the engine (tests/unit/test_wf_exec.c): runs kept between tasks answer as
 # full replays of every recorded history (tests/support/wf_shadow.c, also behind wf_hist.c).
 UNIT_TESTS += test_wf_exec
