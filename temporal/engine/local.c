@@ -301,7 +301,7 @@ static void cancel_marker(tw_wf *wf, wf_local *l)
         wf->oom = 1;
         return;
     }
-    settle(wf, l, l->req.attempt, 0, 0, NULL, pf);
+    settle(wf, l, l->req.attempt, wf->now_ms, 0, NULL, pf); /* at the code's time */
 }
 
 /* ---- the calls ---- */
