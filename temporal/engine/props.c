@@ -44,7 +44,7 @@ typedef Temporal__Api__Command__V1__ModifyWorkflowPropertiesCommandAttributes mo
 typedef struct field {
     const char *key;
     tw_payload value;
-    const pb_payload *pb;      /* the payload as it goes out (headers set by the code) */
+    const pb_payload *pb;      /* the same as a message (metadata included), or NULL */
     struct field *next;
 } field;
 
@@ -77,9 +77,11 @@ static void drop(field **list, const char *key)
         }
 }
 
-/* Sets |key| to |value| in |list| (the strings and bytes are the caller's to keep alive: the
- * run's memory). */
-static field *put(tw_wf *wf, field **list, const char *key, const tw_payload *value)
+/* Sets |key| to |value| (|pb|: the same as the message it came in or goes out as, may be
+ * NULL) in |list| (the strings, bytes and |pb| are the caller's to keep alive: the run's
+ * memory). */
+static field *put(tw_wf *wf, field **list, const char *key, const tw_payload *value,
+                  const pb_payload *pb)
 {
     field *f = find(*list, key);
     if (!f) {
@@ -89,18 +91,19 @@ static field *put(tw_wf *wf, field **list, const char *key, const tw_payload *va
         *list = f;
     }
     f->value = *value;
-    f->pb = NULL;
+    f->pb = pb;
     return f;
 }
 
-/* The payload of an event (|pb|) as the run keeps it: a view when the event is the run's
- * (the started event, a full replay), a copy otherwise. */
-static int kept(tw_wf *wf, const pb_payload *pb, tw_payload *out)
+/* Sets |key| to an event's payload |pb| in |list|, as the run keeps it: the message itself
+ * when the event is the run's (the started event, a full replay), else a copy (wf_keep). */
+static int put_kept(tw_wf *wf, field **list, const char *key, const pb_payload *pb)
 {
-    *out = payload_from_pb(wf->a, pb);
-    if (wf->a != wf->ta && out->len && !(out->data = arena_memdup(wf->a, out->data, out->len)))
+    const pb_payload *k = wf_keep(wf, &pb->base);
+    if (!k)
         return -1;
-    return 0;
+    tw_payload v = payload_from_pb(wf->a, k);
+    return put(wf, list, key, &v, k) ? 0 : -1;
 }
 
 /* An empty payload, or binary/null: a removal (of a memo field, a search attribute). */
@@ -120,22 +123,24 @@ void wf_props_started(tw_wf *wf, const pb_event *ev)
     struct wf_props *p = props(wf);
     if (!p)
         return;
-    tw_payload v;
+    int bad = 0;
     for (size_t i = 0; at->search_attributes && i < at->search_attributes->n_indexed_fields; i++) {
         sa_entry *e = at->search_attributes->indexed_fields[i];
-        if (e->key && e->value && !kept(wf, e->value, &v))
-            put(wf, &p->sa, e->key, &v);
+        if (e->key && e->value)
+            bad |= put_kept(wf, &p->sa, e->key, e->value);
     }
     for (size_t i = 0; at->memo && i < at->memo->n_fields; i++) {
         memo_entry *e = at->memo->fields[i];
-        if (e->key && e->value && !kept(wf, e->value, &v))
-            put(wf, &p->memo, e->key, &v);
+        if (e->key && e->value)
+            bad |= put_kept(wf, &p->memo, e->key, e->value);
     }
     for (size_t i = 0; at->header && i < at->header->n_fields; i++) {
         header_entry *e = at->header->fields[i];
-        if (e->key && e->value && !kept(wf, e->value, &v))
-            put(wf, &p->header, e->key, &v);
+        if (e->key && e->value)
+            bad |= put_kept(wf, &p->header, e->key, e->value);
     }
+    if (bad)
+        wf->oom = 1;
 }
 
 /* Applies field |key| = |value| of an event to |list| (an empty payload removes it). */
@@ -147,9 +152,8 @@ static void apply_field(tw_wf *wf, field **list, const char *key, const pb_paylo
         drop(list, key);
         return;
     }
-    tw_payload v;
     char *k = wf_strdup(wf, key);
-    if (!k || kept(wf, value, &v) || !put(wf, list, k, &v))
+    if (!k || put_kept(wf, list, k, value))
         wf->oom = 1;
 }
 
@@ -371,7 +375,7 @@ int wf_upsert_search_attributes(tw_wf *wf, const tw_search_attribute *sa, size_t
             continue;
         }
         tw_payload v = payload_from_pb(wf->a, es[i]->value);
-        if (!v.encoding || !put(wf, &p->sa, es[i]->key, &v))
+        if (!put(wf, &p->sa, es[i]->key, &v, es[i]->value))
             return wf->oom = 1, TW_ENOMEM;
     }
     return TW_OK;
@@ -417,7 +421,7 @@ int wf_upsert_memo(tw_wf *wf, const char *key, const tw_payload *value)
         return TW_OK;
     }
     tw_payload v = payload_from_pb(wf->a, e->value);
-    if (!v.encoding || !put(wf, &p->memo, e->key, &v))
+    if (!put(wf, &p->memo, e->key, &v, e->value))
         return wf->oom = 1, TW_ENOMEM;
     return TW_OK;
 }
@@ -443,10 +447,8 @@ int wf_set_header(tw_wf *wf, const char *key, const tw_payload *value)
     if (!pb)
         return wf->oom = 1, TW_ENOMEM;
     tw_payload v = payload_from_pb(wf->a, pb);
-    field *f = v.encoding ? put(wf, &p->outgoing, k, &v) : NULL;
-    if (!f)
+    if (!put(wf, &p->outgoing, k, &v, pb))
         return wf->oom = 1, TW_ENOMEM;
-    f->pb = pb;
     return TW_OK;
 }
 
@@ -478,4 +480,99 @@ pb_header *wf_outgoing_header(tw_wf *wf)
     h->n_fields = n;
     h->fields = es;
     return p->outgoing_pb = h;
+}
+
+/* ---- the current state as messages (continue-as-new carries it) ---- */
+
+static size_t count_fields(const field *list)
+{
+    size_t n = 0;
+    for (; list; list = list->next)
+        n++;
+    return n;
+}
+
+/* |f|'s payload as a message: the one it came in or went out as, else made (run's arena). */
+static pb_payload *field_pb(tw_wf *wf, const field *f)
+{
+    pb_payload *v = f->pb ? (pb_payload *)f->pb : payload_to_pb(wf->a, &f->value);
+    if (!v)
+        wf->oom = 1;
+    return v;
+}
+
+pb_search_attributes *wf_props_search_attributes(tw_wf *wf)
+{
+    size_t n = wf->props ? count_fields(wf->props->sa) : 0;
+    pb_search_attributes *sa = n ? wf_mem(wf, sizeof(*sa)) : NULL;
+    sa_entry **es = sa ? wf_mem(wf, n * sizeof(*es)) : NULL;
+    if (!es)
+        return NULL;
+    temporal__api__common__v1__search_attributes__init(sa);
+    size_t i = 0;
+    for (const field *f = wf->props->sa; f; f = f->next, i++) {
+        if (!(es[i] = wf_mem(wf, sizeof(*es[i]))))
+            return NULL;
+        temporal__api__common__v1__search_attributes__indexed_fields_entry__init(es[i]);
+        es[i]->key = (char *)f->key;
+        if (!(es[i]->value = field_pb(wf, f)))
+            return NULL;
+    }
+    sa->n_indexed_fields = n;
+    sa->indexed_fields = es;
+    return sa;
+}
+
+pb_memo *wf_props_memo(tw_wf *wf)
+{
+    size_t n = wf->props ? count_fields(wf->props->memo) : 0;
+    pb_memo *m = n ? wf_mem(wf, sizeof(*m)) : NULL;
+    memo_entry **es = m ? wf_mem(wf, n * sizeof(*es)) : NULL;
+    if (!es)
+        return NULL;
+    temporal__api__common__v1__memo__init(m);
+    size_t i = 0;
+    for (const field *f = wf->props->memo; f; f = f->next, i++) {
+        if (!(es[i] = wf_mem(wf, sizeof(*es[i]))))
+            return NULL;
+        temporal__api__common__v1__memo__fields_entry__init(es[i]);
+        es[i]->key = (char *)f->key;
+        if (!(es[i]->value = field_pb(wf, f)))
+            return NULL;
+    }
+    m->n_fields = n;
+    m->fields = es;
+    return m;
+}
+
+/* ---- a child's search attributes (child.c) ---- */
+
+pb_search_attributes *wf_props_encode_search_attributes(tw_wf *wf, const tw_search_attribute *sa,
+                                                        size_t n, int *err)
+{
+    *err = TW_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!valid_sa(&sa[i]) || sa[i].type == TW_SA_UNSET)
+            return NULL;
+    pb_search_attributes *pb = wf_mem(wf, sizeof(*pb));
+    sa_entry **es = wf_mem(wf, n * sizeof(*es));
+    *err = TW_ENOMEM;
+    if (!pb || !es)
+        return NULL;
+    temporal__api__common__v1__search_attributes__init(pb);
+    for (size_t i = 0; i < n; i++) {
+        if (!(es[i] = wf_mem(wf, sizeof(*es[i]))))
+            return NULL;
+        temporal__api__common__v1__search_attributes__indexed_fields_entry__init(es[i]);
+        if (!(es[i]->key = wf_strdup(wf, sa[i].name)))
+            return NULL;
+        if (!(es[i]->value = sa_payload(wf, &sa[i], err))) {
+            if (*err == TW_ENOMEM)
+                wf->oom = 1;
+            return NULL;
+        }
+    }
+    pb->n_indexed_fields = n;
+    pb->indexed_fields = es;
+    return pb;
 }

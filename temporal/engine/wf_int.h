@@ -265,6 +265,11 @@ void wf_props_started(tw_wf *wf, const pb_event *ev);
 /* A recorded UpsertWorkflowSearchAttributes or WorkflowPropertiesModified |ev| (matched to
  * the code's command) brings the state to what the server holds; other events: nothing. */
 void wf_props_event(tw_wf *wf, const pb_event *ev);
+/* The run's search attributes and memo as they are now (the start's with the code's upserts
+ * and the recorded events'), as the messages a command carries: what continue-as-new keeps,
+ * as sdk-go does. In the run's arena; NULL when there are none (or memory ran out: wf->oom). */
+Temporal__Api__Common__V1__SearchAttributes *wf_props_search_attributes(tw_wf *wf);
+Temporal__Api__Common__V1__Memo *wf_props_memo(tw_wf *wf);
 
 /* ---- marker.c (ABI 1.2) ---- */
 
