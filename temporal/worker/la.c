@@ -546,10 +546,31 @@ int la_drive(worker *w, la_set *s, wf_exec *x, arena *a, int64_t *code_since, wf
     for (;;) {
         for (size_t i = 0; i < out->nlocal_cancels; i++)
             la_cancel(s, out->local_cancels[i]);
+        uint32_t *lost = out->nlocals ? arena_alloc(a, out->nlocals * sizeof(*lost)) : NULL;
+        size_t nlost = 0;
+        if (out->nlocals && !lost) {
+            *out = (wf_output){.task_failed = 1, .cause = WF_CAUSE_UNHANDLED_FAILURE,
+                               .message = "out of memory in the worker"};
+            return LA_FAILED;
+        }
         for (size_t i = 0; i < out->nlocals; i++)
-            if (la_start(s, &out->locals[i]) != 0 && la_pending(s) == 0)
-                return LA_FAILED; /* not even its failure could be kept: out of memory */
+            if (la_start(s, &out->locals[i]) != 0)
+                lost[nlost++] = out->locals[i].seq; /* no memory even to keep its outcome */
         out->nlocals = out->nlocal_cancels = 0;
+        for (size_t i = 0; i < nlost && !out->task_failed; i++) {
+            static const tw_failure oom = {.type = "WorkerError",
+                                           .message = "the worker ran out of memory for the "
+                                                      "local activity"};
+            wf_local_result r = {.seq = lost[i], .outcome = WF_LOCAL_FAILED, .failure = &oom,
+                                 .completed_ms = clock_wall_ms()};
+            wf_exec_local_done(x, a, code_since, &r, out);
+            out->query_results = queries;
+            out->nquery_results = nqueries;
+        }
+        if (out->task_failed)
+            return LA_FAILED;
+        if (nlost)
+            continue; /* what the code did next (more to start or cancel) */
         if (!stopping && worker_stopping(w)) { /* the stop: they are told (as the SDKs do) */
             la_cancel_all(s);
             stopping = 1;
