@@ -586,6 +586,10 @@ $(FUZZ_BUILD)/fuzz_engine $(BUILD)/tests/replay_engine: $(FUZZ_ENGINE_WORKFLOWS)
 FUZZ_TARGETS += h2
 FUZZ_SRC_h2 = temporal/net/grpc.c temporal/net/h2.c temporal/net/grpc_wire.c $(LOG_SRC)
 FUZZ_LIBS_h2 = $(PROTO_LIB)
+# The payload codec's walk (temporal/worker/codec.c) on messages as the server sends them.
+FUZZ_TARGETS += codec
+FUZZ_SRC_codec = temporal/worker/codec.c temporal/engine/arena.c $(LOG_SRC)
+FUZZ_LIBS_codec = $(PROTO_LIB)
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS = $(STD) $(WARN) -O1 $(DEBUG) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I. -Iinclude \
               -I$(GEN) $(DEP_CFLAGS) -MMD -MP $(CFLAGS)

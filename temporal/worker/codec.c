@@ -195,18 +195,15 @@ static int move_attributes(walk *wk, pb_failure *f)
     return 0;
 }
 
-static const char *encoding_of(const pb_payload *p)
+/* Does |p|'s "encoding" entry say |want|? */
+static int encoding_is(const pb_payload *p, const char *want)
 {
-    static __thread char enc[64];
+    size_t n = strlen(want);
     for (size_t i = 0; i < p->n_metadata; i++)
-        if (p->metadata[i]->key && !strcmp(p->metadata[i]->key, "encoding")) {
-            size_t n = p->metadata[i]->value.len < sizeof(enc) - 1 ? p->metadata[i]->value.len
-                                                                   : sizeof(enc) - 1;
-            memcpy(enc, p->metadata[i]->value.data, n);
-            enc[n] = '\0';
-            return enc;
-        }
-    return "";
+        if (p->metadata[i]->key && !strcmp(p->metadata[i]->key, "encoding"))
+            return p->metadata[i]->value.len == n && n &&
+                   !memcmp(p->metadata[i]->value.data, want, n);
+    return 0;
 }
 
 /* Gives |f| its message and stack trace back from decoded json/plain attributes, as sdk-go's
@@ -214,7 +211,7 @@ static const char *encoding_of(const pb_payload *p)
 static void restore_attributes(walk *wk, pb_failure *f)
 {
     const pb_payload *p = f->encoded_attributes;
-    if (!p || strcmp(encoding_of(p), "json/plain") != 0)
+    if (!p || !encoding_is(p, "json/plain"))
         return;
     cJSON *o = cJSON_ParseWithLength((const char *)p->data.data, p->data.len);
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "message");
@@ -375,8 +372,8 @@ int codec_encode(const reg_codec *c, arena *a, const ProtobufCMessage *msg,
     protobuf_c_message_pack(msg, buf);
     ProtobufCMessage *copy = protobuf_c_message_unpack(msg->descriptor, arena_allocator(a), len,
                                                        buf);
-    if (!copy)
-        return fail(&wk, "out of memory in the worker");
+    if (!copy) /* out of memory, or bytes protobuf-c packed but refuses (fuzz_codec met some) */
+        return fail(&wk, "the %s could not be copied to encode it", msg->descriptor->short_name);
     if (walk_message(&wk, copy, 0) != 0)
         return -1;
     *out = copy;
