@@ -265,6 +265,31 @@ static void no_header(void **st)
     wh_free(&h);
 }
 
+/* A signal to another workflow carries the header set at the time; removing the field takes it
+ * off the next command. */
+static void header_goes_on_signals(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    wa_expect(&h, reg, "TraceSignal",
+              "SignalExternalWorkflowExecution(workflow other, signal ping) | "
+              "SignalExternalWorkflowExecution(workflow another, signal ping)");
+    const Temporal__Api__Common__V1__Header *first =
+        h.out.commands[0]->signal_external_workflow_execution_command_attributes->header;
+    assert_non_null(first);
+    assert_int_equal(first->n_fields, 1);
+    assert_string_equal(first->fields[0]->key, "hop");
+    assert_string_equal(data(first->fields[0]->value), "\"signal\"");
+    assert_null(h.out.commands[1]->signal_external_workflow_execution_command_attributes->header);
+    wh_answer(&h);
+    wh_external_signaled(&h, "other");
+    wh_external_signaled(&h, "another");
+    wh_task(&h, 0);
+    wa_expect(&h, reg, "TraceSignal", "CompleteWorkflowExecution");
+    wh_free(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +298,7 @@ int main(void)
         cmocka_unit_test(memo_read_and_modified),
         cmocka_unit_test(header_set_goes_on_the_activity),
         cmocka_unit_test(no_header),
+        cmocka_unit_test(header_goes_on_signals),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
