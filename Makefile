@@ -341,6 +341,13 @@ $(BUILD)/tests/test_wf_can: $(filter $(BUILD)/features/continue_as_new/%,$(FEATU
 # server, the Go driver; two functions (versions b1, b2) for continue-as-new onto a new version.
 INTEGRATION_TESTS += test_can_talk
 TEST_SRC_test_can_talk = $(TEST_SUPPORT_SRC)
+# The deployment_versioning/ scenarios need two worker versions at once: not in FEATURES
+# (test_features serves one function), run by tests/integration/test_versioning.c.
+VERSIONING_FEATURES = deployment_versioning/routing_pinned deployment_versioning/routing_auto_upgrade \
+                      deployment_versioning/routing_with_override deployment_versioning/routing_with_ramp
+INTEGRATION_TESTS += test_versioning
+TEST_SRC_test_versioning = $(TEST_SUPPORT_SRC)
+$(BUILD)/tests/test_versioning: $(addprefix $(BUILD)/features/,$(addsuffix .so,$(VERSIONING_FEATURES)))
 
 # End to end (tests/integration/test_wf_talk.c): lib_wf_talk under the emulator, the real
 # server, the Go driver.

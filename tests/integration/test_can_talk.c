@@ -210,6 +210,29 @@ static void activity_info_from_the_task(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+/* Waits until |f|'s deployment has made |build| current on its task queues (the routing
+ * config reaches them a moment after the change). */
+static void wait_current(const flow_fn *f, const char *build)
+{
+    for (int i = 0; i < 200; i++) {
+        const char *args[] = {"describe-deployment", "--name", f->deployment, NULL};
+        cJSON *o = flow_call(&srv, args);
+        const cJSON *info = cJSON_GetObjectItem(o, "workerDeploymentInfo");
+        const cJSON *cur = cJSON_GetObjectItem(cJSON_GetObjectItem(info, "routingConfig"),
+                                               "currentDeploymentVersion");
+        const char *b = cJSON_GetStringValue(cJSON_GetObjectItem(cur, "buildId"));
+        const char *state =
+            cJSON_GetStringValue(cJSON_GetObjectItem(info, "routingConfigUpdateState"));
+        int ok = b && strcmp(b, build) == 0 && state &&
+                 strcmp(state, "ROUTING_CONFIG_UPDATE_STATE_COMPLETED") == 0;
+        cJSON_Delete(o);
+        if (ok)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("deployment %s: current version %s not propagated", f->deployment, build);
+}
+
 /* A pinned "Upgrade" started on b1 (the current version), b2 made current, then the "go"
  * signal with |versioning|: the first run continues as new on b1; the new run runs on
  * |want_build|. f1 serves b1, f2 b2, each invoked while it should have work. */
@@ -229,6 +252,7 @@ static void upgrade_on_continue_as_new(int versioning, const char *want_build)
     const char *current[] = {"set-current", "--deployment", f1.deployment, "--build-id", "b2",
                              NULL};
     flow_call_ok(&srv, current);
+    wait_current(&f1, "b2"); /* so staying on b1 is the pinned run's doing */
     run_function(&f2, "b2");
     snprintf(go, sizeof(go), "%d", versioning);
     const char *signal[] = {"signal", "--id", id, "--name", "go", "--input", go, NULL};
