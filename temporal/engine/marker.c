@@ -311,10 +311,13 @@ static int read_side_effect(tw_wf *wf, const pb_event *ev, int kind)
 
 int wf_markers_batch(tw_wf *wf, history_iter *h, const history_batch *b)
 {
-    struct wf_markers *m = markers(wf);
-    if (!m)
-        return 0; /* wf->oom: the task fails */
-    m->beyond = b->last;
+    /* The state is made only when there is something to keep (most runs have no marker). */
+    if (wf->markers || (b->last && wf->query_only)) {
+        struct wf_markers *m = markers(wf);
+        if (!m)
+            return 0; /* wf->oom: the task fails */
+        m->beyond = b->last;
+    }
     if (b->last)
         return 0;
     history_batch next;
