@@ -588,6 +588,10 @@ struct tw_child_options {
     const char *const *memo_keys; /* |nmemo| memo fields the child starts with */
     const tw_payload *memo_values;
     size_t nmemo;
+    const tw_search_attribute *search_attributes; /* |nsearch_attributes| typed search
+                                   * attributes the child starts with (as
+                                   * tw_upsert_search_attributes; TW_SA_UNSET is TW_EINVAL) */
+    size_t nsearch_attributes;
 };
 
 /* Starts child workflow |type| with |args|. *started and *result (either may be NULL) are its

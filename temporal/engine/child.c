@@ -294,6 +294,8 @@ static int options_valid(const tw_child_options *o)
         return 0;
     if (o->nmemo && (!o->memo_keys || !o->memo_values || !payloads_valid(o->memo_values, o->nmemo)))
         return 0;
+    if (o->nsearch_attributes && !o->search_attributes)
+        return 0;
     for (size_t i = 0; i < o->nmemo; i++)
         if (!o->memo_keys[i] || !*o->memo_keys[i])
             return 0;
@@ -352,10 +354,12 @@ static Temporal__Api__Common__V1__Memo *memo(tw_wf *wf, const tw_child_options *
     return m;
 }
 
-/* The command's attributes for child |type| with |o| (defaults filled in) and |args|. */
+/* The command's attributes for child |type| with |o| (defaults filled in) and |args|; NULL
+ * with *err TW_ENOMEM (wf->oom set) or TW_EINVAL (a bad search attribute). */
 static start_child_attrs *start_attrs(tw_wf *wf, wf_future *f, const tw_child_options *o,
-                                      const tw_payload *args, size_t nargs)
+                                      const tw_payload *args, size_t nargs, int *err)
 {
+    *err = TW_ENOMEM;
     start_child_attrs *at = wf_mem(wf, sizeof(*at));
     Temporal__Api__Common__V1__WorkflowType *wt = wf_mem(wf, sizeof(*wt));
     pb_task_queue *tq = wf_mem(wf, sizeof(*tq));
@@ -382,6 +386,13 @@ static start_child_attrs *start_attrs(tw_wf *wf, wf_future *f, const tw_child_op
     at->cron_schedule = wf_strdup(wf, o->cron_schedule ? o->cron_schedule : "");
     at->memo = memo(wf, o);
     at->header = wf_outgoing_header(wf);
+    if (o->nsearch_attributes) {
+        at->search_attributes = wf_props_encode_search_attributes(
+            wf, o->search_attributes, o->nsearch_attributes, err);
+        if (!at->search_attributes)
+            return NULL;
+    }
+    *err = TW_ENOMEM;
     return wf->oom ? NULL : at;
 }
 
@@ -414,9 +425,13 @@ int wf_start_child(tw_wf *wf, const char *type, const tw_child_options *o,
     *c = (wf_child){.result = r, .started = s, .workflow_id = r->id,
                     .cancel_type = o->cancellation_type};
     r->child = s->child = c;
-    start_child_attrs *at = start_attrs(wf, r, o, args, nargs);
-    if (!at)
-        return TW_ENOMEM;
+    int err;
+    start_child_attrs *at = start_attrs(wf, r, o, args, nargs, &err);
+    if (!at) {
+        if (wf->futures == s && s->next == r)
+            wf->futures = r->next; /* no child: its futures go (made last, first on the list) */
+        return err;
+    }
     r->cmd = wf_push_cmd(wf, kind->type, cmd_new(wf->a, kind->type, at), r);
     if (wf->oom)
         return TW_ENOMEM;

@@ -312,6 +312,11 @@ void wf_info_task(tw_wf *wf, const pb_event *ev);
 const char *wf_child_resolve(tw_wf *wf, const ev_kind *k, const pb_event *ev, wf_future *f);
 /* Cancels the child |f| is a future of, per its cancellation type (tw_cancel, cancel.c). */
 int wf_child_cancel(tw_wf *wf, wf_future *f);
+/* props.c's, for a child's start: |n| typed search attributes |sa| as the command carries them
+ * (encoded as tw_upsert_search_attributes does), in the run's arena. NULL with *err
+ * TW_EINVAL (a bad one, or TW_SA_UNSET) or TW_ENOMEM (wf->oom set). */
+Temporal__Api__Common__V1__SearchAttributes *wf_props_encode_search_attributes(
+    tw_wf *wf, const tw_search_attribute *sa, size_t n, int *err);
 
 /* ---- local.c (ABI 1.2) ---- */
 

@@ -111,6 +111,15 @@ static void the_command_carries_the_options(void **st)
     assert_string_equal(a->cron_schedule, "@every 1h");
     assert_int_equal(a->memo->n_fields, 1);
     assert_string_equal(a->memo->fields[0]->key, "owner");
+    assert_int_equal(a->search_attributes->n_indexed_fields, 2);
+    assert_string_equal(a->search_attributes->indexed_fields[0]->key, "CustomKeywordField");
+    const Temporal__Api__Common__V1__Payload *v = a->search_attributes->indexed_fields[1]->value;
+    assert_memory_equal(v->data.data, "7", v->data.len);
+    int typed = 0;
+    for (size_t i = 0; i < v->n_metadata; i++)
+        typed |= strcmp(v->metadata[i]->key, "type") == 0 &&
+                 v->metadata[i]->value.len == 3 && memcmp(v->metadata[i]->value.data, "Int", 3) == 0;
+    assert_true(typed);
     assert_int_equal(a->input->n_payloads, 1);
     assert_memory_equal(a->input->payloads[0]->data.data, "1", 1);
     wh_free(&h);
@@ -137,6 +146,17 @@ static void the_command_carries_the_options(void **st)
     assert_string_equal(wa_result(&h), "[\"a\",\"b\"]");
     wh_answer(&h);
     replays_cleanly(&h, "Defaults");
+    wh_free(&h);
+}
+
+/* Bad options are TW_EINVAL and make no command. */
+static void bad_options_are_refused(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    expect(&h, "BadOptions", "CompleteWorkflowExecution");
+    assert_string_equal(wa_result(&h), "[-1,-1,-1,-1,-1,-1]");
     wh_free(&h);
 }
 
@@ -552,6 +572,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(child_completes),
         cmocka_unit_test(the_command_carries_the_options),
+        cmocka_unit_test(bad_options_are_refused),
         cmocka_unit_test(child_failures_have_their_cause),
         cmocka_unit_test(start_failure_fails_both_futures),
         cmocka_unit_test(cancellation_types),

@@ -86,7 +86,9 @@ func checkSignalChild(ctx context.Context, r *frun) {
 }
 
 func checkChildStart(ctx context.Context, r *frun) {
+	registered := r.saRegister(ctx) // the child's CustomKeywordField (feature_sa.go)
 	run := r.start(ctx, "Workflow", nil)
+	r.saAllowLag(ctx, run, registered)
 	var got struct {
 		WorkflowID string `json:"workflow_id"`
 		RunID      string `json:"run_id"`
@@ -100,6 +102,12 @@ func checkChildStart(ctx context.Context, r *frun) {
 	r.noErr(err, "describing the child")
 	r.equal(run.GetID(), d.GetWorkflowExecutionInfo().GetParentExecution().GetWorkflowId(), "the child's parent")
 	r.equal(got.RunID, d.GetWorkflowExecutionInfo().GetFirstRunId(), "the child's first run id")
+	memo := d.GetWorkflowExecutionInfo().GetMemo().GetFields()["note"]
+	r.require(memo != nil, "the child should have the memo field note")
+	r.equal("\"from-parent\"", string(memo.GetData()), "the child's memo note")
+	sa := d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()["CustomKeywordField"]
+	r.require(sa != nil, "the child should have the search attribute CustomKeywordField")
+	r.equal("\"from-parent\"", string(sa.GetData()), "the child's CustomKeywordField")
 }
 
 func checkChildHandle(ctx context.Context, r *frun) {

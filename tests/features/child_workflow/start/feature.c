@@ -2,13 +2,21 @@
  * child_workflow/start: "Workflow" starts "ChildWorkflow" ("child-input"; parent close policy
  * ABANDON, so the child outlives the parent) and, once it started, returns its workflow id and
  * first run id {"workflow_id":..,"run_id":..}; the check then gets the child's result through
- * the client with those ids. Check: local/temporal/driver/feature_child.go.
+ * the client with those ids. Extra: the child starts with the memo {"note":"from-parent"} and
+ * the search attribute CustomKeywordField "from-parent", which the check reads back.
+ * Check: local/temporal/driver/feature_child.go.
  */
 #include "feature.h"
 
 static int parent(tw_wf *wf, const tw_payload *args, size_t nargs, tw_payload *result)
 {
-    tw_child_options o = {.parent_close_policy = TW_PARENT_CLOSE_ABANDON};
+    const char *keys[] = {"note"};
+    tw_payload values[] = {tw_json("\"from-parent\"")};
+    tw_search_attribute sa = {.name = "CustomKeywordField", .type = TW_SA_KEYWORD,
+                              .str = "from-parent"};
+    tw_child_options o = {.parent_close_policy = TW_PARENT_CLOSE_ABANDON, .memo_keys = keys,
+                          .memo_values = values, .nmemo = 1, .search_attributes = &sa,
+                          .nsearch_attributes = 1};
     tw_future *started;
     tw_payload in = tw_json("\"child-input\"");
     int rc = tw_start_child(wf, "ChildWorkflow", &o, &in, 1, &started, NULL);
