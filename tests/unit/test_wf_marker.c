@@ -290,6 +290,91 @@ static void legacy_query_past_the_history(void **st)
     wh_free(&h);
 }
 
+/* ---- hostile markers ----
+ * A history's marker details are the network's: unreadable ones fail the task with a message
+ * (non-determinism: the call finds no marker it can replay), never a crash (SAN=1 runs these). */
+
+typedef Temporal__Api__History__V1__MarkerRecordedEventAttributes marker_ev;
+
+/* The payloads of detail |key| of |m|, or NULL. */
+static pb_payloads *ev_detail(marker_ev *m, const char *key)
+{
+    for (size_t k = 0; k < m->n_details; k++)
+        if (strcmp(m->details[k]->key, key) == 0)
+            return m->details[k]->value;
+    return NULL;
+}
+
+static void set_text(whist *h, pb_payloads *p, const char *text)
+{
+    char *d = arena_strdup(h->a, text);
+    assert_non_null(d);
+    p->payloads[0]->data.data = (uint8_t *)d;
+    p->payloads[0]->data.len = strlen(d);
+}
+
+/* A history of |type| with its first task answered and |finish| done, whose first marker
+ * |change| spoils; its replay must fail as non-deterministic (|ok_too|: or complete). */
+static void spoiled(const char *type, void (*finish)(whist *), void (*change)(whist *, marker_ev *),
+                    int ok_too)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    world("v");
+    wh_run(&h, reg, type, 0);
+    wh_answer(&h);
+    finish(&h);
+    wh_task(&h, 0);
+    for (size_t i = 0; i < h.n; i++)
+        if (h.ev[i]->event_type == EV(MARKER_RECORDED)) {
+            change(&h, h.ev[i]->marker_recorded_event_attributes);
+            break;
+        }
+    h.shadow.off = 1; /* a kept run saw the marker before it was spoiled */
+    wh_run(&h, reg, type, 0);
+    if (!(ok_too && !h.out.task_failed))
+        nondeterministic(&h, "non-deterministic");
+    wh_free(&h);
+}
+
+static void fire_1(whist *h) { wh_timer_fired(h, "1"); }
+static void complete_1(whist *h) { wh_activity_completed(h, "1", "null"); }
+
+static void id_not_a_number(whist *h, marker_ev *m) { set_text(h, ev_detail(m, "side-effect-id"), "\"x\""); }
+static void id_too_big(whist *h, marker_ev *m) { set_text(h, ev_detail(m, "side-effect-id"), "99999999999999999999"); }
+static void no_details(whist *h, marker_ev *m) { m->n_details = 0; }
+static void id_no_payloads(whist *h, marker_ev *m) { ev_detail(m, "side-effect-id")->n_payloads = 0; }
+static void data_no_payloads(whist *h, marker_ev *m) { ev_detail(m, "data")->n_payloads = 0; }
+static void details_null(whist *h, marker_ev *m)
+{
+    for (size_t k = 0; k < m->n_details; k++)
+        m->details[k]->value = NULL;
+}
+static void mutable_id_plain(whist *h, marker_ev *m) { set_text(h, ev_detail(m, "side-effect-id"), "\"cfg\""); }
+static void mutable_counter_text(whist *h, marker_ev *m)
+{
+    set_text(h, ev_detail(m, "mutable-side-effect-call-counter"), "one");
+}
+static void patch_id_number(whist *h, marker_ev *m) { set_text(h, ev_detail(m, "patch_id"), "12"); }
+static void patch_id_broken(whist *h, marker_ev *m) { set_text(h, ev_detail(m, "patch_id"), "\"p1"); }
+static void deprecated_garbage(whist *h, marker_ev *m) { set_text(h, ev_detail(m, "deprecated"), "tru"); }
+
+static void hostile_markers_fail_cleanly(void **st)
+{
+    spoiled("SideEffects", fire_1, id_not_a_number, 0);
+    spoiled("SideEffects", fire_1, id_too_big, 0);
+    spoiled("SideEffects", fire_1, no_details, 0);
+    spoiled("SideEffects", fire_1, id_no_payloads, 0);
+    spoiled("SideEffects", fire_1, details_null, 0);
+    spoiled("SideEffects", fire_1, data_no_payloads, 1); /* replays binary/null: no crash */
+    spoiled("Mutable", fire_1, mutable_id_plain, 0);
+    spoiled("Mutable", fire_1, mutable_counter_text, 0);
+    spoiled("Patched", complete_1, patch_id_number, 0);
+    spoiled("Patched", complete_1, patch_id_broken, 0);
+    spoiled("Patched", complete_1, deprecated_garbage, 1); /* the id is fine: replays */
+}
+
 /* ---- histories recorded from the real server ---- */
 
 /* tests/data/features/search_attributes_|name|-0.history, its events as recorded, in |h|. */
@@ -382,6 +467,7 @@ int main(void)
         cmocka_unit_test(patch_marker_must_be_asked_for),
         cmocka_unit_test(bad_calls_are_refused),
         cmocka_unit_test(legacy_query_past_the_history),
+        cmocka_unit_test(hostile_markers_fail_cleanly),
         cmocka_unit_test(recorded_histories_replay),
         cmocka_unit_test(recorded_history_changed_is_nondeterminism),
     };
