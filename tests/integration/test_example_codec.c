@@ -10,6 +10,7 @@
  *     side readable, while the server's history holds only binary/encrypted payloads (read
  *     without the key) and "Encoded failure" for messages;
  *   - a transfer over the limit fails with details the client reads;
+ *   - a history longer than the poll's first page: the pages fetched later are decoded too;
  *   - a payload sealed under another key id fails the workflow task with a message naming both
  *     ids (the worker never crashes, nothing is decoded wrongly).
  */
@@ -180,6 +181,37 @@ static void over_the_limit_fails_with_sealed_details(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+/* 600 sealed notes and a last one before the first task: the history is longer than the poll's
+ * first page, and the pages the worker fetches as the replay reaches them are decoded too (the
+ * last note, on a later page, reads back). */
+static void notes_across_history_pages(void **st)
+{
+    flow_fn f;
+    start_function(&f);
+    driver_key(1);
+    char id[64];
+    flow_new_id(id, sizeof(id), "transfer");
+    flow_start(&f, "Transfer", id, "{\"from\":\"alice\",\"to\":\"bob\",\"amount\":7}");
+    const char *many[] = {"--timeout", "120s", "signal-many", "--id", id, "--name", "note",
+                          "--count", "600", "--input", "{\"text\":\"n\"}", NULL};
+    flow_call_ok(&srv, many);
+    const char *last[] = {"signal", "--id", id, "--name", "note", "--input",
+                          "{\"text\":\"last\"}", NULL};
+    flow_call_ok(&srv, last);
+    flow_bg bg;
+    flow_bg_start(&bg, &f);
+    const char *query[] = {"--timeout", "60s", "query", "--id", id, "--name", "status", NULL};
+    cJSON *q = flow_call(&srv, query);
+    assert_string_equal(flow_member_json(q, "result"),
+                        "{\"state\":\"waiting for approval\",\"note\":{\"text\":\"last\"}}");
+    cJSON_Delete(q);
+    const char *term[] = {"terminate", "--id", id, NULL};
+    flow_call_ok(&srv, term);
+    flow_bg_join_ok(&bg);
+    assert_true(all_sealed(id) >= 602);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 static void a_foreign_key_fails_the_task_naming_it(void **st)
 {
     flow_fn f;
@@ -219,6 +251,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_transfer_round_trips_sealed),
         cmocka_unit_test(over_the_limit_fails_with_sealed_details),
+        cmocka_unit_test(notes_across_history_pages),
         cmocka_unit_test(a_foreign_key_fails_the_task_naming_it),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -13,6 +13,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
 )
 
 func init() {
@@ -42,11 +43,15 @@ func cmdSignalMany(fs *flag.FlagSet) func(context.Context, client.Client) (any, 
 		var mu sync.Mutex
 		var firstErr error
 		forEach(*count, *parallel, func(i int) {
+			input := payloads
+			if input != nil { // each its own: a codec interceptor (TW_DRIVER_CODEC_KEY) rewrites it
+				input = proto.Clone(payloads).(*commonpb.Payloads)
+			}
 			_, err := c.WorkflowService().SignalWorkflowExecution(ctx, &workflowservice.SignalWorkflowExecutionRequest{
 				Namespace:         g.namespace,
 				WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: *id},
 				SignalName:        *name,
-				Input:             payloads,
+				Input:             input,
 				Identity:          identity,
 				RequestId:         newRequestID(),
 			})
