@@ -811,8 +811,9 @@ struct tw_search_attribute {
 static inline const tw_payload *tw_wf_search_attribute(tw_wf *wf, const char *name)
 { return tw__api->wf_search_attribute(wf, name); }
 /* Sets (or, TW_SA_UNSET, removes) |n| attributes of the run: one UpsertWorkflowSearchAttributes
- * command. TW_EINVAL for a NULL or empty name, an unknown type, a NULL string, a double that
- * is not finite; TW_ESTATE outside the workflow's code; TW_ENOMEM. */
+ * command. TW_EINVAL for a NULL or empty name, TemporalChangeVersion (the runtime's, as in the
+ * official SDKs), an unknown type, a NULL string, a double that is not finite, a datetime
+ * outside years 0-9999; TW_ESTATE outside the workflow's code; TW_ENOMEM. */
 static inline int tw_upsert_search_attributes(tw_wf *wf, const tw_search_attribute *sa, size_t n)
 { return tw__api->wf_upsert_search_attributes(wf, sa, n); }
 /* Memo field |key|, or NULL. */
