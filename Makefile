@@ -383,8 +383,6 @@ TEST_SRC_test_wf_marker = $(WF_TALK_SRC)
 TEST_SRC_test_wf_props = $(WF_TALK_SRC)
 $(BUILD)/tests/test_wf_marker: $(addprefix $(BUILD)/features/search_attributes/,\
                                  set.so upsert.so memo_header.so change_version.so)
-$(BUILD)/tests/test_wf_marker: $(addprefix $(BUILD)/features/search_attributes/,\
-                                 set.so upsert.so memo_header.so change_version.so)
 # Local activities in the engine (tests/unit/test_wf_local.c) on built histories, played live on
 # a kept run and replayed, through lib_wf_local.c; it also replays the histories of the
 # local_activity/ feature scenarios (tests/data/features/) with their libraries.
