@@ -296,6 +296,11 @@ FEATURES += $(FEATURES_CHILD) $(FEATURES_CAN) $(FEATURES_MARKER) $(FEATURES_LOCA
 # The payload codec (temporal/worker/codec.c): its walk on messages built in the test.
 UNIT_TESTS += test_codec
 TEST_SRC_test_codec = temporal/worker/codec.c temporal/engine/arena.c $(LOG_SRC)
+# ... and on the data_converter scenarios' recorded histories (tests/data/features/).
+UNIT_TESTS += test_codec_replay
+TEST_SRC_test_codec_replay = $(WORKER_SRC) tests/support/harness.c
+$(BUILD)/tests/test_codec_replay: $(BUILD)/features/data_converter/codec.so \
+                                  $(BUILD)/features/data_converter/failure.so
 # The codec example (examples/codec: two sources, its own AES-256-GCM) end to end
 # (tests/integration/test_example_codec.c), its payloads read by the driver with the same key.
 EXAMPLES += $(BUILD)/examples/libcodec.so
