@@ -290,7 +290,8 @@ FEATURES_LOCAL = local_activity/complete_immediately local_activity/serial \
                  local_activity/complete_after_shutdown
 FEATURES_CODEC = data_converter/binary data_converter/json data_converter/empty \
                  data_converter/failure data_converter/codec
-FEATURES_MISC =
+FEATURES_MISC = activity/shutdown worker_shutdown/poll_complete_on_shutdown \
+                eager_workflow/successful_start
 FEATURES += $(FEATURES_CHILD) $(FEATURES_CAN) $(FEATURES_MARKER) $(FEATURES_LOCAL) \
             $(FEATURES_CODEC) $(FEATURES_MISC)
 # The payload codec (temporal/worker/codec.c): its walk on messages built in the test.

@@ -358,6 +358,7 @@ typedef struct tw_api {
     int (*register_dynamic_workflow)(tw_registry *r, tw_workflow_fn fn, tw_versioning v);
     int (*register_dynamic_activity)(tw_registry *r, tw_activity_fn fn);
     int (*register_stop_hook)(tw_registry *r, tw_stop_fn fn, void *arg);
+    int (*act_worker_stopping)(tw_act *act);
 } tw_api;
 
 /* ---- the library entry point ---- */
@@ -954,6 +955,12 @@ static inline int tw_register_dynamic_activity(tw_registry *r, tw_activity_fn fn
 /* Registers stop hook fn(arg, deadline_ms) (at most 64). */
 static inline int tw_register_stop_hook(tw_registry *r, tw_stop_fn fn, void *arg)
 { return tw__api->register_stop_hook(r, fn, arg); }
+/* In an activity: nonzero once the invocation's stop began (the Lambda deadline is near), as
+ * the Go SDK's activity.GetWorkerStopChannel. Nobody cancelled the activity (tw_act_cancelled
+ * says that): it should wrap up. What it returns within the stop timeout
+ * (TEMPORAL_WORKER_STOP_TIMEOUT) is delivered as usual; an activity still running after that
+ * is failed back to be retried ("WorkerShutdown") and its own answer dropped. */
+static inline int tw_act_worker_stopping(tw_act *a) { return tw__api->act_worker_stopping(a); }
 
 
 

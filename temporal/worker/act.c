@@ -721,6 +721,9 @@ int act_cancelled(tw_act *act)
     return c;
 }
 
+/* ABI 1.2: the stop of the invocation began (the drain: an answer now is still delivered). */
+int act_worker_stopping(tw_act *act) { return act && act->w ? worker_stopping(act->w) : 0; }
+
 void *act_alloc(tw_act *act, size_t n) { return act ? arena_alloc(act->a, n) : NULL; }
 
 void act_log(tw_act *act, int level, const char *msg)

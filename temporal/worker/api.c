@@ -75,6 +75,7 @@ static void build(void)
     table.register_dynamic_workflow = reg_register_dynamic_workflow;
     table.register_dynamic_activity = reg_register_dynamic_activity;
     table.register_stop_hook = reg_register_stop_hook;
+    table.act_worker_stopping = act_worker_stopping;
     table.act_info = act_info;
     table.act_heartbeat = act_heartbeat;
     table.act_cancelled = act_cancelled;

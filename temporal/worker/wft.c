@@ -326,15 +326,21 @@ static void release_run(worker *w, const wf_task *t, wf_exec *x, int keep)
  * when this invocation stops polling, but is at least 1 s: a task for this run that arrives
  * once the invocation has given its sticky queue back goes to the task queue at once, and then
  * the same timeout is how long the next invocation has to pick it up before the server times
- * it out and schedules it again. */
+ * it out and schedules it again. None (NULL) once fewer than STICKY_LAST_MS remain before the
+ * stop, or the stop began: no poll can be open then (the server refuses a long poll shorter
+ * than 2 s), so a task sent to the sticky queue would only wait there to time out; it goes to
+ * the task queue instead. */
+#define STICKY_LAST_MS 3000
 static Temporal__Api__Taskqueue__V1__StickyExecutionAttributes *sticky_attributes(worker *w,
                                                                                  arena *a)
 {
+    int64_t ms = w->s->sticky_timeout_ms, left = w->stop_at - clock_mono_ms();
+    if (left < STICKY_LAST_MS || worker_stopping(w))
+        return NULL;
     Temporal__Api__Taskqueue__V1__StickyExecutionAttributes *sa = arena_alloc(a, sizeof(*sa));
     if (!sa)
         return NULL;
     temporal__api__taskqueue__v1__sticky_execution_attributes__init(sa);
-    int64_t ms = w->s->sticky_timeout_ms, left = w->stop_at - clock_mono_ms();
     if (left < ms)
         ms = left;
     if (ms < 1000)
