@@ -8,6 +8,7 @@
  *   margin to answer), before it.
  * - At a stop at the deadline, the hooks run after the drain: the Linger activity, still
  *   running when the stop began, finished first (the hook sees it done).
+ * - An invocation that fails before polling (an unknown namespace) runs them too.
  * - A hook that never returns does not make the invocation overrun: it is answered in time
  *   (the emulator's REPORT has no timeout status), the log names the hook, and the process
  *   ends (the next invocation is a cold start that runs the hooks again).
@@ -215,11 +216,35 @@ static void a_hanging_hook_does_not_overrun(void **st)
     unlink(path);
 }
 
+/* An invocation that fails before polling (a namespace the server does not have) stops too:
+ * its hooks run. */
+static void hooks_run_when_the_invocation_fails(void **st)
+{
+    flow_fn f;
+    char log_env[200], path[160];
+    hook_log_env(log_env, sizeof(log_env), path, sizeof(path), "fail");
+    const char *env[] = {"TEMPORAL_NAMESPACE=no-such-namespace", log_env, NULL};
+    flow_deploy(&f, &srv, "hookfail");
+    flow_run(&f, &(flow_opts){.library = "fixtures/lib_misc.so", .timeout_s = 10, .env = env});
+    char *error = NULL, *body = flow_invoke_raw(&f, &error);
+    assert_non_null(error); /* the invocation failed */
+    assert_non_null(strstr(body, "no-such-namespace"));
+    free(body);
+    free(error);
+    hook_line h[8];
+    assert_int_equal(read_hooks(path, h, 8), 2);
+    assert_string_equal(h[0].name, "first");
+    assert_string_equal(h[1].name, "second");
+    assert_int_equal(emu_stop(&f.emu), 0);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hooks_run_once_per_stop_after_the_drain),
         cmocka_unit_test(a_hanging_hook_does_not_overrun),
+        cmocka_unit_test(hooks_run_when_the_invocation_fails),
     };
     return cmocka_run_group_tests_name("stop_hooks", tests, group_setup, group_teardown);
 }
