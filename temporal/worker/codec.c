@@ -375,23 +375,29 @@ int codec_encode(const reg_codec *c, arena *a, const ProtobufCMessage *msg,
     if (!copy) /* out of memory, or bytes protobuf-c packed but refuses (fuzz_codec met some) */
         return fail(&wk, "the %s could not be copied to encode it", msg->descriptor->short_name);
     if (walk_message(&wk, copy, 0) != 0)
-        return -1;
+        return CODEC_EFAILED;
+    size_t size = protobuf_c_message_get_packed_size(copy);
+    if (size > GRPC_MAX_REQUEST) {
+        fail(&wk, "the encoded %s is %zu bytes (%zu before), over the %d-byte (4 MiB) limit of "
+             "a request to Temporal", msg->descriptor->short_name, size, len, GRPC_MAX_REQUEST);
+        return CODEC_ETOOLARGE;
+    }
     *out = copy;
     return 0;
 }
 
-int codec_refusal(grpc_status *st, const char *why)
+int codec_refusal(grpc_status *st, int rc, const char *why)
 {
     memset(st, 0, sizeof(*st));
-    st->code = GRPC_INVALID_ARGUMENT;
+    st->code = rc == CODEC_ETOOLARGE ? GRPC_RESOURCE_EXHAUSTED : GRPC_INVALID_ARGUMENT;
     snprintf(st->message, sizeof(st->message), "%s", why);
     return st->code;
 }
 
 int codec_refused(int code, const grpc_status *st)
 {
-    return code == GRPC_INVALID_ARGUMENT && st->attempts == 0 &&
-           !strncmp(st->message, "payload codec: ", 15);
+    return (code == GRPC_INVALID_ARGUMENT || code == GRPC_RESOURCE_EXHAUSTED) &&
+           st->attempts == 0 && !strncmp(st->message, "payload codec: ", 15);
 }
 
 /* ---- the codec calls of tw_api ---- */

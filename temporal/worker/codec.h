@@ -37,13 +37,18 @@ int codec_decode(const reg_codec *c, arena *a, ProtobufCMessage *msg, char *err,
 
 /* *out is |msg| as it goes out: |msg| itself when |c| is NULL or encodes nothing; else a deep
  * copy in |a| (|msg| is never changed: its payloads may be a kept run's) with failure
- * attributes moved (when asked) and every payload encoded. */
+ * attributes moved (when asked) and every payload encoded. Returns 0, CODEC_EFAILED, or
+ * CODEC_ETOOLARGE when the encoded copy is over GRPC_MAX_REQUEST (the server would refuse it:
+ * a codec may make payloads larger than the size the caller checked). */
+enum { CODEC_EFAILED = -1, CODEC_ETOOLARGE = -2 };
 int codec_encode(const reg_codec *c, arena *a, const ProtobufCMessage *msg,
                  const ProtobufCMessage **out, char *err, size_t errlen);
 
-/* A request's status when codec_encode() refused it: GRPC_INVALID_ARGUMENT, no attempt made,
- * the message "payload codec: ...". codec_refused() tells such a status from the server's. */
-int codec_refusal(grpc_status *st, const char *why);
+/* A request's status when codec_encode() refused it with |rc|, no attempt made, the message
+ * |why| ("payload codec: ..."): GRPC_RESOURCE_EXHAUSTED for CODEC_ETOOLARGE (as the server
+ * answers a request over its limit), else GRPC_INVALID_ARGUMENT. Returns the code.
+ * codec_refused() tells such a status from the server's. */
+int codec_refusal(grpc_status *st, int rc, const char *why);
 int codec_refused(int code, const grpc_status *st);
 
 /* The codec calls of tw_api (tw.h documents them), valid inside a codec function only. */

@@ -506,7 +506,9 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t, wf_
         release_run(w, t, x, 0);
         arena_free(ra);
         if (codec_refused(code, &st)) /* nothing was sent: the task fails, saying why */
-            fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, st.message);
+            fail_workflow_task(w, a, t, code == GRPC_RESOURCE_EXHAUSTED
+                                            ? CAUSE(GRPC_MESSAGE_TOO_LARGE) /* as above */
+                                            : WF_CAUSE_UNHANDLED_FAILURE, st.message);
         return -1;
     }
     count_queries(w, req.n_query_results);

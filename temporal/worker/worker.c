@@ -58,12 +58,13 @@ int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
     }
     ProtobufCMessage *resp = NULL;
     arena *ca = NULL; /* the request's codec-encoded copy: only with a codec */
-    char why[400];
+    char why[400] = "payload codec: out of memory in the worker";
+    int rc = 0;
     if (reg_get_codec(w->reg) && (!(ca = arena_new(TASK_ARENA_LIMIT)) ||
-                                  codec_encode(reg_get_codec(w->reg), ca, req, &req, why,
-                                               sizeof(why)) != 0)) {
+                                  (rc = codec_encode(reg_get_codec(w->reg), ca, req, &req, why,
+                                                     sizeof(why))) != 0)) {
         arena_free(ca);
-        return codec_refusal(st, ca ? why : "payload codec: out of memory in the worker");
+        return codec_refusal(st, rc, why);
     }
     int code = grpc_unary(w->ch, method, GRPC_NAMESPACED | flags, req, desc, NULL, &resp, ms, st);
     arena_free(ca);
@@ -84,8 +85,9 @@ int worker_call_into(worker *w, const char *method, const ProtobufCMessage *req,
         return st->code;
     }
     char why[400];
-    if (codec_encode(reg_get_codec(w->reg), a, req, &req, why, sizeof(why)) != 0)
-        return codec_refusal(st, why); /* the copy is in |a|, the caller's */
+    int rc = codec_encode(reg_get_codec(w->reg), a, req, &req, why, sizeof(why));
+    if (rc != 0)
+        return codec_refusal(st, rc, why); /* the copy is in |a|, the caller's */
     return grpc_unary(w->ch, method, GRPC_NAMESPACED, req, desc, arena_allocator(a), resp,
                       worker_call_ms(w, timeout_ms), st);
 }

@@ -131,7 +131,8 @@ struct worker {
 int worker_call_ms(worker *w, int64_t want);
 /* A unary call whose answer is only checked for success, bounded by worker_call_ms(). With a
  * payload codec the request goes out encoded (codec.h; its answer is not decoded); when the
- * codec fails on it nothing is sent: GRPC_INVALID_ARGUMENT, as codec_refused() tells. */
+ * codec fails on it nothing is sent: GRPC_INVALID_ARGUMENT (GRPC_RESOURCE_EXHAUSTED when,
+ * encoded, it is over the request limit), as codec_refused() tells. */
 int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
                 const ProtobufCMessageDescriptor *desc, int flags, int timeout_ms,
                 grpc_status *st);

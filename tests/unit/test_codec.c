@@ -12,7 +12,8 @@
  *   - failures' message and stack trace go into encoded attributes and come back; a codec that
  *     fails on them leaves "Encoded failure" without attributes;
  *   - a codec's error, or a bad answer, is a message naming the field, never a crash; a cause
- *     chain nested too deep is refused;
+ *     chain nested too deep is refused; a request the codec makes larger than the server takes
+ *     is refused as too large;
  *   - tw_codec_marshal / tw_codec_unmarshal give a Payload's protobuf bytes (golden).
  */
 #define _GNU_SOURCE
@@ -634,6 +635,38 @@ static void bad_answers_are_errors(void **st)
     assert_non_null(strstr(err, "failed: the codec returned an error"));
 }
 
+static int inflate(tw_codec_ctx *c, void *arg, const tw_codec_payload *in, tw_codec_payload *out)
+{
+    size_t n = 5u << 20;
+    uint8_t *d = tw_codec_alloc(c, n);
+    if (!d)
+        return TW_ENOMEM;
+    memset(d, 'x', n);
+    *out = *in;
+    out->data = d;
+    out->len = n;
+    return 0;
+}
+
+/* The caller checked the request's size before encoding; a codec that makes it larger than
+ * the server takes is caught here (the workflow task then fails as too large). */
+static void over_the_limit_once_encoded(void **st)
+{
+    arena *a = *st;
+    reg_codec big = {.codec = {.encode = inflate}};
+    completion *req = plain_completion(a);
+    const ProtobufCMessage *out;
+    char err[400] = "";
+    assert_int_equal(codec_encode(&big, a, &req->base, &out, err, sizeof(err)), CODEC_ETOOLARGE);
+    assert_non_null(strstr(err, "payload codec: the encoded RespondWorkflowTaskCompletedRequest is "));
+    assert_non_null(strstr(err, "over the 4194304-byte (4 MiB) limit"));
+    grpc_status gs;
+    assert_int_equal(codec_refusal(&gs, CODEC_ETOOLARGE, err), GRPC_RESOURCE_EXHAUSTED);
+    assert_true(codec_refused(GRPC_RESOURCE_EXHAUSTED, &gs));
+    gs.attempts = 1; /* the server's own answer is not a refusal */
+    assert_false(codec_refused(GRPC_RESOURCE_EXHAUSTED, &gs));
+}
+
 static void too_deep_is_refused(void **st)
 {
     arena *a = *st;
@@ -705,6 +738,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_codec_functions_only_attributes, setup, teardown),
         cmocka_unit_test_setup_teardown(a_codec_error_names_the_field, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_answers_are_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(over_the_limit_once_encoded, setup, teardown),
         cmocka_unit_test_setup_teardown(too_deep_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(an_unreadable_update_body_fails_decode, setup, teardown),
         cmocka_unit_test_setup_teardown(marshal_gives_payload_bytes, setup, teardown),
