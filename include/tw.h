@@ -898,7 +898,9 @@ struct tw_codec {
 };
 
 /* Registers |codec| (copied) with |arg| for its functions; once per library (TW_EEXIST the
- * second time), from the library's setup. */
+ * second time), from the library's setup. A codec with no function and no
+ * encode_failure_attributes is TW_EINVAL (a struct left empty); either is a registration
+ * mistake, so the library does not load. */
 static inline int tw_register_codec(tw_registry *r, const tw_codec *codec, void *arg)
 { return tw__api->register_codec(r, codec, arg); }
 /* Memory for what a codec function returns: lives until the task (or the request) it works for
