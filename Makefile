@@ -593,7 +593,7 @@ FUZZ_SRC_engine = $(WORKER_SRC) tests/fuzz/engine_script.c tests/fuzz/engine_see
 FUZZ_LIBS_engine = $(PROTO_LIB)
 FUZZ_ENGINE_WORKFLOWS = $(addprefix $(BUILD)/,examples/libhello.so examples/libtimers.so \
                         examples/libretry.so fixtures/lib_wf_semantics.so fixtures/lib_changing_v1.so \
-                        fixtures/lib_wf_talk.so fixtures/lib_wf_handlers.so)
+                        fixtures/lib_wf_talk.so fixtures/lib_wf_handlers.so fixtures/lib_wf_child.so)
 $(FUZZ_BUILD)/fuzz_engine $(BUILD)/tests/replay_engine: $(FUZZ_ENGINE_WORKFLOWS)
 # The gRPC channel's HTTP/2 client (grpc.c, h2.c) against a hostile server: tests/fuzz/fuzz_h2.c
 # is the transport (in place of temporal/net/transport.c) and serves the input as the server's

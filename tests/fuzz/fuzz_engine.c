@@ -49,7 +49,7 @@
 static const char *const LIBRARIES[] = {
     "examples/libhello.so", "examples/libtimers.so", "examples/libretry.so",
     "fixtures/lib_wf_semantics.so", "fixtures/lib_changing_v1.so", "fixtures/lib_wf_talk.so",
-    "fixtures/lib_wf_handlers.so",
+    "fixtures/lib_wf_handlers.so", "fixtures/lib_wf_child.so",
 };
 #define NLIBS (sizeof(LIBRARIES) / sizeof(LIBRARIES[0]))
 #define MAX_WORKFLOWS 64 /* what the first byte's six high bits can name */
