@@ -18,10 +18,10 @@
  *
  * "Transfer" takes {"from": ..., "to": ..., "amount": N}: over 1000 it fails at once
  * ("OverLimit", non-retryable, details {"limit":1000}); otherwise it waits for an "approve"
- * update (its answer: {"approved_by": <the update's argument>}), keeps the last "note" signal,
- * answers the "status" query, and runs "Charge", whose first attempt records a heartbeat and
- * fails ("CardDeclined", details {"code":51}); the retry resumes from that heartbeat and
- * returns the receipt, the workflow's result.
+ * update (its answer: {"approved_by": <the update's argument>}, also written to the memo), keeps
+ * the last "note" signal, answers the "status" query, and runs "Charge", whose first attempt
+ * records a heartbeat and fails ("CardDeclined", details {"code":51}); the retry resumes from
+ * that heartbeat and returns the receipt, the workflow's result.
  *
  * Build: cc -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection -Iinclude \
  *            -o libcodec.so worker.c aes256gcm.c
@@ -209,6 +209,7 @@ static int approve(tw_wf *wf, void *arg, const tw_payload *args, size_t nargs, t
     }
     t->approved = 1;
     t->state = "approved";
+    tw_upsert_memo(wf, "approved_by", &args[0]); /* the memo is sealed too */
     *result = json_into(tw_wf_alloc(wf, 512), 512, "{\"approved_by\":%.*s}", (int)args[0].len,
                         (const char *)args[0].data);
     return 0;

@@ -5,7 +5,7 @@
  * sdk-go's codec and failure interceptors around an AES-GCM PayloadCodec) talks to it:
  *
  *   - a transfer: its input, a signal's argument, the "status" query's answer, an update's
- *     argument and answer, the activity's input, the heartbeat details the retry resumes from,
+ *     argument and answer, the memo the update writes, the activity's input, the heartbeat details the retry resumes from,
  *     the first attempt's failure (message and details) and the result all reach the other
  *     side readable, while the server's history holds only binary/encrypted payloads (read
  *     without the key) and "Encoded failure" for messages;
@@ -145,6 +145,12 @@ static void a_transfer_round_trips_sealed(void **st)
     const cJSON *d = cJSON_GetArrayItem(path(lf, details_at), 0);
     assert_non_null(d);
     assert_string_equal(flow_str(d, "data"), "eyJjb2RlIjo1MX0="); /* {"code":51} */
+    /* the memo the update wrote */
+    const cJSON *props = event_of(h, "EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED");
+    assert_non_null(props);
+    const char *memo_at[] = {"workflowPropertiesModifiedEventAttributes", "upsertedMemo", "fields",
+                             "approved_by", NULL};
+    assert_string_equal(flow_str(path(props, memo_at), "data"), "ImNhcm9sIg=="); /* "carol" */
     cJSON_Delete(h);
 
     /* what the server stored: ciphertext only, and no readable failure message */
