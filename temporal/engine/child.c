@@ -419,7 +419,9 @@ int wf_start_child(tw_wf *wf, const char *type, const tw_child_options *o,
     const cmd_kind *kind = cmd_kind_of(CMD(START_CHILD_WORKFLOW_EXECUTION));
     wf_child *c = wf_mem(wf, sizeof(*c));
     wf_future *r = wf_new_future(wf, kind, id, type);
-    wf_future *s = r ? wf_new_future(wf, NULL, id, type) : NULL;
+    /* The started future has the command's row too (what a stack trace names), but no
+     * initiated event of its own: no event finds it but through |c|. */
+    wf_future *s = r ? wf_new_future(wf, kind, id, type) : NULL;
     if (wf->oom || !c || !r || !s)
         return TW_ENOMEM;
     *c = (wf_child){.result = r, .started = s, .workflow_id = r->id,

@@ -77,6 +77,14 @@ static void child_completes(void **st)
     replays_cleanly(&h, "Parent");
     wh_free(&h);
 
+    /* Where the parent waits, for the __stack_trace query: on the child's started future. */
+    parent_started(&h, 0);
+    wh_run(&h, reg, "Parent", 1);
+    assert_non_null(h.out.stack_trace);
+    if (!strstr(h.out.stack_trace, "tw_await StartChildWorkflowExecution child-1"))
+        fail_msg("stack trace: %s", h.out.stack_trace);
+    wh_free(&h);
+
     /* Started and completed in one batch: the same answer. */
     parent_started(&h, 0);
     wh_child_started(&h, "child-1", "run-c1");
