@@ -130,6 +130,9 @@ static void the_command_carries_the_options(void **st)
     assert_true(typed);
     assert_int_equal(a->input->n_payloads, 1);
     assert_memory_equal(a->input->payloads[0]->data.data, "1", 1);
+    assert_non_null(a->header); /* what tw_set_header() set goes with the child */
+    assert_int_equal(a->header->n_fields, 1);
+    assert_string_equal(a->header->fields[0]->key, "trace-id");
     wh_free(&h);
 
     /* Defaults: ids from the parent's run id and a sequence, its task queue, TERMINATE. */
