@@ -565,7 +565,9 @@ enum {
  * child and waits until it ended (|result| then fails with its outcome, usually cancelled);
  * WAIT_REQUESTED asks and waits until the server has delivered the request; TRY asks and goes
  * on at once; ABANDON asks nothing. Every type but WAIT_COMPLETED leaves |result| cancelled
- * (TW_ECANCELED). A child not started yet is asked once it starts. */
+ * (TW_ECANCELED). A child not started yet is asked once it starts. The server delivers the
+ * request only while the parent runs: a parent that completes right after a TRY cancel
+ * (parent close policy ABANDON) may leave the child running. */
 enum {
     TW_CHILD_CANCEL_WAIT_COMPLETED = 0,
     TW_CHILD_CANCEL_WAIT_REQUESTED = 1,
