@@ -14,8 +14,8 @@
  * what its WorkflowTaskStarted says (wf_info_task): history length and size, the server's
  * continue-as-new suggestion. Strings point into the kept started event or the run's arena.
  *
- * What it does not do: the new run itself (the server starts it); memo and search attributes
- * the code changed (props.c) are not carried, only those of the start.
+ * What it does not do: the new run itself (the server starts it); the memo, search attributes
+ * and header it carries are props.c's.
  */
 #include <string.h>
 
@@ -112,10 +112,10 @@ static can_attrs *attributes(tw_wf *wf, const struct wf_can *c)
     at->workflow_run_timeout = duration_or_null(wf, c->run_timeout_ms);
     at->workflow_task_timeout = duration_or_null(wf, c->task_timeout_ms);
     at->header = wf_outgoing_header(wf);
-    if (wf->started) { /* as sdk-go: the run's memo and search attributes go on */
-        at->memo = wf->started->memo;
-        at->search_attributes = wf->started->search_attributes;
-    }
+    /* As sdk-go: the run's memo and search attributes as they are now (the start's and the
+     * code's upserts) go on. */
+    at->memo = wf_props_memo(wf);
+    at->search_attributes = wf_props_search_attributes(wf);
     at->initial_versioning_behavior =
         (Temporal__Api__Enums__V1__ContinueAsNewVersioningBehavior)c->initial_versioning;
     return wf->oom ? NULL : at;
@@ -170,7 +170,6 @@ void wf_info_started(tw_wf *wf, const pb_event *ev)
 {
     const started_attrs *at = ev->workflow_execution_started_event_attributes;
     tw_wf_info *i = &wf->info;
-    wf->started = at;
     i->start_time_ms = ts_ms(ev->event_time);
     i->parent_namespace = nonempty(at->parent_workflow_namespace);
     if (at->parent_workflow_execution) {

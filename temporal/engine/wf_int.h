@@ -144,8 +144,6 @@ struct tw_wf {
     int query_only;            /* a legacy query task: all code runs as replay, nothing is sent */
     struct wf_locals *locals;  /* local.c's: the local activities the code asked for */
     struct wf_can *can;        /* can.c's: the continuation tw_continue_as_new() prepared */
-    const Temporal__Api__History__V1__WorkflowExecutionStartedEventAttributes *started;
-                               /* the kept started event's (can.c: memo, search attributes) */
 };
 
 /* ---- dispatch.c: the coroutines ---- */

@@ -183,8 +183,8 @@ static void the_new_run_knows_its_chain(void **st)
     wh_free(&h);
 }
 
-/* Options: another type and task queue, timeouts, auto-upgrade; the start's memo and search
- * attributes go on. */
+/* Options: another type and task queue, timeouts, auto-upgrade; the memo and search
+ * attributes go on as they are now: the start's and the code's upserts. */
 static void continues_with_options(void **st)
 {
     whist h;
@@ -192,12 +192,30 @@ static void continues_with_options(void **st)
     wh_start(&h, NULL);
     Temporal__Api__Common__V1__Memo *memo = mem(&h, sizeof(*memo));
     temporal__api__common__v1__memo__init(memo);
+    Temporal__Api__Common__V1__Memo__FieldsEntry *me = mem(&h, sizeof(*me));
+    temporal__api__common__v1__memo__fields_entry__init(me);
+    tw_payload v = tw_json("\"from the start\"");
+    me->key = str(&h, "started");
+    me->value = payload_to_pb(h.a, &v);
+    memo->n_fields = 1;
+    memo->fields = mem(&h, sizeof(*memo->fields));
+    memo->fields[0] = me;
     Temporal__Api__Common__V1__SearchAttributes *sa = mem(&h, sizeof(*sa));
     temporal__api__common__v1__search_attributes__init(sa);
+    Temporal__Api__Common__V1__SearchAttributes__IndexedFieldsEntry *se = mem(&h, sizeof(*se));
+    temporal__api__common__v1__search_attributes__indexed_fields_entry__init(se);
+    tw_payload kw = tw_json("\"blue\"");
+    se->key = str(&h, "CustomKeywordField");
+    se->value = payload_to_pb(h.a, &kw);
+    sa->n_indexed_fields = 1;
+    sa->indexed_fields = mem(&h, sizeof(*sa->indexed_fields));
+    sa->indexed_fields[0] = se;
     started(&h)->memo = memo;
     started(&h)->search_attributes = sa;
     wh_run(&h, reg, "Moved", 0);
-    const can_attrs *at = continued(&h);
+    assert_string_equal(wh_commands(&h),
+                        "ModifyWorkflowProperties | ContinueAsNewWorkflowExecution");
+    const can_attrs *at = h.out.commands[1]->continue_as_new_workflow_execution_command_attributes;
     assert_string_equal(at->workflow_type->name, "Info");
     assert_string_equal(at->task_queue->name, "other-queue");
     assert_int_equal(duration_to_ms(at->workflow_run_timeout), 60000);
@@ -205,12 +223,19 @@ static void continues_with_options(void **st)
     assert_int_equal(at->initial_versioning_behavior,
                      TEMPORAL__API__ENUMS__V1__CONTINUE_AS_NEW_VERSIONING_BEHAVIOR__CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_AUTO_UPGRADE);
     assert_string_equal(json_of(at->input), "\"moved\"");
-    /* The kept run's copy of the started event carries them (a copy), the full replay's is
-     * the history's own. */
+    char memo_text[256] = "";
     assert_non_null(at->memo);
+    for (size_t i = 0; i < at->memo->n_fields; i++) {
+        Temporal__Api__Common__V1__Payloads one = {.n_payloads = 1,
+                                                   .payloads = &at->memo->fields[i]->value};
+        size_t used = strlen(memo_text);
+        snprintf(memo_text + used, sizeof(memo_text) - used, "%s%s=%s", i ? " " : "",
+                 at->memo->fields[i]->key, json_of(&one));
+    }
+    assert_string_equal(memo_text, "added=1 started=\"from the start\"");
     assert_non_null(at->search_attributes);
-    record_continued(&h);
-    wa_expect(&h, reg, "Moved", "");
+    assert_int_equal(at->search_attributes->n_indexed_fields, 1);
+    assert_string_equal(at->search_attributes->indexed_fields[0]->key, "CustomKeywordField");
     wh_free(&h);
 }
 
