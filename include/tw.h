@@ -648,7 +648,8 @@ static inline int tw_signal_child(tw_wf *wf, tw_future *child, const char *signa
  * first), and a signal that reaches the server while the task that continues runs makes the
  * server refuse that answer; the next task runs the code again with the signal, on this run.
  * An update admitted meanwhile does not block it: the caller's update goes to the new run.
- * The memo and search attributes of the start carry over; the header is tw_set_header()'s. */
+ * The memo and search attributes carry over as they are (the start's, with tw_upsert_memo() and
+ * tw_upsert_search_attributes()'s changes); the header is tw_set_header()'s. */
 
 /* How the new run's first workflow task picks its Worker Deployment Version (Temporal's
  * ContinueAsNewVersioningBehavior). */
