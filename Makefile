@@ -78,7 +78,7 @@ ENGINE_SRC += temporal/engine/child.c temporal/engine/can.c temporal/engine/mark
               temporal/engine/local.c temporal/engine/props.c
 WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c \
                    temporal/worker/api.c temporal/worker/wfcache.c temporal/worker/wfpoll.c \
-                   temporal/worker/stubs12.c temporal/worker/la.c temporal/worker/codec.c
+                   temporal/worker/la.c temporal/worker/codec.c
 
 # Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
 PROTOS_DIR := $(DEPS_CACHE)/temporal-protos-$(shell awk '$$1=="core-bridge"{print $$2}' deps/protos.version)

@@ -968,7 +968,6 @@ static inline int tw_register_stop_hook(tw_registry *r, tw_stop_fn fn, void *arg
 static inline int tw_act_worker_stopping(tw_act *a) { return tw__api->act_worker_stopping(a); }
 
 
-
 static inline const tw_act_info *tw_act_info_get(tw_act *a) { return tw__api->act_info(a); }
 /* Records progress (throttled); returns TW_ECANCELED once the activity is cancelled. */
 static inline int tw_heartbeat(tw_act *a, const tw_payload *details, size_t n)
