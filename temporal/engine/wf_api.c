@@ -137,6 +137,8 @@ void wf_describe_future(const wf_future *f, char *out, size_t n)
         snprintf(out, n, "activity %s \"%s\"", f->id, f->type);
     else if (f->kind && f->kind->type == CMD(START_TIMER))
         snprintf(out, n, "timer %s", f->id);
+    else if (f->local)
+        snprintf(out, n, "local activity %s \"%s\"", f->id ? f->id : "", f->type ? f->type : "");
     else if (f->kind)
         snprintf(out, n, "%s %s", f->kind->name, f->id ? f->id : "");
     else

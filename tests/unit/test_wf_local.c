@@ -452,6 +452,26 @@ static void bad_options(void **st)
                      TW_ESTATE);
 }
 
+/* The __stack_trace query names the local activity a coroutine waits on. */
+static void stack_trace_names_the_local_activity(void **st)
+{
+    whist h;
+    wh_init(&h);
+    wh_start(&h, NULL);
+    wh_task(&h, 0);
+    arena *a = arena_new(64u << 20);
+    wf_input in = {.workflow_type = "Serial", .workflow_id = "wf", .run_id = "run",
+                   .task_queue = "tq", .events = h.ev, .nevents = h.n, .stack_trace = 1};
+    wf_output out;
+    assert_int_equal(wf_run(reg, a, &in, &out), 0);
+    assert_int_equal(out.nlocals, 1);
+    assert_non_null(out.stack_trace);
+    if (!strstr(out.stack_trace, "local activity 1 \"Echo\""))
+        fail_msg("stack trace: %s", out.stack_trace);
+    arena_free(a);
+    wh_free(&h);
+}
+
 /* ---- histories recorded from the real server ---- */
 
 static void feature_histories_replay(void **st)
@@ -509,6 +529,7 @@ int main(void)
         cmocka_unit_test(durable_backoff),
         cmocka_unit_test(cancellation_types),
         cmocka_unit_test(bad_options),
+        cmocka_unit_test(stack_trace_names_the_local_activity),
         cmocka_unit_test(feature_histories_replay),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
