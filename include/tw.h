@@ -106,6 +106,10 @@ typedef struct tw_failure {
                             * RetryState: 2 non-retryable failure, 3 timeout, 4 maximum attempts
                             * reached, ...; 0 unknown) */
     const char *stack_trace;
+    /* ---- ABI 1.2 (read only from libraries built against 1.2 or later) ---- */
+    const char *workflow_type; /* a child workflow's failure: which child (type, id, run) */
+    const char *workflow_id;
+    const char *run_id;
 } tw_failure;
 
 /* tw_failure.kind */

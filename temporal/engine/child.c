@@ -52,7 +52,8 @@ typedef struct wf_child {
 /* The failure the parent sees when the child ended with |cause| (kind
  * TW_FAILURE_CHILD_WORKFLOW; type, message, details from |cause| as an activity's, tw.h).
  * NULL with wf->oom set when memory ran out. */
-static tw_failure *child_failure(tw_wf *wf, tw_failure *cause, int retry_state)
+static tw_failure *child_failure(tw_wf *wf, const wf_child *c, tw_failure *cause,
+                                 int retry_state)
 {
     tw_failure *f = wf_mem(wf, sizeof(*f));
     if (!f || !cause)
@@ -61,7 +62,8 @@ static tw_failure *child_failure(tw_wf *wf, tw_failure *cause, int retry_state)
                       .retry_state = retry_state, .type = cause->type,
                       .message = cause->message, .non_retryable = cause->non_retryable,
                       .details = cause->details, .ndetails = cause->ndetails,
-                      .timeout_type = cause->timeout_type};
+                      .timeout_type = cause->timeout_type, .workflow_id = c->workflow_id,
+                      .run_id = c->run_id, .workflow_type = c->result ? c->result->type : NULL};
     if (!f->type || !*f->type)
         f->type = "Error";
     return f;
@@ -90,8 +92,8 @@ static void cancel_now(tw_wf *wf, wf_child *c, wf_future *f)
 {
     f->done = f->canceled = f->resolved_early = 1;
     f->failure = child_failure(
-        wf, made_failure(wf, TW_FAILURE_CANCELED, "Canceled", "child workflow %s canceled",
-                         c->workflow_id), 0);
+        wf, c, made_failure(wf, TW_FAILURE_CANCELED, "Canceled", "child workflow %s canceled",
+                            c->workflow_id), 0);
 }
 
 /* ---- cancellation ---- */
@@ -244,7 +246,7 @@ static const char *child_closed(tw_wf *wf, wf_child *c, const ev_kind *k, const 
     }
     f->done = 1;
     f->failed = !f->canceled;
-    f->failure = child_failure(wf, cause, retry_state);
+    f->failure = child_failure(wf, c, cause, retry_state);
     return NULL;
 }
 

@@ -146,6 +146,10 @@ static int copy_one(arena *a, const tw_failure *f, unsigned minor, int depth, tw
             str_copy(a, f->activity_id, &c->activity_id) ||
             str_copy(a, f->stack_trace, &c->stack_trace))
             return TW_ENOMEM;
+        if (minor >= 2 && /* ABI 1.2: a child workflow's identity */
+            (str_copy(a, f->workflow_type, &c->workflow_type) ||
+             str_copy(a, f->workflow_id, &c->workflow_id) || str_copy(a, f->run_id, &c->run_id)))
+            return TW_ENOMEM;
         if (f->cause && depth + 1 < FAILURE_MAX_DEPTH) {
             tw_failure *cause;
             int rc = copy_one(a, f->cause, minor, depth + 1, &cause);
@@ -243,6 +247,26 @@ static int info_to_pb(arena *a, const tw_failure *f, pb_failure *pf)
             return -1;
         temporal__api__failure__v1__child_workflow_execution_failure_info__init(i);
         i->retry_state = f->retry_state;
+        if (f->workflow_type) {
+            Temporal__Api__Common__V1__WorkflowType *t = arena_alloc(a, sizeof(*t));
+            if (!t)
+                return -1;
+            temporal__api__common__v1__workflow_type__init(t);
+            if (!(t->name = arena_strdup(a, f->workflow_type)))
+                return -1;
+            i->workflow_type = t;
+        }
+        if (f->workflow_id) {
+            pb_execution *e = arena_alloc(a, sizeof(*e));
+            if (!e)
+                return -1;
+            temporal__api__common__v1__workflow_execution__init(e);
+            e->workflow_id = arena_strdup(a, f->workflow_id);
+            e->run_id = arena_strdup(a, f->run_id ? f->run_id : "");
+            if (!e->workflow_id || !e->run_id)
+                return -1;
+            i->workflow_execution = e;
+        }
         pf->failure_info_case = FCASE(CHILD_WORKFLOW_EXECUTION);
         pf->child_workflow_execution_failure_info = i;
         return 0;
@@ -368,8 +392,15 @@ static tw_failure *from_pb(arena *a, const pb_failure *pf, int depth)
         break;
     case FCASE(CHILD_WORKFLOW_EXECUTION):
         f->kind = TW_FAILURE_CHILD_WORKFLOW;
-        if (pf->child_workflow_execution_failure_info)
-            f->retry_state = pf->child_workflow_execution_failure_info->retry_state;
+        if (pf->child_workflow_execution_failure_info) {
+            const FINFO(ChildWorkflowExecution) *i = pf->child_workflow_execution_failure_info;
+            f->retry_state = i->retry_state;
+            f->workflow_type = i->workflow_type ? i->workflow_type->name : NULL;
+            if (i->workflow_execution) {
+                f->workflow_id = i->workflow_execution->workflow_id;
+                f->run_id = i->workflow_execution->run_id;
+            }
+        }
         break;
     default:
         f->kind = TW_FAILURE_APPLICATION; /* a kind this runtime does not know: its message */

@@ -186,6 +186,7 @@ static void child_failures_have_their_cause(void **st)
     result_has(&h, "\"rc\":-4,\"failure\":{\"kind\":6,\"type\":\"TestError\",\"message\":"
                    "\"Test message\",\"retry_state\":2,\"timeout_type\":0,\"details\":"
                    "{\"foo\":\"bar\"},\"cause\":{\"kind\":0,\"type\":\"TestError\"");
+    result_has(&h, "\"child\":\"Child|child-1|");
     wh_answer(&h);
     replays_cleanly(&h, "Parent");
     wh_free(&h);

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -138,6 +139,9 @@ func checkChildRetry(ctx context.Context, r *frun) {
 func checkChildThrowsOnExecute(ctx context.Context, r *frun) {
 	run := r.start(ctx, "Workflow", nil)
 	ce := parentFailure(ctx, r, run)
+	// The child's identity travels with the re-raised failure (sdk-go prints it in Error()).
+	r.require(strings.Contains(ce.Error(), "type: ChildWorkflow,"),
+		"the child workflow failure should name the child's type: %v", ce)
 	var app *temporal.ApplicationError
 	r.require(errors.As(ce, &app), "want an ApplicationError cause, got %v", ce.Unwrap())
 	r.equal("TestError", app.Type(), "cause's type")
