@@ -400,11 +400,11 @@ void *act_poller(void *arg)
         pthread_mutex_lock(&w->mu); /* a slot is reserved before polling */
         while (!w->stopping && w->free_slots <= 0)
             pthread_cond_wait(&w->cv, &w->mu);
-        int stop = w->stopping;
-        if (!stop)
+        int poll_ms = w->stopping ? 0 : worker_poll_ms_locked(w);
+        if (poll_ms)
             w->free_slots--;
         pthread_mutex_unlock(&w->mu);
-        if (stop)
+        if (!poll_ms)
             break;
         arena *a = arena_new(TASK_ARENA_LIMIT);
         WFS(PollActivityTaskQueueResponse) *t = NULL;
@@ -421,7 +421,7 @@ void *act_poller(void *arg)
             ProtobufCMessage *resp = NULL;
             code = grpc_unary(w->ch, "PollActivityTaskQueue", GRPC_NAMESPACED | GRPC_LONG_POLL,
                               &req.base, &WFS_DESC(poll_activity_task_queue_response),
-                              arena_allocator(a), &resp, worker_call_ms(w, POLL_TIMEOUT_MS), &st);
+                              arena_allocator(a), &resp, poll_ms, &st);
             t = (void *)resp;
         }
         tw_act *act = NULL;

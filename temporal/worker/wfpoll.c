@@ -111,7 +111,7 @@ static int pick_sticky(worker *w)
 }
 
 /* One poll: the task it brought (in *|a|), or NULL. */
-static wf_task *poll_once(worker *w, int sticky, arena **a, int64_t *backoff)
+static wf_task *poll_once(worker *w, int sticky, int poll_ms, arena **a, int64_t *backoff)
 {
     *a = arena_new(TASK_ARENA_LIMIT);
     ProtobufCMessage *resp = NULL;
@@ -128,7 +128,7 @@ static wf_task *poll_once(worker *w, int sticky, arena **a, int64_t *backoff)
         req.deployment_options = &w->dep;
         code = grpc_unary(w->ch, "PollWorkflowTaskQueue", GRPC_NAMESPACED | GRPC_LONG_POLL,
                           &req.base, &WFS_DESC(poll_workflow_task_queue_response),
-                          arena_allocator(*a), &resp, worker_call_ms(w, POLL_TIMEOUT_MS), &st);
+                          arena_allocator(*a), &resp, poll_ms, &st);
     }
     wf_task *t = code == GRPC_OK ? (void *)resp : NULL;
     pthread_mutex_lock(&w->mu);
@@ -163,7 +163,8 @@ void *wft_poller(void *arg)
         pthread_mutex_lock(&w->mu);
         while (!w->stopping && w->polls_open >= w->max_polls)
             pthread_cond_wait(&w->cv, &w->mu);
-        if (w->stopping) {
+        int poll_ms = w->stopping ? 0 : worker_poll_ms_locked(w);
+        if (!poll_ms) {
             pthread_mutex_unlock(&w->mu);
             break;
         }
@@ -172,7 +173,7 @@ void *wft_poller(void *arg)
         int sticky = pick_sticky(w);
         pthread_mutex_unlock(&w->mu);
         arena *a;
-        wf_task *t = poll_once(w, sticky, &a, &backoff);
+        wf_task *t = poll_once(w, sticky, poll_ms, &a, &backoff);
         if (t) {
             run_tasks(w, slot, a, t);
         } else {

@@ -45,6 +45,18 @@ int worker_call_ms(worker *w, int64_t want)
     return ms > 0 ? (int)ms : 1;
 }
 
+int worker_poll_ms_locked(worker *w)
+{
+    int64_t left = w->hard_ms - clock_mono_ms();
+    if (left >= SERVER_MIN_POLL_MS + 200)
+        return left < POLL_TIMEOUT_MS ? (int)left : POLL_TIMEOUT_MS;
+    while (!w->stopping && (left = w->hard_ms - clock_mono_ms()) > 0) {
+        struct timespec until = clock_mono_after(left);
+        pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    }
+    return 0;
+}
+
 int worker_call(worker *w, const char *method, const ProtobufCMessage *req,
                 const ProtobufCMessageDescriptor *desc, int flags, int timeout_ms,
                 grpc_status *st)

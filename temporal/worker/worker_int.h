@@ -47,6 +47,8 @@
 
 #define CALL_TIMEOUT_MS 10000
 #define POLL_TIMEOUT_MS 70000
+/* The server refuses a long poll with less time than this ("Context timeout is too short"). */
+#define SERVER_MIN_POLL_MS 2000
 #define TASK_ARENA_LIMIT (256u * 1024 * 1024)
 #define WORKER_MAX_WF_SLOTS 128
 /* How long the next task of a kept run waits for the thread still holding it (answering the
@@ -129,6 +131,11 @@ struct worker {
 /* min(|want|, time left before the hard deadline), at least 1 (a call then fails at once with
  * DEADLINE_EXCEEDED; grpc takes 0 as its default). */
 int worker_call_ms(worker *w, int64_t want);
+/* With mu held, before opening a long poll: its timeout (POLL_TIMEOUT_MS cut to the time left
+ * before the hard deadline), or 0 when less than SERVER_MIN_POLL_MS (and a little slack) is
+ * left: no poll can be made any more, and the caller has waited (mu released meanwhile) until
+ * the stop began or the time ran out, so it stops polling. */
+int worker_poll_ms_locked(worker *w);
 /* A unary call whose answer is only checked for success, bounded by worker_call_ms(). With a
  * payload codec the request goes out encoded (codec.h; its answer is not decoded); when the
  * codec fails on it nothing is sent: GRPC_INVALID_ARGUMENT (GRPC_RESOURCE_EXHAUSTED when,

@@ -187,6 +187,28 @@ static void code_that_never_yields_is_a_deadlock(void **st)
     assert_int_equal(emu_stop(&f.emu), 0);
 }
 
+/* The shortest shutdown buffer (stop timeout 0, buffer 1 s): the server refuses long polls of
+ * less than 2 s, so in the last seconds before the stop the pollers stop polling rather than
+ * have every poll refused (and retried, and logged) until the stop. */
+static void no_poll_shorter_than_the_server_takes(void **st)
+{
+    flow_fn f;
+    deploy(&f);
+    const char *env[] = {"TEMPORAL_SHUTDOWN_BUFFER=1s", "TEMPORAL_WORKER_STOP_TIMEOUT=0s",
+                         "TEMPORAL_IDLE_EXIT=0s", NULL};
+    run(&f, 6, 0, env);
+    cJSON *summary = flow_invoke(&f);
+    assert_non_null(summary);
+    assert_true(flow_int(summary, "poll_errors") == 0);
+    cJSON_Delete(summary);
+    char *out = emu_output(&f.emu);
+    assert_non_null(out);
+    assert_int_equal(count_substr(out, "Context timeout is too short"), 0);
+    free(out);
+    assert_no_timeout(&f);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 /* ---- activities ---- */
 
 /* Heartbeats every 1.2 s against a 2 s heartbeat timeout reach the server in time: the
@@ -463,6 +485,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(code_that_never_yields_is_a_deadlock),
+        cmocka_unit_test(no_poll_shorter_than_the_server_takes),
         cmocka_unit_test(heartbeats_at_six_tenths_of_the_timeout),
         cmocka_unit_test(more_pollers_than_slots),
         cmocka_unit_test(failure_details_from_the_stack),
