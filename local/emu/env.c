@@ -533,6 +533,18 @@ void env_on_exit(emu *e, pid_t pid, int status, long maxrss_kb)
     if (was_dead || !env->current)
         return;
     invocation *inv = env->current;
+    if (!inv->start_ms && env->invocations > 0) {
+        /* Given to an environment that had answered its last invocation (env_assign) but
+         * ended instead of asking for the next one: it never had this invocation. As Lambda,
+         * which only hands an invocation to a runtime waiting in `next`, it goes to another
+         * environment (a cold start, once env_reap dispatches the queue) instead of failing. */
+        env->current = NULL;
+        inv->next = e->queue;
+        e->queue = inv;
+        if (e->queue_tail == &e->queue)
+            e->queue_tail = &inv->next;
+        return;
+    }
     char why[64], body[512];
     if (WIFEXITED(status))
         snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(status));

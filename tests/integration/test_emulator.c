@@ -399,6 +399,43 @@ static void oversized_response_is_an_error(void **st)
     http_answer_free(&a);
 }
 
+/* A runtime that answers and then ends instead of asking for the next invocation (bootstrap
+ * does after a stuck task): an invocation arriving in between is not its to fail. As Lambda
+ * (which hands invocations only to a runtime waiting in `next`), it starts a fresh environment. */
+static void an_ending_runtime_does_not_take_the_next_invocation(void **st)
+{
+    char dir[] = "/tmp/emu-ending-XXXXXX", script[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(script, sizeof(script), "%s/bootstrap", dir);
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\n"
+          "api=\"http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation\"\n"
+          "id=$(curl -sS -D - -o /dev/null \"$api/next\" | tr -d '\\r' |\n"
+          "     awk -F': ' 'tolower($1)==\"lambda-runtime-aws-request-id\" {print $2}')\n"
+          "curl -sS -o /dev/null -X POST -d \"{\\\"pid\\\":$$}\" \"$api/$id/response\"\n"
+          "sleep 1\n"
+          "exit 0\n", f);
+    fclose(f);
+    assert_int_equal(chmod(script, 0755), 0);
+    emu_proc p;
+    assert_int_equal(emu_start(&p, script, NULL), 0);
+    http_answer a, b;
+    cJSON *first = invoke_json(&p, "{}", &a);
+    cJSON *second = invoke_json(&p, "{}", &b); /* while the first runtime sleeps before exiting */
+    if (!cJSON_GetObjectItem(second, "pid"))
+        fail_msg("the second invocation failed: %s", b.body);
+    assert_true(num(second, "pid") != num(first, "pid"));
+    assert_int_equal(emu_wait_output(&p, "Init Duration", 2, 5000), 0);
+    cJSON_Delete(first);
+    cJSON_Delete(second);
+    http_answer_free(&a);
+    http_answer_free(&b);
+    assert_int_equal(emu_stop(&p), 0);
+    unlink(script);
+    rmdir(dir);
+}
+
 static void init_error_reaches_the_invoker(void **st)
 {
     emu_proc p;
@@ -549,6 +586,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(tail_logs_and_client_context, emu_setup, emu_teardown),
         cmocka_unit_test_setup_teardown(oversized_response_is_an_error, emu_setup, emu_teardown),
         cmocka_unit_test(init_error_reaches_the_invoker),
+        cmocka_unit_test(an_ending_runtime_does_not_take_the_next_invocation),
         cmocka_unit_test(bootstrap_init_errors_name_the_problem),
         cmocka_unit_test(bootstrap_without_time_to_poll_is_an_error),
         cmocka_unit_test(missing_bootstrap_is_reported),
