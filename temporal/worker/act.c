@@ -228,11 +228,26 @@ static void respond_activity(tw_act *act, int rc, tw_payload *result, const tw_f
 
 static __thread tw_failure *act_failure; /* set by tw_act_fail on this activity's thread */
 
+/* What runs |act|'s type (its registration, else the dynamic activity), or NULL with |f| the
+ * ActivityNotRegistered failure naming the registered types (its message in |msg|). */
+static const reg_activity *activity_def(tw_act *act, const char *what, tw_failure *f,
+                                        char *msg, size_t n)
+{
+    const reg_activity *def = reg_lookup_activity(act->w->reg, act->info.activity_type);
+    if (!def) {
+        char names[512];
+        reg_activity_names(act->w->reg, names, sizeof(names));
+        snprintf(msg, n, "%s type \"%s\" is not registered with this worker; registered: %s",
+                 what, act->info.activity_type, names);
+        *f = (tw_failure){.type = "ActivityNotRegistered", .message = msg};
+    }
+    return def;
+}
+
 static void *activity_thread(void *arg)
 {
     tw_act *act = arg;
     worker *w = act->w;
-    const reg_activity *def = reg_lookup_activity(w->reg, act->info.activity_type);
     tw_payload result = tw_null();
     tw_failure failure = {0};
     char msg[768];
@@ -240,12 +255,8 @@ static void *activity_thread(void *arg)
     act_failure = NULL;
     log_set_task("activity", act->info.activity_type, act->info.workflow_id,
                  act->info.activity_id);
+    const reg_activity *def = activity_def(act, "activity", &failure, msg, sizeof(msg));
     if (!def) {
-        char names[512];
-        reg_activity_names(w->reg, names, sizeof(names));
-        snprintf(msg, sizeof(msg), "activity type \"%s\" is not registered with this worker; "
-                                   "registered: %s", act->info.activity_type, names);
-        failure = (tw_failure){.type = "ActivityNotRegistered", .message = msg};
         rc = -1;
     } else {
         rc = def->fn(act, act->args, act->nargs, &result);
@@ -769,8 +780,6 @@ tw_act *act_local_new(worker *w, arena *a, const tw_act_info *info, const tw_pay
 
 int act_local_run(tw_act *act, tw_payload *result, tw_failure **failure)
 {
-    worker *w = act->w;
-    const reg_activity *def = reg_find_activity(w->reg, act->info.activity_type);
     tw_failure f = {0};
     char msg[768];
     int rc;
@@ -779,12 +788,8 @@ int act_local_run(tw_act *act, tw_payload *result, tw_failure **failure)
     act_failure = NULL;
     log_set_task("local activity", act->info.activity_type, act->info.workflow_id,
                  act->info.activity_id);
+    const reg_activity *def = activity_def(act, "local activity", &f, msg, sizeof(msg));
     if (!def) {
-        char names[512];
-        reg_activity_names(w->reg, names, sizeof(names));
-        snprintf(msg, sizeof(msg), "local activity type \"%s\" is not registered with this "
-                 "worker; registered: %s", act->info.activity_type, names);
-        f = (tw_failure){.type = "ActivityNotRegistered", .message = msg};
         rc = -1;
     } else {
         rc = def->fn(act, act->args, act->nargs, result);

@@ -151,7 +151,8 @@ static void dynamic_workflow_and_activity(void **st)
     assert_string_equal(flow_str(done, "status"), "COMPLETED");
     assert_string_equal(flow_member_json(done, "result"),
                         "{\"type\":\"NobodyRegisteredMe\",\"nargs\":1,\"arg\":{\"k\":[1,\"x\"]},"
-                        "\"dyn\":\"Shout:{\\\"k\\\":[1,\\\"x\\\"]}\",\"named\":\"named\"}");
+                        "\"dyn\":\"Shout:{\\\"k\\\":[1,\\\"x\\\"]}\",\"named\":\"named\","
+                        "\"local\":\"Whisper:{\\\"k\\\":[1,\\\"x\\\"]}\"}");
     cJSON_Delete(done);
     assert_int_equal(emu_stop(&f.emu), 0);
 }
