@@ -28,10 +28,9 @@
 #define STACK_TRACE "__stack_trace"
 
 typedef struct wf_query_handler {
-    const char *name;
+    wf_named n;                /* first: the list's link and name (wf_named) */
     tw_query_fn fn;
     void *arg;
-    struct wf_query_handler *next;
 } wf_query_handler;
 
 /* One handler's run on its coroutine. */
@@ -52,24 +51,17 @@ int wf_set_query_handler(tw_wf *wf, const char *name, tw_query_fn fn, void *arg)
         return TW_EINVAL; /* "__" names are the runtime's, as in the official SDKs */
     if (wf->oom)
         return TW_ENOMEM;
-    wf_query_handler **p = &wf->query_handlers;
-    while (*p && strcmp((*p)->name, name) != 0)
-        p = &(*p)->next;
     if (!fn) {
-        if (*p)
-            *p = (*p)->next;
+        wf_named_remove(&wf->query_handlers, name);
         return TW_OK;
     }
-    if (!*p) {
-        wf_query_handler *h = wf_mem(wf, sizeof(*h));
-        if (!h)
-            return TW_ENOMEM;
-        *h = (wf_query_handler){.name = wf_strdup(wf, name)};
-        *p = h;
-    }
-    (*p)->fn = fn;
-    (*p)->arg = arg;
-    return wf->oom ? TW_ENOMEM : TW_OK;
+    wf_query_handler *h =
+        (wf_query_handler *)wf_named_put(wf, &wf->query_handlers, name, sizeof(*h));
+    if (!h)
+        return TW_ENOMEM;
+    h->fn = fn;
+    h->arg = arg;
+    return TW_OK;
 }
 
 /* ---- answers ---- */
@@ -149,11 +141,7 @@ static void stack_trace(tw_wf *wf, pb_query_result *r)
 /* "[__stack_trace a b]". */
 static void known_types(tw_wf *wf, char *out, size_t n)
 {
-    size_t used = (size_t)snprintf(out, n, "[%s", STACK_TRACE);
-    for (wf_query_handler *h = wf->query_handlers; h && used < n; h = h->next)
-        used += (size_t)snprintf(out + used, n - used, " %s", h->name);
-    if (used < n)
-        snprintf(out + used, n - used, "]");
+    wf_named_names(wf->query_handlers, STACK_TRACE, out, n);
 }
 
 static void query_entry(void *arg)
@@ -195,9 +183,7 @@ static pb_query_result *answer(tw_wf *wf, const pb_query *query)
         stack_trace(wf, r);
         return r;
     }
-    const wf_query_handler *h = wf->query_handlers;
-    while (h && strcmp(h->name, type) != 0)
-        h = h->next;
+    const wf_query_handler *h = (wf_query_handler *)wf_named_find(wf->query_handlers, type);
     if (!h) {
         char names[400];
         known_types(wf, names, sizeof(names));

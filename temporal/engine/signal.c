@@ -22,10 +22,9 @@ typedef Temporal__Api__Command__V1__SignalExternalWorkflowExecutionCommandAttrib
     signal_external_attrs;
 
 typedef struct wf_handler {
-    const char *name;          /* NULL: the default handler */
+    wf_named n;                /* first: the list's link and name (NULL: the default handler) */
     tw_signal_fn fn;
     void *arg;
-    struct wf_handler *next;
 } wf_handler;
 
 typedef struct wf_signal {
@@ -41,14 +40,8 @@ typedef struct wf_signal {
 
 static wf_handler *handler_for(tw_wf *wf, const char *name)
 {
-    wf_handler *dflt = NULL;
-    for (wf_handler *h = wf->handlers; h; h = h->next) {
-        if (h->name && strcmp(h->name, name) == 0)
-            return h;
-        if (!h->name)
-            dflt = h;
-    }
-    return dflt;
+    wf_named *h = wf_named_find(wf->handlers, name);
+    return (wf_handler *)(h ? h : wf_named_find(wf->handlers, NULL));
 }
 
 static void handler_body(tw_wf *wf, wf_co *c)
@@ -128,21 +121,13 @@ int wf_set_signal_handler(tw_wf *wf, const char *name, tw_signal_fn fn, void *ar
         return TW_EINVAL;
     if (wf->oom)
         return TW_ENOMEM;
-    wf_handler **p = &wf->handlers;
-    while (*p && !((*p)->name ? name && strcmp((*p)->name, name) == 0 : !name))
-        p = &(*p)->next;
     if (!fn) { /* removed: its signals are buffered from now on */
-        if (*p)
-            *p = (*p)->next;
+        wf_named_remove(&wf->handlers, name);
         return TW_OK;
     }
-    wf_handler *h = *p;
-    if (!h) {
-        if (!(h = wf_mem(wf, sizeof(*h))))
-            return TW_ENOMEM;
-        *h = (wf_handler){.name = wf_strdup(wf, name)};
-        *p = h;
-    }
+    wf_handler *h = (wf_handler *)wf_named_put(wf, &wf->handlers, name, sizeof(*h));
+    if (!h)
+        return TW_ENOMEM;
     h->fn = fn;
     h->arg = arg;
     if (give_buffered(wf, h) && !wf->oom)

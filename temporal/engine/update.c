@@ -49,11 +49,10 @@ typedef Temporal__Api__History__V1__WorkflowExecutionUpdateAdmittedEventAttribut
 #define TYPE_URL(msg) "type.googleapis.com/" UPDATE_PROTOCOL "." msg
 
 typedef struct upd_handler {
-    const char *name;
+    wf_named n;                /* first: the list's link and name (wf_named) */
     tw_update_fn fn;
     tw_update_validator_fn validator;
     void *arg;
-    struct upd_handler *next;
 } upd_handler;
 
 /* One update request, from its delivery to its answer. */
@@ -86,7 +85,7 @@ typedef struct outgoing {
 } outgoing;
 
 struct wf_updates {
-    upd_handler *handlers;     /* in the order set */
+    wf_named *handlers;        /* upd_handler, in the order set */
     wf_update *list, **tail;   /* every request, in delivery order */
     admitted *admitted;
     outgoing *out, **out_tail; /* messages to send, in order */
@@ -105,10 +104,7 @@ static struct wf_updates *state(tw_wf *wf)
 
 static upd_handler *handler_of(tw_wf *wf, const char *name)
 {
-    for (upd_handler *h = wf->updates ? wf->updates->handlers : NULL; h; h = h->next)
-        if (strcmp(h->name, name) == 0)
-            return h;
-    return NULL;
+    return wf->updates ? (upd_handler *)wf_named_find(wf->updates->handlers, name) : NULL;
 }
 
 /* ---- outgoing messages ---- */
@@ -442,11 +438,7 @@ static void deliver(tw_wf *wf)
 /* "[a b]": the update names with a handler, as sdk-go lists them. */
 static void known_names(tw_wf *wf, char *out, size_t n)
 {
-    size_t used = (size_t)snprintf(out, n, "[");
-    for (upd_handler *h = wf->updates->handlers; h && used < n; h = h->next)
-        used += (size_t)snprintf(out + used, n - used, "%s%s", used > 1 ? " " : "", h->name);
-    if (used < n)
-        snprintf(out + used, n - used, "]");
+    wf_named_names(wf->updates->handlers, NULL, out, n);
 }
 
 void wf_updates_settle(tw_wf *wf)
@@ -498,24 +490,16 @@ int wf_set_update_handler(tw_wf *wf, const char *name, tw_update_fn fn,
         return TW_EINVAL;
     if (wf->oom || !state(wf))
         return TW_ENOMEM;
-    upd_handler **p = &wf->updates->handlers;
-    while (*p && strcmp((*p)->name, name) != 0)
-        p = &(*p)->next;
     if (!fn) {
-        if (*p)
-            *p = (*p)->next;
+        wf_named_remove(&wf->updates->handlers, name);
         return TW_OK;
     }
-    if (!*p) {
-        upd_handler *h = wf_mem(wf, sizeof(*h));
-        if (!h)
-            return TW_ENOMEM;
-        *h = (upd_handler){.name = wf_strdup(wf, name)};
-        *p = h;
-    }
-    (*p)->fn = fn;
-    (*p)->validator = validator;
-    (*p)->arg = arg;
+    upd_handler *h = (upd_handler *)wf_named_put(wf, &wf->updates->handlers, name, sizeof(*h));
+    if (!h)
+        return TW_ENOMEM;
+    h->fn = fn;
+    h->validator = validator;
+    h->arg = arg;
     int started = 0;
     for (wf_update *u = wf->updates->list; u && !wf->oom; u = u->next)
         if (u->delivered && !u->answered && !u->co && strcmp(u->name, name) == 0) {

@@ -145,6 +145,54 @@ void wf_describe_future(const wf_future *f, char *out, size_t n)
         snprintf(out, n, "a ready future");
 }
 
+/* ---- named handlers ---- */
+
+static int same_name(const char *a, const char *b)
+{
+    return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+wf_named *wf_named_find(wf_named *list, const char *name)
+{
+    while (list && !same_name(list->name, name))
+        list = list->next;
+    return list;
+}
+
+wf_named *wf_named_put(tw_wf *wf, wf_named **list, const char *name, size_t size)
+{
+    while (*list && !same_name((*list)->name, name))
+        list = &(*list)->next;
+    if (*list)
+        return *list;
+    wf_named *e = wf_mem(wf, size);
+    if (!e)
+        return NULL;
+    memset(e, 0, size);
+    if (name && !(e->name = wf_strdup(wf, name)))
+        return NULL;
+    return *list = e;
+}
+
+void wf_named_remove(wf_named **list, const char *name)
+{
+    while (*list && !same_name((*list)->name, name))
+        list = &(*list)->next;
+    if (*list)
+        *list = (*list)->next;
+}
+
+void wf_named_names(const wf_named *list, const char *first, char *out, size_t n)
+{
+    size_t used = (size_t)snprintf(out, n, "[%s", first ? first : "");
+    int any = first && *first;
+    for (const wf_named *e = list; e && used < n; e = e->next, any = 1)
+        used += (size_t)snprintf(out + used, n - used, "%s%s", any ? " " : "",
+                                 e->name ? e->name : "");
+    if (used < n)
+        snprintf(out + used, n - used, "]");
+}
+
 wf_future *wf_new_future(tw_wf *wf, const cmd_kind *kind, const char *id, const char *type)
 {
     wf_future *f = wf_mem(wf, sizeof(*f));

@@ -36,6 +36,13 @@
 
 typedef struct wf_co wf_co;
 
+/* Signal, query and update handlers live in lists by name, in the order set; each entry
+ * starts with a wf_named (the list's link), in the run's arena (wf_named_* below). */
+typedef struct wf_named {
+    const char *name;          /* NULL: a signal's default handler */
+    struct wf_named *next;
+} wf_named;
+
 /* What a tw_future is: the state of an operation a command started (an activity, a timer), of
  * a coroutine (tw_go), or of one that needs no command (a 0 ms timer). */
 typedef struct wf_future {
@@ -117,7 +124,7 @@ struct tw_wf {
     wf_co *main;               /* the workflow function's */
     int co_seq, co_live;
     struct wf_signal *signals, **signals_tail; /* every signal, in history order */
-    struct wf_handler *handlers;               /* signal handlers; name NULL: the default */
+    wf_named *handlers;        /* signal handlers (signal.c's wf_handler); name NULL: the default */
     unsigned abi_minor;        /* the library's: struct fields past 1.0 are read when >= 1 */
     int cancel_requested;      /* WorkflowExecutionCancelRequested was seen */
     int64_t now_ms;
@@ -140,11 +147,24 @@ struct tw_wf {
     struct wf_markers *markers;/* marker.c's: side effects, patches, the markers read ahead */
     struct wf_props *props;    /* props.c's: search attributes, memo, headers */
     struct wf_updates *updates;                 /* update.c's: handlers, requests, messages */
-    struct wf_query_handler *query_handlers;    /* query.c's, in the order set */
+    wf_named *query_handlers;  /* query.c's wf_query_handler, in the order set */
     int query_only;            /* a legacy query task: all code runs as replay, nothing is sent */
     struct wf_locals *locals;  /* local.c's: the local activities the code asked for */
     struct wf_can *can;        /* can.c's: the continuation tw_continue_as_new() prepared */
 };
+
+/* ---- named handlers (wf_api.c): the lists of wf_named above ---- */
+
+/* The entry of |name| in |list| (a NULL name finds the entry named NULL), or NULL. */
+wf_named *wf_named_find(wf_named *list, const char *name);
+/* |name|'s entry, made at the end of |*list| (|size| bytes, zeroed, the name copied) when
+ * there is none. NULL with wf->oom set when memory ran out. */
+wf_named *wf_named_put(tw_wf *wf, wf_named **list, const char *name, size_t size);
+/* Takes |name|'s entry out of |*list|; nothing when there is none. */
+void wf_named_remove(wf_named **list, const char *name);
+/* "[first a b]" (|first| may be NULL): the names in |list|, for messages naming the known
+ * handlers. Truncated to |n|. */
+void wf_named_names(const wf_named *list, const char *first, char *out, size_t n);
 
 /* ---- dispatch.c: the coroutines ---- */
 
