@@ -198,7 +198,9 @@ typedef struct tw_activity_options {
 
 /* How an activity is cancelled (tw_activity_options.cancellation_type), as the official SDKs:
  * TRY asks the server to cancel it and the code goes on at once (TW_ECANCELED); WAIT_COMPLETED
- * asks and waits for the activity's answer (it sees the cancellation through tw_heartbeat);
+ * asks and waits for the activity's answer (it sees the cancellation through tw_heartbeat),
+ * and the wait then returns what the activity did: TW_ECANCELED when it confirmed the
+ * cancellation, its result when it completed anyway, TW_EFAILED when it failed (as sdk-go);
  * ABANDON tells nobody, the activity runs on and its result is dropped. */
 enum { TW_CANCEL_TRY = 0, TW_CANCEL_WAIT_COMPLETED = 1, TW_CANCEL_ABANDON = 2 };
 
@@ -228,6 +230,13 @@ typedef struct tw_wf_info {
     int continue_as_new_suggested;    /* the server suggests continuing as new */
     const char *deployment_name;      /* the worker's deployment version, or NULL */
     const char *build_id;
+    int target_version_changed;       /* a pinned workflow's deployment has another target
+                                       * (current or ramping) version than the one it runs on:
+                                       * tw_continue_as_new() with TW_CAN_VERSIONING_AUTO_UPGRADE
+                                       * moves it there (updated at every task; an auto-upgrade
+                                       * workflow moves by itself and never sees it) */
+    uint32_t continue_as_new_reasons; /* why continue_as_new_suggested: TW_CAN_REASON_* bits
+                                       * (0 when not suggested) */
 } tw_wf_info;
 
 typedef struct tw_act_info {
@@ -453,7 +462,8 @@ static inline int tw_await_condition(tw_wf *wf, tw_condition_fn pred, void *arg,
  *
  * When someone cancels the workflow (the client's CancelWorkflow, `temporal workflow cancel`),
  * every coroutine blocked at that moment wakes with TW_ECANCELED from its blocking call, and
- * what that call waited on is cancelled (a timer; an activity per its cancellation_type). The
+ * what that call waited on is cancelled (a timer; an activity per its cancellation_type: one
+ * awaited with TW_CANCEL_WAIT_COMPLETED returns its own outcome instead, see above). The
  * code may then clean up: calls it makes after that run normally, activities too. A workflow
  * function returning TW_ECANCELED ends the workflow as cancelled; returning 0 completes it. */
 
@@ -641,6 +651,17 @@ static inline int tw_signal_child(tw_wf *wf, tw_future *child, const char *signa
  *         return tw_continue_as_new(wf, NULL, &next, 1);
  *     }
  *
+ * A pinned workflow (TW_PINNED) that lives long moves to new code the same way: once
+ * tw_wf_info's target_version_changed says its deployment routes new work to another version,
+ * it continues as new onto that version (the info changes only at a workflow task, so wait
+ * with a timer, not for a condition alone):
+ *
+ *     while (!tw_wf_info_get(wf)->target_version_changed)
+ *         if ((rc = tw_sleep(wf, 60000)) != 0)
+ *             return rc;
+ *     tw_continue_options o = {.initial_versioning = TW_CAN_VERSIONING_AUTO_UPGRADE};
+ *     return tw_continue_as_new(wf, &o, &state, 1);
+ *
  * As sdk-go's ContinueAsNewError, the call only prepares the continuation: the run ends
  * continued as new when the workflow function returns TW_ECONTINUE_AS_NEW (what the call
  * returns). Returning anything else ends the run as that says (the prepared continuation is
@@ -665,6 +686,17 @@ enum {
                                          * workflow moves to new code); after its first task
                                          * it behaves as its registration says */
     TW_CAN_VERSIONING_USE_RAMPING = 2,  /* its first task goes to the ramping version */
+};
+
+/* Why the server suggests continuing as new: tw_wf_info.continue_as_new_reasons, a mask of
+ * these bits (Temporal's SuggestContinueAsNewReason, read at every workflow task). */
+enum {
+    TW_CAN_REASON_HISTORY_SIZE_TOO_LARGE = 1u << 0,  /* history_size_bytes nears the limit */
+    TW_CAN_REASON_TOO_MANY_HISTORY_EVENTS = 1u << 1, /* history_length nears the limit */
+    TW_CAN_REASON_TOO_MANY_UPDATES = 1u << 2,        /* too many updates, done or in flight */
+    TW_CAN_REASON_TARGET_VERSION_CHANGED = 1u << 3,  /* as target_version_changed, from servers
+                                                      * of early 2026 that said it this way;
+                                                      * newer ones set only that flag */
 };
 
 /* All fields may be 0 / NULL: the new run is this workflow's type on its task queue, with this

