@@ -189,6 +189,37 @@ void wf_info_started(tw_wf *wf, const pb_event *ev)
     i->task_timeout_ms = duration_to_ms(at->workflow_task_timeout);
 }
 
+#define CAN_REASON(name) \
+    TEMPORAL__API__ENUMS__V1__SUGGEST_CONTINUE_AS_NEW_REASON__SUGGEST_CONTINUE_AS_NEW_REASON_##name
+
+/* The TW_CAN_REASON_* bits of the server's SuggestContinueAsNewReason values; values this
+ * runtime does not know are left out. */
+static uint32_t reasons_mask(const Temporal__Api__Enums__V1__SuggestContinueAsNewReason *r,
+                             size_t n)
+{
+    uint32_t mask = 0;
+    for (size_t i = 0; i < n; i++) {
+        switch ((int)r[i]) {
+        case CAN_REASON(HISTORY_SIZE_TOO_LARGE):
+            mask |= TW_CAN_REASON_HISTORY_SIZE_TOO_LARGE;
+            break;
+        case CAN_REASON(TOO_MANY_HISTORY_EVENTS):
+            mask |= TW_CAN_REASON_TOO_MANY_HISTORY_EVENTS;
+            break;
+        case CAN_REASON(TOO_MANY_UPDATES):
+            mask |= TW_CAN_REASON_TOO_MANY_UPDATES;
+            break;
+        case 4: /* TARGET_WORKER_DEPLOYMENT_VERSION_CHANGED, reserved since the API moved it to
+                 * target_worker_deployment_version_changed; older servers may still send it */
+            mask |= TW_CAN_REASON_TARGET_VERSION_CHANGED;
+            break;
+        default:
+            break;
+        }
+    }
+    return mask;
+}
+
 void wf_info_task(tw_wf *wf, const pb_event *ev)
 {
     if (ev->event_type != EV(WORKFLOW_TASK_STARTED))
@@ -201,4 +232,9 @@ void wf_info_task(tw_wf *wf, const pb_event *ev)
         ev->workflow_task_started_event_attributes;
     wf->info.history_size_bytes = at->history_size_bytes;
     wf->info.continue_as_new_suggested = at->suggest_continue_as_new != 0;
+    wf->info.target_version_changed = at->target_worker_deployment_version_changed != 0;
+    wf->info.continue_as_new_reasons =
+        at->suggest_continue_as_new ? reasons_mask(at->suggest_continue_as_new_reasons,
+                                                   at->n_suggest_continue_as_new_reasons)
+                                    : 0;
 }

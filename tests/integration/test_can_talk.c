@@ -7,13 +7,15 @@
  *     continues and the chain's first run (the one the client started), and each run's history
  *     ends with WorkflowExecutionContinuedAsNew naming the next;
  *   - tw_wf_info as the server and the worker give it: namespace, timeouts of the start, the
- *     chain, the history length and size at the task, the worker's deployment version;
+ *     chain, the history length and size at the task (no suggestion, no target change), the
+ *     worker's deployment version;
  *   - tw_act_info: namespace, workflow type, scheduled and started times, the three timeouts,
  *     the task token, attempt;
  *   - a pinned workflow on version b1 continues as new after b2 became current: with
  *     TW_CAN_VERSIONING_AUTO_UPGRADE its new run runs on b2 (the function of b2 runs it), with
  *     the default it stays on b1. Two functions, one per version, as the Worker Controller
- *     would invoke.
+ *     would invoke. (On a signal; deployment_versioning/upgrade_on_continue_as_new in
+ *     test_versioning continues when the server says the target version changed.)
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -175,6 +177,8 @@ static void workflow_info_from_the_server(void **st)
     assert_int_equal(num_at(r, "history", 0), 3); /* the first task's WorkflowTaskStarted */
     assert_true(num_at(r, "history", 1) > 0);     /* the server counts the bytes */
     assert_int_equal(num_at(r, "history", 2), 0);
+    assert_int_equal(num_at(r, "history", 3), 0); /* no reasons */
+    assert_int_equal(num_at(r, "history", 4), 0); /* b1 is current: no other target */
     snprintf(want, sizeof(want), "%s/b1", f.deployment);
     assert_string_equal(str_of(r, "deployment"), want);
     assert_string_equal(str_of(r, "arg"), "x");

@@ -72,8 +72,12 @@ static void set_input(whist *h, const char *const *json, size_t n)
     assert_non_null(started(h)->input);
 }
 
-/* The last WorkflowTaskStarted says the history has |bytes| and whether to continue as new. */
-static void task_says(whist *h, int64_t bytes, int suggest)
+typedef Temporal__Api__Enums__V1__SuggestContinueAsNewReason can_reason;
+
+/* The last WorkflowTaskStarted says the history has |bytes|, whether to continue as new and
+ * why (|nreasons| of |reasons|, raw values), and whether the target version changed. */
+static void task_says_all(whist *h, int64_t bytes, int suggest, const int *reasons,
+                          size_t nreasons, int target_changed)
 {
     pb_event *e = h->ev[h->n - 1];
     assert_int_equal(e->event_type, EV(WORKFLOW_TASK_STARTED));
@@ -82,8 +86,21 @@ static void task_says(whist *h, int64_t bytes, int suggest)
     at->scheduled_event_id = e->event_id - 1;
     at->history_size_bytes = bytes;
     at->suggest_continue_as_new = suggest;
+    at->target_worker_deployment_version_changed = target_changed;
+    if (nreasons) {
+        at->suggest_continue_as_new_reasons = mem(h, nreasons * sizeof(can_reason));
+        for (size_t i = 0; i < nreasons; i++)
+            at->suggest_continue_as_new_reasons[i] = (can_reason)reasons[i];
+        at->n_suggest_continue_as_new_reasons = nreasons;
+    }
     e->attributes_case = HCASE(WORKFLOW_TASK_STARTED);
     e->workflow_task_started_event_attributes = at;
+}
+
+/* The last WorkflowTaskStarted says the history has |bytes| and whether to continue as new. */
+static void task_says(whist *h, int64_t bytes, int suggest)
+{
+    task_says_all(h, bytes, suggest, NULL, 0, 0);
 }
 
 /* The last answer, a continue-as-new, recorded as the server does: WorkflowTaskCompleted, then
@@ -327,10 +344,55 @@ static void suggested_by_the_server(void **st)
     wh_free(&h);
 }
 
+/* upgrade_on_continue_as_new's pattern (FollowsTarget): a pinned workflow polls its info with
+ * a timer until the server says its deployment has another target version, then continues as
+ * new with AUTO_UPGRADE. Earlier tasks replay with their own values (a suggestion for another
+ * reason, the target reason without a suggestion: neither counts), so the code sleeps as it
+ * did; the task that says it continues. Servers of today say it with the flag, those of early
+ * 2026 with the suggestion's reason 4: both work. */
+static void follows_the_target_version(void **st)
+{
+    static const int events[] = {2}, older[] = {4};
+    for (int variant = 0; variant < 2; variant++) {
+        whist h;
+        wh_init(&h);
+        wh_start(&h, NULL);
+        task_says(&h, 1000, 0);
+        wa_expect(&h, reg, "FollowsTarget", "StartTimer(id 1)");
+        for (int round = 1; round <= 3; round++) {
+            wh_answer(&h);
+            char id[8];
+            snprintf(id, sizeof(id), "%d", round);
+            wh_timer_fired(&h, id);
+            wh_task(&h, 0);
+            if (round == 1)
+                task_says_all(&h, 2000, 1, events, 1, 0);      /* too many events */
+            else if (round == 2)
+                task_says_all(&h, 2500, 0, older, 1, 0);       /* a reason, no suggestion */
+            else if (variant == 0)
+                task_says_all(&h, 3000, 0, NULL, 0, 1);        /* the flag */
+            else
+                task_says_all(&h, 3000, 1, older, 1, 0);       /* the older reason */
+            if (round < 3) {
+                char want[32];
+                snprintf(want, sizeof(want), "StartTimer(id %d)", round + 1);
+                wa_expect(&h, reg, "FollowsTarget", want);
+            }
+        }
+        wh_run(&h, reg, "FollowsTarget", 0);
+        const can_attrs *at = continued(&h);
+        assert_string_equal(json_of(at->input), "3");
+        assert_int_equal(at->initial_versioning_behavior,
+                         TEMPORAL__API__ENUMS__V1__CONTINUE_AS_NEW_VERSIONING_BEHAVIOR__CONTINUE_AS_NEW_VERSIONING_BEHAVIOR_AUTO_UPGRADE);
+        wh_free(&h);
+    }
+}
+
 /* ---- info ---- */
 
 /* Every field: the worker's (namespace, deployment), the started event's (parent, root, chain,
- * cron, start time, timeouts, attempt), the task's (history length and size, suggestion). */
+ * cron, start time, timeouts, attempt), the task's (history length and size, suggestion and its
+ * reasons as TW_CAN_REASON_* bits, target version changed). */
 static void info_fields(void **st)
 {
     whist h;
@@ -355,7 +417,8 @@ static void info_fields(void **st)
     at->workflow_run_timeout = duration_ms(h.a, 600000);
     at->workflow_task_timeout = duration_ms(h.a, 10000);
     at->attempt = 3;
-    task_says(&h, 4321, 1);
+    static const int reasons[] = {1, 2, 3, 4, 9}; /* 9: unknown, left out */
+    task_says_all(&h, 4321, 1, reasons, 5, 1);
     wf_input in = {.workflow_type = "Info", .workflow_id = "wf", .run_id = "run",
                    .task_queue = "tq", .events = h.ev, .nevents = h.n,
                    .namespace_name = "ns", .deployment_name = "dep", .build_id = "b7"};
@@ -371,7 +434,7 @@ static void info_fields(void **st)
              "\"queue\":\"tq\",\"attempt\":3,\"parent\":\"parent-ns/pwf/prun\","
              "\"root\":\"rwf/rrun\",\"first\":\"first\",\"continued\":\"prev\","
              "\"cron\":\"*/5 * * * *\",\"start\":1700000000123,"
-             "\"timeouts\":[3600000,600000,10000],\"history\":[3,4321,1],"
+             "\"timeouts\":[3600000,600000,10000],\"history\":[3,4321,1,15,1],"
              "\"deployment\":\"dep/b7\",\"arg\":\"x\"}",
              sizeof(tw_wf_info));
     assert_string_equal(
@@ -393,7 +456,7 @@ static void info_defaults(void **st)
              "{\"size\":%zu,\"namespace\":null,\"id\":\"wf\",\"run\":\"run\",\"type\":\"Info\","
              "\"queue\":\"tq\",\"attempt\":1,\"parent\":\"//\",\"root\":\"wf/run\","
              "\"first\":\"run\",\"continued\":null,\"cron\":null,\"start\":1000,"
-             "\"timeouts\":[0,0,0],\"history\":[3,0,0],\"deployment\":\"/\",\"arg\":null}",
+             "\"timeouts\":[0,0,0],\"history\":[3,0,0,0,0],\"deployment\":\"/\",\"arg\":null}",
              sizeof(tw_wf_info));
     assert_string_equal(result(&h), want);
     wh_free(&h);
@@ -448,6 +511,7 @@ int main(void)
         cmocka_unit_test(prepared_in_a_signal_handler),
         cmocka_unit_test(bad_options),
         cmocka_unit_test(suggested_by_the_server),
+        cmocka_unit_test(follows_the_target_version),
         cmocka_unit_test(info_fields),
         cmocka_unit_test(info_defaults),
         cmocka_unit_test(recorded_last_runs_replay),
