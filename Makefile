@@ -350,7 +350,8 @@ TEST_SRC_test_can_talk = $(TEST_SUPPORT_SRC)
 # The deployment_versioning/ scenarios need two worker versions at once: not in FEATURES
 # (test_features serves one function), run by tests/integration/test_versioning.c.
 VERSIONING_FEATURES = deployment_versioning/routing_pinned deployment_versioning/routing_auto_upgrade \
-                      deployment_versioning/routing_with_override deployment_versioning/routing_with_ramp
+                      deployment_versioning/routing_with_override deployment_versioning/routing_with_ramp \
+                      deployment_versioning/upgrade_on_continue_as_new
 INTEGRATION_TESTS += test_versioning
 TEST_SRC_test_versioning = $(TEST_SUPPORT_SRC)
 $(BUILD)/tests/test_versioning: $(addprefix $(BUILD)/features/,$(addsuffix .so,$(VERSIONING_FEATURES)))

@@ -5,9 +5,9 @@
  * build/bootstrap with the scenario's library, one per version. A thread invokes b2's function
  * one invocation after another (each ends at the 2 s idle exit), and the Go SDK driver's check
  * (`tw-driver feature`, local/temporal/driver/feature_versioning.go) invokes b1's the same way
- * while it starts the workflow, moves the current or ramping version, signals it and reads
- * which version answered, as the Worker Controller would invoke the function of the version
- * that has work.
+ * while it starts the workflow, moves the current or ramping version, signals it (or lets a
+ * pinned workflow continue as new onto the new version) and reads which version answered, as
+ * the Worker Controller would invoke the function of the version that has work.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -121,10 +121,12 @@ int main(void)
 {
     static const char *const features[] = {
         "deployment_versioning/routing_pinned", "deployment_versioning/routing_auto_upgrade",
-        "deployment_versioning/routing_with_override", "deployment_versioning/routing_with_ramp"};
-    struct CMUnitTest tests[4];
-    for (size_t i = 0; i < 4; i++)
+        "deployment_versioning/routing_with_override", "deployment_versioning/routing_with_ramp",
+        "deployment_versioning/upgrade_on_continue_as_new"};
+    enum { N = sizeof(features) / sizeof(features[0]) };
+    struct CMUnitTest tests[N];
+    for (size_t i = 0; i < N; i++)
         tests[i] = (struct CMUnitTest){.name = features[i], .test_func = run_scenario,
                                        .initial_state = (void *)features[i]};
-    return _cmocka_run_group_tests("versioning", tests, 4, group_setup, group_teardown);
+    return _cmocka_run_group_tests("versioning", tests, N, group_setup, group_teardown);
 }

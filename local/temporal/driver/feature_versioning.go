@@ -3,7 +3,8 @@
 // deployment with versions b1 (current) and b2, serves each with a function of its own, invokes
 // b2's itself and gives b1's to the check (--invoke). The check finds the deployment from the
 // task queue (its current version) and moves the current or ramping version as the Go scenario
-// does. "WaitForSignal" answers "<signal>_<build id of the worker that ran it>".
+// does. "WaitForSignal" answers "<signal>_<build id of the worker that ran it>";
+// "ContinueAsNewWithVersionUpgrade" answers "v2.0" on b2.
 
 package main
 
@@ -24,6 +25,7 @@ func init() {
 		scenario{"deployment_versioning/routing_auto_upgrade", "an auto-upgrade workflow moves to the new current version", checkRoutingAutoUpgrade},
 		scenario{"deployment_versioning/routing_with_override", "a versioning override pins a workflow to a version that is not current", checkRoutingWithOverride},
 		scenario{"deployment_versioning/routing_with_ramp", "an auto-upgrade workflow moves to a version ramping at 100%", checkRoutingWithRamp},
+		scenario{"deployment_versioning/upgrade_on_continue_as_new", "a pinned workflow told its target version changed continues as new onto it", checkUpgradeOnContinueAsNew},
 	)
 }
 
@@ -114,4 +116,29 @@ func checkRoutingWithRamp(ctx context.Context, r *frun) {
 			return v.GetRampingDeploymentVersion().GetBuildId() == "b2" && v.GetRampingVersionPercentage() == 100
 		})
 	}, "prefix_b2")
+}
+
+// checkUpgradeOnContinueAsNew starts the pinned ContinueAsNewWithVersionUpgrade(0) on b1, waits
+// for its first workflow task, makes b2 current and expects "v2.0" (only b2 answers that): the
+// first run, told at a later task that its target version changed, continued as new with
+// AUTO_UPGRADE. Beyond the Go scenario: the first run's history has that task (its started
+// event says so) and ends continued as new.
+func checkUpgradeOnContinueAsNew(ctx context.Context, r *frun) {
+	dep := r.deployment(ctx)
+	run := r.start(ctx, "ContinueAsNewWithVersionUpgrade", nil, 0)
+	first := run.GetRunID() // the run's id moves to the new run once Get follows it
+	r.waitEvent(ctx, run, "the first workflow task completed", 30*time.Second,
+		isType(enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED))
+	r.setCurrent(ctx, dep, "b2")
+	var got string
+	r.succeeds(ctx, run, &got)
+	r.equal("v2.0", got, "result (the new run ran on b2)")
+	evs := r.eventsOf(ctx, run.GetID(), first)
+	told := false
+	for _, e := range evs {
+		told = told || e.GetWorkflowTaskStartedEventAttributes().GetTargetWorkerDeploymentVersionChanged()
+	}
+	r.require(told, "no WorkflowTaskStarted of the first run says target_worker_deployment_version_changed")
+	r.require(count(evs, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW) == 1,
+		"the first run did not end continued as new")
 }
