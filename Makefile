@@ -244,6 +244,34 @@ $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection \
 	    -Iinclude -o $@ $<
 
+# ---- C++ users (issue 14) ----
+# A user library in C++ (examples/cxx), built as the SDK's Makefile (layer/sdk/Makefile) builds
+# one: the C++ runtime linked in statically with its symbols kept inside, and
+# layer/sdk/cxx_compat.c for the glibc symbols it needs that are newer than 2.26. Built for this
+# machine's architecture only (the cross toolchain has no C++ compiler here).
+CXX_FOR = $(if $(CROSS),$(CROSS)-g++,$(CXX))
+CXX_LIB_FLAGS = -std=c++17 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden \
+                -fvisibility-inlines-hidden -fstack-clash-protection -Iinclude
+CXX_LIB_LINK = -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL -Wl,--no-undefined \
+               -Wl,--wrap=pthread_once -Wl,--wrap=__pthread_key_create \
+               -Wl,--no-as-needed -l:libpthread.so.0 -Wl,--as-needed
+$(BUILD)/examples/cxx_compat.o: layer/sdk/cxx_compat.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -O2 -fPIC -fvisibility=hidden -c -o $@ $<
+$(BUILD)/examples/libcxx.so: examples/cxx/worker.cpp examples/cxx/twpp.hpp include/tw.h \
+                             $(BUILD)/examples/cxx_compat.o
+	$(CXX_FOR) $(CXX_LIB_FLAGS) -o $@ $< $(BUILD)/examples/cxx_compat.o $(CXX_LIB_LINK)
+# tw.h as C++ and as strict C, the same struct layout in both, the C++ example's linkage
+# (tests/integration/test_cxx.c: it runs the compilers itself).
+INTEGRATION_TESTS += test_cxx
+TEST_SRC_test_cxx = tests/support/harness.c
+$(BUILD)/tests/test_cxx: $(BUILD)/examples/libcxx.so
+# The C++ example end to end (tests/integration/test_example_cxx.c): under the emulator, the
+# real server, the Go driver; and from a Debian bullseye root (glibc 2.31).
+INTEGRATION_TESTS += test_example_cxx
+TEST_SRC_test_example_cxx = $(TEST_SUPPORT_SRC)
+$(BUILD)/tests/test_example_cxx: $(BUILD)/examples/libcxx.so
+
 TEST_SRC_test_invocations = $(TEST_SUPPORT_SRC) $(WORKER_SRC)
 TEST_SRC_test_serverless = $(TEST_SUPPORT_SRC)
 TEST_SRC_test_worker = $(TEST_SUPPORT_SRC)

@@ -44,6 +44,14 @@
  *
  * Threading: workflow code runs on the runtime's workflow threads, one workflow at a time per
  * thread, and must be deterministic; activity code runs on the activity pool, several at once.
+ *
+ * C++: the header compiles as C++11 or later (the same layout and entry points as in C). No
+ * exception may leave a function the runtime calls: catch in each one and turn it into
+ * tw_wf_fail() / tw_act_fail(). A coroutine the runtime drops while it is blocked (the workflow
+ * completed, its run left the cache) is never unwound, so its stack objects are not destroyed:
+ * keep what must be freed out of scopes that block, or in tw_wf_alloc() memory. And block in no
+ * catch handler: the exception being handled is per thread, shared by the coroutines on it.
+ * examples/cxx shows all three.
  */
 #ifndef TW_H
 #define TW_H
@@ -385,10 +393,12 @@ extern const tw_api *tw__api;
 TW_EXPORT extern const uint32_t tw_library_abi;
 TW_EXPORT int tw_library_init(const tw_api *api, tw_registry *r);
 
-/* Defines the library's ABI stamp and its entry point, which calls |setup| with the registry. */
+/* Defines the library's ABI stamp and its entry point, which calls |setup| with the registry.
+ * Used once, at file scope (in C++ too: outside any namespace; both names keep the C linkage
+ * of their declarations above). */
 #define TW_LIBRARY(setup)                                                                   \
     const tw_api *tw__api;                                                                  \
-    TW_EXPORT const uint32_t tw_library_abi = TW_ABI_VERSION;                               \
+    const uint32_t tw_library_abi = TW_ABI_VERSION; /* exported: declared so above */       \
     TW_EXPORT int tw_library_init(const tw_api *api, tw_registry *r)                        \
     {                                                                                       \
         if (!api || (api->abi_version >> 16) != TW_ABI_MAJOR ||                             \
@@ -1015,22 +1025,32 @@ static inline int tw_act_fail(tw_act *a, const tw_failure *f) { return tw__api->
 
 /* ---- payload helpers (the encodings the official SDKs send by default) ---- */
 
+/* Bytes and the null pointer, spelled so that C++ compilers warning about C casts
+ * (-Wold-style-cast, -Wzero-as-null-pointer-constant) accept the helpers too. */
+#ifdef __cplusplus
+#define TW__BYTES(p) static_cast<const uint8_t *>(static_cast<const void *>(p))
+#define TW__NULL nullptr
+#else
+#define TW__BYTES(p) ((const uint8_t *)(p))
+#define TW__NULL NULL
+#endif
+
 /* JSON text as a json/plain payload (the bytes are borrowed). */
 static inline tw_payload tw_json(const char *json)
 {
-    tw_payload p = {"json/plain", (const uint8_t *)json, 0};
+    tw_payload p = {"json/plain", TW__BYTES(json), 0};
     while (json && json[p.len])
         p.len++;
     return p;
 }
 static inline tw_payload tw_binary(const void *data, size_t len)
 {
-    tw_payload p = {"binary/plain", (const uint8_t *)data, len};
+    tw_payload p = {"binary/plain", TW__BYTES(data), len};
     return p;
 }
 static inline tw_payload tw_null(void)
 {
-    tw_payload p = {"binary/null", NULL, 0};
+    tw_payload p = {"binary/null", TW__NULL, 0};
     return p;
 }
 
