@@ -148,7 +148,7 @@ $(BUILD)/obj/tests/%.o: tests/%.c | $(DEPS_STAMPS) $(GEN)/.stamp $(SYSTEM_TEST)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # The shipped runtime also runs on glibc 2.26 (provided.al2): see runtime/glibc_compat.c.
-COMPAT_SYMS = __libc_start_main dlopen dlsym dlclose dlerror pthread_create pthread_join \
+COMPAT_SYMS = __libc_start_main dlopen dlsym dlclose dlerror dladdr pthread_create pthread_join \
               pthread_detach pthread_condattr_setclock pthread_key_create pthread_setspecific \
               pthread_once stat fstat
 COMPAT_LINK = $(addprefix -Wl$(comma)--wrap=,$(COMPAT_SYMS)) -Wl,--no-as-needed \

@@ -35,6 +35,7 @@
 
 #ifdef BASE_VERSION
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -46,6 +47,7 @@ OLD(dlopen, BASE_VERSION);
 OLD(dlsym, BASE_VERSION);
 OLD(dlclose, BASE_VERSION);
 OLD(dlerror, BASE_VERSION);
+OLD(dladdr, BASE_VERSION);
 OLD(pthread_create, BASE_VERSION);
 OLD(pthread_join, BASE_VERSION);
 OLD(pthread_detach, BASE_VERSION);
@@ -64,6 +66,7 @@ void *compat_dlopen(const char *, int);
 void *compat_dlsym(void *, const char *);
 int compat_dlclose(void *);
 char *compat_dlerror(void);
+int compat_dladdr(const void *, Dl_info *);
 int compat_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 int compat_pthread_join(pthread_t, void **);
 int compat_pthread_detach(pthread_t);
@@ -81,6 +84,7 @@ void *__wrap_dlopen(const char *, int);
 void *__wrap_dlsym(void *, const char *);
 int __wrap_dlclose(void *);
 char *__wrap_dlerror(void);
+int __wrap_dladdr(const void *, Dl_info *);
 int __wrap_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 int __wrap_pthread_join(pthread_t, void **);
 int __wrap_pthread_detach(pthread_t);
@@ -116,6 +120,7 @@ void *__wrap_dlopen(const char *f, int mode) { return compat_dlopen(f, mode); }
 void *__wrap_dlsym(void *h, const char *s) { return compat_dlsym(h, s); }
 int __wrap_dlclose(void *h) { return compat_dlclose(h); }
 char *__wrap_dlerror(void) { return compat_dlerror(); }
+int __wrap_dladdr(const void *addr, Dl_info *info) { return compat_dladdr(addr, info); }
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
     return compat_pthread_create(t, a, fn, arg);
