@@ -79,6 +79,8 @@ ENGINE_SRC += temporal/engine/child.c temporal/engine/can.c temporal/engine/mark
 WORKER_LAYER_SRC = temporal/worker/worker.c temporal/worker/wft.c temporal/worker/act.c \
                    temporal/worker/api.c temporal/worker/wfcache.c temporal/worker/wfpoll.c \
                    temporal/worker/la.c temporal/worker/codec.c
+# Per-invocation metrics in CloudWatch Embedded Metric Format (temporal/worker/metrics.h).
+WORKER_LAYER_SRC += temporal/worker/metrics.c runtime/emf.c
 
 # Temporal's API protos (pinned npm package, cached) and the protobuf-c code made from them.
 PROTOS_DIR := $(DEPS_CACHE)/temporal-protos-$(shell awk '$$1=="core-bridge"{print $$2}' deps/protos.version)
@@ -460,6 +462,12 @@ TEST_SRC_test_example_family = $(TEST_SUPPORT_SRC)
 INTEGRATION_TESTS += test_async_dynamic test_stop_hooks
 TEST_SRC_test_async_dynamic = $(TEST_SUPPORT_SRC)
 TEST_SRC_test_stop_hooks = $(TEST_SUPPORT_SRC)
+# Metrics (tests/unit/test_emf.c: the EMF line against the specification; the log's trace id)
+# and end to end (tests/integration/test_metrics.c: hello under the emulator, the real server).
+UNIT_TESTS += test_emf
+TEST_SRC_test_emf = runtime/emf.c temporal/worker/metrics.c temporal/config/settings.c $(LOG_SRC)
+INTEGRATION_TESTS += test_metrics
+TEST_SRC_test_metrics = $(TEST_SUPPORT_SRC)
 
 TEST_BINS = $(addprefix $(BUILD)/tests/,$(UNIT_TESTS) $(INTEGRATION_TESTS))
 TEST_BINS += $(FUZZ_REPLAYS)

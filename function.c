@@ -72,6 +72,9 @@ static int fn_invoke(void *state, const rt_invocation *inv, rt_result *res)
     worker_result wr;
     int rc = worker_run(&p, &wr, msg, sizeof(msg));
     res->restart = wr.restart;
+    if (rc != 0)
+        wr.metrics.stop = NULL; /* "error" (every poll failed comes after an idle stop) */
+    metrics_write(&s->settings, &wr.metrics); /* TEMPORAL_METRICS=emf: one line on stdout */
     if (rc != 0) {
         rt_error_set(&res->err, "Runtime.WorkerError", "%s", msg);
         return -1;

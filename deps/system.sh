@@ -16,10 +16,11 @@ mode=${1:?usage: deps/system.sh build|test}
 
 # The cross compiler and arm64 libc headers are build packages: `make layer` builds both
 # architectures (`make ARCH=arm64`). qemu-user-static runs the arm64 bootstrap in the tests
-# (invoked explicitly: a container rarely has binfmt_misc).
+# (invoked explicitly: a container rarely has binfmt_misc). python3-venv: the virtualenv the
+# tests' cfn-lint is installed into (deps/cfn-lint.sh).
 build_pkgs=(build-essential make cmake python3 dpkg-dev ca-certificates curl openssl zip
             protobuf-c-compiler libprotobuf-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
-test_pkgs=(libcmocka-dev nghttp2-server debootstrap clang qemu-user-static unzip)
+test_pkgs=(libcmocka-dev nghttp2-server debootstrap clang qemu-user-static unzip python3-venv)
 case "$mode" in
     build) want=("${build_pkgs[@]}") ;;
     test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
