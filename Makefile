@@ -273,6 +273,11 @@ $(BUILD)/tests/test_cxx: $(BUILD)/examples/libcxx.so
 INTEGRATION_TESTS += test_example_cxx
 TEST_SRC_test_example_cxx = $(TEST_SUPPORT_SRC)
 $(BUILD)/tests/test_example_cxx: $(BUILD)/examples/libcxx.so
+# The SDK archive's Makefile template, layer/sdk/Makefile (tests/integration/test_sdk.c):
+# unpacked from $(LAYERS)'s temporal-lambda-c-sdk.tar.gz (`make layer`), it builds the hello
+# and C++ examples, which run end to end, and refuses a library needing a glibc newer than 2.26.
+INTEGRATION_TESTS += test_sdk
+TEST_SRC_test_sdk = $(TEST_SUPPORT_SRC)
 
 TEST_SRC_test_invocations = $(TEST_SUPPORT_SRC) $(WORKER_SRC)
 TEST_SRC_test_serverless = $(TEST_SUPPORT_SRC)

@@ -61,11 +61,23 @@ sdk="$stage/temporal-lambda-c-sdk"
 mkdir -p "$sdk/include" "$sdk/examples"
 cp include/tw.h "$sdk/include/"
 cp -r examples/* "$sdk/examples/"
+# The Makefile template and what it links into C++ libraries (layer/sdk/).
+cp layer/sdk/Makefile layer/sdk/cxx_compat.c "$sdk/"
 cat >"$sdk/README.md" <<'MD'
 # Temporal workflows in C for AWS Lambda: SDK
 
-`include/tw.h` is the whole API. Build a library for the function's architecture, with the
-same flags for both:
+`include/tw.h` is the whole API (C, or C++ through the same header). The `Makefile` here
+builds a library from a project's `.c` and `.cpp` files for x86_64 and, when the cross
+compiler is installed, arm64, with the flags below, and refuses a library that needs a glibc
+symbol newer than provided.al2's 2.26 (naming it):
+
+    make -f path/to/this/folder/Makefile NAME=orders      # build/x86_64/liborders.so,
+                                                          # build/arm64/liborders.so
+    make SRC=examples/hello/worker.c NAME=hello           # from this folder
+
+Its comment says the rest (choosing sources and compilers, C++ libraries: the C++ runtime
+linked in statically, with `cxx_compat.c`; `examples/cxx` is a workflow in C++). By hand,
+for C, with the same flags for both architectures:
 
     # x86_64
     cc -std=c11 -O2 -fPIC -shared -fvisibility=hidden -fstack-clash-protection -Iinclude \
