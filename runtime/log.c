@@ -18,6 +18,7 @@
 static const char *const NAMES[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
 static int min_level = LOG_INFO;
 static char request_id[LOG_REQUEST_ID_MAX + 1];
+static char trace_id[LOG_TRACE_ID_MAX + 1]; /* under lock, as request_id */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 /* Copies, not pointers: the crash handler reads them, and the task's memory may be gone by
  * then or when a line is written after the task. */
@@ -57,6 +58,7 @@ void log_set_task(const char *kind, const char *type, const char *workflow_id,
 void log_context_get(log_context *out)
 {
     out->request_id = request_id;
+    out->trace_id = trace_id;
     out->kind = task.kind;
     out->type = task.type;
     out->workflow_id = task.workflow_id;
@@ -77,6 +79,37 @@ void log_set_request_id(const char *id)
 {
     pthread_mutex_lock(&lock);
     snprintf(request_id, sizeof(request_id), "%s", id ? id : "");
+    pthread_mutex_unlock(&lock);
+}
+
+void log_trace_root(const char *header, char *out, size_t cap)
+{
+    if (!cap)
+        return;
+    const char *v = header ? header : "";
+    size_t n = strlen(v);
+    for (const char *p = v; *p;) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > 5 && strncmp(p, "Root=", 5) == 0) {
+            v = p + 5;
+            n = len - 5;
+            break;
+        }
+        p += len + (end != NULL);
+    }
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
+
+void log_set_trace_id(const char *header)
+{
+    char root[LOG_TRACE_ID_MAX + 1];
+    log_trace_root(header, root, sizeof(root));
+    pthread_mutex_lock(&lock);
+    memcpy(trace_id, root, strlen(root) + 1);
     pthread_mutex_unlock(&lock);
 }
 
@@ -136,6 +169,7 @@ void log_write(int level, const char *fmt, ...)
         escape(line, sizeof(line), &len, request_id);
         line[len++] = '"';
     }
+    field(line, sizeof(line), &len, "traceId", trace_id);
     pthread_mutex_unlock(&lock);
     field(line, sizeof(line), &len, "taskKind", task.kind);
     field(line, sizeof(line), &len, "workflowId", task.workflow_id);

@@ -2,11 +2,13 @@
  * log: JSON lines on stderr, the form Lambda's JSON log format expects
  * ({"timestamp","level","requestId","message",...}), filtered by AWS_LAMBDA_LOG_LEVEL.
  * It never formats secrets: callers pass only what may be shown.
- * Threading: log_write may be called from any thread; the request id is per process, the task
- * (kind, type, workflow id, activity id) per thread.
+ * Threading: log_write may be called from any thread; the request id and trace id are per
+ * process, the task (kind, type, workflow id, activity id) per thread.
  */
 #ifndef TW_LOG_H
 #define TW_LOG_H
+
+#include <stddef.h>
 
 enum { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
 
@@ -14,7 +16,16 @@ enum { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL };
 void log_init(void);
 void log_set_request_id(const char *request_id); /* NULL clears it; the string is copied */
 /* The longest copies kept (bytes, without the NUL); longer strings are cut. */
-enum { LOG_KIND_MAX = 15, LOG_NAME_MAX = 255, LOG_ACTIVITY_ID_MAX = 127, LOG_REQUEST_ID_MAX = 127 };
+enum { LOG_KIND_MAX = 15, LOG_NAME_MAX = 255, LOG_ACTIVITY_ID_MAX = 127, LOG_REQUEST_ID_MAX = 127,
+       LOG_TRACE_ID_MAX = 127 };
+/* The invocation's trace id, from |header|, the value of Lambda-Runtime-Trace-Id
+ * ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"): its Root,
+ * the X-Ray trace id ("1-5759e988-bd862e3fe1be46a994272793"), goes into every line as
+ * "traceId" after "requestId", so one Logs Insights query finds a trace's lines; a value with
+ * no Root is kept whole. Copied (cut to LOG_TRACE_ID_MAX bytes); NULL or "" clears it. */
+void log_set_trace_id(const char *header);
+/* The Root of trace header |header| into |out| (|cap| bytes; "" for NULL), as above. */
+void log_trace_root(const char *header, char *out, size_t cap);
 
 /* This thread's task, added to its lines as "taskKind", "workflowId", "taskType" and
  * "activityId" and named by the crash line (runtime/crash.h). |kind| is "workflow" or
@@ -31,6 +42,7 @@ void log_set_task(const char *kind, const char *type, const char *workflow_id,
  * invocation starts may see a mix of two ids, always NUL-terminated. */
 typedef struct log_context {
     const char *request_id;
+    const char *trace_id; /* the Root, as in the lines */
     const char *kind;
     const char *type;
     const char *workflow_id;

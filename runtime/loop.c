@@ -92,6 +92,7 @@ int rt_main(const rt_handler *h)
             goto out;
         }
         log_set_request_id(inv.request_id);
+        log_set_trace_id(inv.trace_id); /* as _X_AMZN_TRACE_ID (rt_next) */
         rt_result res = {0};
         int ok = h->invoke(state, &inv, &res) == 0;
         rc = finish(c, &inv, ok, &res);
@@ -103,6 +104,7 @@ int rt_main(const rt_handler *h)
             _exit(2);
         }
         log_set_request_id(NULL);
+        log_set_trace_id(NULL);
         if (rc != RT_OK) {
             log_write(LOG_FATAL, "%s", rt_client_errmsg(c));
             goto out;

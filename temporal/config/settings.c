@@ -97,6 +97,57 @@ static int get_duration(const char *const *env, const char *name, int64_t *out, 
     return 0;
 }
 
+/* TEMPORAL_METRICS and TEMPORAL_METRICS_NAMESPACE. With metrics on, the task queue, the
+ * deployment name and the build id are dimension values: CloudWatch takes only ASCII there, at
+ * most 1024 characters, and would drop the whole line otherwise. */
+static int get_metrics(settings *s, const char *const *env, char *err, size_t errlen)
+{
+    const char *v = lookup(env, "TEMPORAL_METRICS");
+    if (v && *v && strcasecmp(v, "emf") == 0) {
+        s->metrics = SETTINGS_METRICS_EMF;
+    } else if (v && *v && strcasecmp(v, "off") != 0) {
+        snprintf(err, errlen, "TEMPORAL_METRICS: expected off or emf, got \"%.40s\"", v);
+        return -1;
+    }
+    const char *ns = lookup(env, "TEMPORAL_METRICS_NAMESPACE");
+    if (!ns || !*ns)
+        ns = SETTINGS_DEFAULT_METRICS_NAMESPACE;
+    size_t n = strlen(ns);
+    int ascii = 1, blank = 1;
+    for (const char *p = ns; *p; p++) {
+        ascii &= (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f;
+        blank &= *p == ' ';
+    }
+    if (n > 255 || !ascii || blank || ns[0] == ':' || strncmp(ns, "AWS/", 4) == 0) {
+        snprintf(err, errlen, "TEMPORAL_METRICS_NAMESPACE: a CloudWatch namespace is 1 to 255 "
+                              "printable ASCII characters, not starting with ':' or \"AWS/\"; "
+                              "got \"%.40s\"", ns);
+        return -1;
+    }
+    if (!(s->metrics_namespace = strdup(ns))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (s->metrics == SETTINGS_METRICS_OFF)
+        return 0;
+    const struct { const char *name, *value; } dims[] = {
+        {"TEMPORAL_TASK_QUEUE", s->task_queue},
+        {"TEMPORAL_DEPLOYMENT_NAME", s->deployment_name},
+        {"TEMPORAL_WORKER_BUILD_ID", s->build_id}};
+    for (size_t i = 0; i < sizeof(dims) / sizeof(dims[0]); i++) {
+        int ok = strlen(dims[i].value) <= 1024;
+        for (const char *p = dims[i].value; *p; p++)
+            ok &= (unsigned char)*p < 0x80;
+        if (!ok) {
+            snprintf(err, errlen, "TEMPORAL_METRICS=emf: %s is a metric dimension, which "
+                                  "CloudWatch takes only in ASCII and up to 1024 characters; "
+                                  "turn metrics off or use such a name", dims[i].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int settings_load(settings *s, const char *const *env, char *err, size_t errlen)
 {
     memset(s, 0, sizeof(*s));
@@ -125,7 +176,8 @@ int settings_load(settings *s, const char *const *env, char *err, size_t errlen)
         get_int(env, "TEMPORAL_WORKFLOW_CACHE_SIZE", 0, 100000, &s->workflow_cache_size, err,
                 errlen) ||
         get_duration(env, "TEMPORAL_STICKY_SCHEDULE_TO_START_TIMEOUT", &s->sticky_timeout_ms,
-                     &sticky_set, err, errlen))
+                     &sticky_set, err, errlen) ||
+        get_metrics(s, env, err, errlen))
         goto fail;
     if (sticky_set && s->sticky_timeout_ms < 1000) {
         snprintf(err, errlen, "TEMPORAL_STICKY_SCHEDULE_TO_START_TIMEOUT: at least 1s (a "
@@ -169,5 +221,6 @@ void settings_free(settings *s)
     free(s->task_queue);
     free(s->deployment_name);
     free(s->build_id);
+    free(s->metrics_namespace);
     memset(s, 0, sizeof(*s));
 }

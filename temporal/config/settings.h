@@ -29,6 +29,10 @@
  *                                            invocation's own (sticky) queue before the server
  *                                            gives it to the task queue (5s; at least 1s;
  *                                            shortened near the invocation's end)
+ *   TEMPORAL_METRICS                         off | emf: one CloudWatch Embedded Metric Format
+ *                                            line per invocation (temporal/worker/metrics.h;
+ *                                            off: custom metrics are billed per metric)
+ *   TEMPORAL_METRICS_NAMESPACE               its CloudWatch namespace (TemporalLambdaWorker)
  * The shutdown buffer must be at least the stop timeout + 1s (SETTINGS_STOP_MARGIN_MS).
  * Durations are a number with a unit: ms, s or m ("7s", "500ms").
  */
@@ -54,6 +58,8 @@ typedef struct settings {
                                   * task (TEMPORAL_DEADLOCK_DETECTION_TIMEOUT, 1 s); 0: off */
     int workflow_cache_size;     /* runs kept between tasks (sticky execution); 0: off */
     int64_t sticky_timeout_ms;   /* the sticky queue's schedule-to-start timeout */
+    int metrics;                 /* SETTINGS_METRICS_* (TEMPORAL_METRICS) */
+    char *metrics_namespace;     /* TEMPORAL_METRICS_NAMESPACE, or the default's copy */
 
 /* What the shutdown buffer must hold beyond the stop timeout: failing back the activities still
  * running (all at once) and answering the invocation. The worker's hard deadline is the Lambda
@@ -70,6 +76,11 @@ typedef struct settings {
  * sticky cache of 100 workflows, a sticky schedule-to-start timeout of 5 s. */
 #define SETTINGS_DEFAULT_WORKFLOW_CACHE_SIZE 100
 #define SETTINGS_DEFAULT_STICKY_TIMEOUT_MS 5000
+
+/* TEMPORAL_METRICS: off by default (README, "Metrics and traces"). */
+#define SETTINGS_METRICS_OFF 0
+#define SETTINGS_METRICS_EMF 1
+#define SETTINGS_DEFAULT_METRICS_NAMESPACE "TemporalLambdaWorker"
 } settings;
 
 /* Reads |env| (NULL-terminated "KEY=VALUE"; NULL: empty). 0, or -1 with |err|. */

@@ -421,6 +421,7 @@ void *act_poller(void *arg)
         WFS(PollActivityTaskQueueResponse) *t = NULL;
         int code = GRPC_RESOURCE_EXHAUSTED;
         grpc_status st = {.message = "out of memory"};
+        int64_t since = metrics_clock_us();
         if (a) {
             WFS(PollActivityTaskQueueRequest) req;
             PB_INIT(WFS_DESC(poll_activity_task_queue_request), &req);
@@ -437,6 +438,8 @@ void *act_poller(void *arg)
         }
         tw_act *act = NULL;
         char why[400];
+        if (code == GRPC_OK && t->task_token.len)
+            worker_sample(w, &w->poll_wait, since);
         if (code == GRPC_OK && t->task_token.len &&
             codec_decode(reg_get_codec(w->reg), a, &t->base, why, sizeof(why)) != 0) {
             /* As sdk-go: input that cannot be decoded fails the attempt (retried). */

@@ -84,6 +84,8 @@ static void slot_end(worker *w, wf_slot *slot, int failed)
 static void run_tasks(worker *w, wf_slot *slot, arena *a, wf_task *t)
 {
     while (t) {
+        int64_t since = metrics_clock_us();
+        int query = t->query != NULL; /* |t| is gone after wft_run */
         slot_begin(w, slot, t);
         log_set_task(t->query ? "query" : "workflow", slot->type,
                      t->workflow_execution->workflow_id, NULL);
@@ -91,6 +93,8 @@ static void run_tasks(worker *w, wf_slot *slot, arena *a, wf_task *t)
         arena *next_arena = NULL;
         wf_task *next = wft_run(w, slot, a, t, &next_arena, &failed);
         log_set_task(NULL, NULL, NULL, NULL);
+        if (!query)
+            worker_sample(w, &w->wft_latency, since);
         slot_end(w, slot, failed);
         a = next_arena;
         t = next;
@@ -117,6 +121,7 @@ static wf_task *poll_once(worker *w, int sticky, int poll_ms, arena **a, int64_t
     ProtobufCMessage *resp = NULL;
     grpc_status st = {.message = "out of memory"};
     int code = GRPC_RESOURCE_EXHAUSTED;
+    int64_t since = metrics_clock_us();
     if (*a) {
         WFS(PollWorkflowTaskQueueRequest) req;
         PB_INIT(WFS_DESC(poll_workflow_task_queue_request), &req);
@@ -150,6 +155,8 @@ static wf_task *poll_once(worker *w, int sticky, int poll_ms, arena **a, int64_t
         *a = NULL;
         t = NULL;
     }
+    if (t)
+        worker_sample(w, &w->poll_wait, since);
     worker_poll_outcome(w, sticky ? "sticky workflow poll" : "workflow poll", code, &st, backoff);
     return t;
 }

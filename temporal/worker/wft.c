@@ -421,8 +421,13 @@ static int run_workflow_task(worker *w, wf_slot *slot, arena *a, wf_task *t, wf_
         fail_workflow_task(w, a, t, WF_CAUSE_UNHANDLED_FAILURE, "out of memory in the worker");
         return -1;
     }
+    /* A replay: a new run for a workflow that had tasks before (no kept run to go on from). */
+    int replay = wf_exec_next_event(x) == 1 && t->previous_started_event_id > 0;
+    int64_t replay_since = metrics_clock_us();
     wf_output out;
     wf_exec_task(x, a, &in, &out);
+    if (replay)
+        worker_sample(w, &w->replay, replay_since);
     if (wft_slot_stuck(w, slot)) {
         release_run(w, t, x, 0);
         return -1; /* already failed by the watchdog; the server refuses any other answer */

@@ -112,6 +112,14 @@ int worker_stopping(worker *w)
     return s;
 }
 
+void worker_sample(worker *w, emf_samples *samples, int64_t since_us)
+{
+    double ms = (double)(metrics_clock_us() - since_us) / 1000.0;
+    pthread_mutex_lock(&w->mu);
+    emf_samples_add(samples, ms);
+    pthread_mutex_unlock(&w->mu);
+}
+
 void worker_unref(worker *w)
 {
     pthread_mutex_lock(&w->mu);
@@ -477,6 +485,33 @@ static int run_stop_hooks(worker *w, const worker_params *p)
     return rc == 1;
 }
 
+/* How long nothing ran before the stop began, at |stop_start| (monotonic ms). */
+static int64_t idle_before(worker *w, int64_t stop_start)
+{
+    pthread_mutex_lock(&w->mu);
+    int64_t ms = stop_start > w->last_busy ? stop_start - w->last_busy : 0;
+    pthread_mutex_unlock(&w->mu);
+    return ms;
+}
+
+/* The invocation's metrics (metrics.h), once it is drained. */
+static void metrics_of(worker *w, int idle, int64_t idle_ms, worker_metrics *m)
+{
+    pthread_mutex_lock(&w->mu);
+    m->stop = idle ? "idle" : "deadline";
+    m->wf_tasks = w->wf_tasks;
+    m->wf_failed = w->wf_failed;
+    m->acts_completed = w->acts_done - w->acts_failed;
+    m->acts_failed = w->acts_failed;
+    m->acts_failed_back = w->acts_abandoned;
+    m->poll_errors = w->poll_errors;
+    m->idle_ms = idle_ms;
+    m->wft_latency = w->wft_latency;
+    m->replay = w->replay;
+    m->poll_wait = w->poll_wait;
+    pthread_mutex_unlock(&w->mu);
+}
+
 static char *summary_json(worker *w, int idle, int polled)
 {
     char *out;
@@ -500,6 +535,7 @@ int worker_run(const worker_params *p, worker_result *res, char *err, size_t err
 {
     const settings *s = p->settings;
     memset(res, 0, sizeof(*res));
+    res->metrics.idle_ms = -1; /* not polled (yet) */
     int64_t now_mono = clock_mono_ms();
     int64_t work_ms = p->deadline_ms - clock_wall_ms() - s->shutdown_buffer_ms;
     if (work_ms <= 1000) {
@@ -554,8 +590,11 @@ int worker_run(const worker_params *p, worker_result *res, char *err, size_t err
              s->deployment_name, s->build_id, (long long)work_ms);
 
     int idle = work(w, stop_at);
-    res->restart = stop(w, clock_mono_ms());
+    int64_t stop_start = clock_mono_ms();
+    int64_t idle_ms = idle_before(w, stop_start);
+    res->restart = stop(w, stop_start);
     res->restart |= run_stop_hooks(w, p);
+    metrics_of(w, idle, idle_ms, &res->metrics);
     res->summary = summary_json(w, idle, 1);
     if (res->summary) /* an Event invocation's answer goes nowhere: the log keeps it */
         log_info("invocation done: %s", res->summary);

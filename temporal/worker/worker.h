@@ -20,6 +20,7 @@
 #include "temporal/config/envconfig.h"
 #include "registry/reg.h"
 #include "temporal/config/settings.h"
+#include "temporal/worker/metrics.h"
 
 typedef struct worker_params {
     const settings *settings;
@@ -33,6 +34,7 @@ typedef struct worker_params {
 typedef struct worker_result {
     char *summary; /* malloc'd JSON, the caller frees it; NULL on failure */
     int restart;   /* a thread is stuck in user code: end the process once answered */
+    worker_metrics metrics; /* what it did, on failure too (metrics.h) */
 } worker_result;
 
 /* Runs the invocation. Returns 0 with res->summary, or -1 with |err| (a wrong address,

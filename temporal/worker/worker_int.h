@@ -44,6 +44,7 @@
 #include "temporal/engine/wf.h"
 #include "registry/reg.h"
 #include "temporal/config/settings.h"
+#include "temporal/worker/metrics.h"
 
 #define CALL_TIMEOUT_MS 10000
 #define POLL_TIMEOUT_MS 70000
@@ -126,6 +127,7 @@ struct worker {
         queries;             /* queries answered: legacy query tasks and queries in tasks */
     int polls_ok, poll_errors;
     char poll_error[300];    /* the last poll error, for the invocation's error */
+    emf_samples wft_latency, replay, poll_wait; /* the metrics' samples (metrics.h) */
 };
 
 /* min(|want|, time left before the hard deadline), at least 1 (a call then fails at once with
@@ -148,6 +150,9 @@ int worker_call_into(worker *w, const char *method, const ProtobufCMessage *req,
                      const ProtobufCMessageDescriptor *desc, int timeout_ms, arena *a,
                      ProtobufCMessage **resp, grpc_status *st);
 int worker_stopping(worker *w);
+/* Adds the milliseconds since |since_us| (metrics_clock_us) to |samples|, one of |w|'s. Takes
+ * mu. */
+void worker_sample(worker *w, emf_samples *samples, int64_t since_us);
 /* Starts |fn|(|arg|) on a detached thread that holds a reference to |w| (it must end with
  * worker_unref) and counts in *|counter| (may be NULL). Called with mu held. 0, or -1 when no
  * thread could be made (nothing changed). */
