@@ -550,6 +550,17 @@ test: export LAYERS := $(or $(SHIPPED_BUILD),$(BUILD))
 $(if $(and $(filter test,$(MAKECMDGOALS)),$(CROSS)),$(error make test runs on this machine's \
     architecture; it tests the arm64 build itself))
 
+# The deploy template (layer/template.yaml) is linted by cfn-lint, from PyPI, pinned in
+# deps/pip.version and installed into a virtualenv in the cache (deps/cfn-lint.sh), and checked
+# against the names bootstrap reads and the zips `make layer` makes
+# (tests/integration/test_template.c).
+CFN_LINT_VENV := $(DEPS_CACHE)/cfn-lint-$(shell awk '$$1=="cfn-lint"{print $$2}' deps/pip.version)
+$(CFN_LINT_VENV)/.done: deps/cfn-lint.sh deps/pip.version | $(SYSTEM_TEST)
+	bash deps/cfn-lint.sh $(DEPS_CACHE) >/dev/null
+INTEGRATION_TESTS += test_template
+test: $(BUILD)/tests/test_template $(CFN_LINT_VENV)/.done
+test: export CFN_LINT_VENV := $(CFN_LINT_VENV)
+
 # The whole serverless flow on this machine, once: Temporal invokes the hello example. Says
 # what it builds in plain lines (the compiler's go to $(BUILD)/demo-build.log).
 DEMO_LOG = $(BUILD)/demo-build.log
