@@ -17,6 +17,10 @@ dest="$cache/cfn-lint-$version"
 mkdir -p "$cache"
 exec 9>"$cache/.cfn-lint.lock"
 flock 9
+# A virtualenv made by another python3 (an upgrade since) no longer runs: made again.
+if [ -f "$dest/.done" ] && ! "$dest/bin/cfn-lint" --version >/dev/null 2>&1; then
+    rm -f "$dest/.done"
+fi
 if [ ! -f "$dest/.done" ]; then
     work=$(mktemp -d "$cache/.cfn-lint.XXXXXX")
     trap 'rm -rf "$work"' EXIT
