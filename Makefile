@@ -92,7 +92,7 @@ GEN_CFLAGS = -std=c11 -O2 -g -ffunction-sections -fdata-sections $(SANFLAGS) -I$
 # it, so a test that loads a user library links this).
 WORKER_SRC = $(WORKER_LAYER_SRC) $(ENGINE_SRC) temporal/config/settings.c registry/reg.c \
              $(TEMPORAL_SRC) $(LOG_SRC)
-BOOTSTRAP_SRC = bootstrap.c function.c $(WORKER_SRC) runtime/rt.c runtime/loop.c
+BOOTSTRAP_SRC = bootstrap.c function.c check.c $(WORKER_SRC) runtime/rt.c runtime/loop.c
 EMU_SRC = local/emu/main.c local/emu/http.c local/emu/env.c local/emu/invoke.c
 TEST_BOOTSTRAP_SRC = bootstrap.c tests/support/test_handler.c $(RUNTIME_SRC)
 TEST_SUPPORT_SRC = tests/support/harness.c tests/support/tserver.c tests/support/flow.c
@@ -467,6 +467,11 @@ TEST_SRC_test_example_family = $(TEST_SUPPORT_SRC)
 INTEGRATION_TESTS += test_async_dynamic test_stop_hooks
 TEST_SRC_test_async_dynamic = $(TEST_SUPPORT_SRC)
 TEST_SRC_test_stop_hooks = $(TEST_SUPPORT_SRC)
+# `bootstrap --check` (check.h) end to end (tests/integration/test_check.c): the shipped
+# bootstrap run by hand against the real server (with --api-key), the emulator answering the
+# server's GetFunction for compute configs, the driver making the Worker Deployments.
+INTEGRATION_TESTS += test_check
+TEST_SRC_test_check = $(TEST_SUPPORT_SRC) $(STALLPROXY_SRC) check.c $(WORKER_SRC)
 # Metrics (tests/unit/test_emf.c: the EMF line against the specification; the log's trace id)
 # and end to end (tests/integration/test_metrics.c: hello under the emulator, the real server).
 UNIT_TESTS += test_emf

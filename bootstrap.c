@@ -13,8 +13,10 @@
 /* Provided by the handler linked into this executable. */
 extern const rt_handler function_handler;
 
-int main(void)
+int main(int argc, char **argv)
 {
     crash_install(); /* before any thread exists; if it fails, a crash only lacks its line */
+    if (argc > 1 && function_handler.command) /* run by hand: bootstrap --check (check.h) */
+        return function_handler.command(argc, argv);
     return rt_main(&function_handler);
 }

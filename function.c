@@ -3,11 +3,13 @@
  * reports any mistake through /runtime/init/error: the worker settings (settings.h), the
  * connection settings (config/envconfig.h) and the user's library (registry). Each invocation
  * then runs the Temporal worker (worker.h) until its deadline and answers with its summary.
+ * Started with arguments (by hand, never by Lambda), it runs `bootstrap --check` (check.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "registry/reg.h"
 #include "runtime/loop.h"
 #include "temporal/config/envconfig.h"
@@ -84,4 +86,4 @@ static int fn_invoke(void *state, const rt_invocation *inv, rt_result *res)
     return 0;
 }
 
-const rt_handler function_handler = {fn_init, fn_invoke, fn_destroy};
+const rt_handler function_handler = {fn_init, fn_invoke, fn_destroy, check_main};

@@ -39,6 +39,10 @@ typedef struct rt_handler {
     int (*invoke)(void *state, const rt_invocation *inv, rt_result *res);
     /* Frees what init made; called once at exit. May be NULL. */
     void (*destroy)(void *state);
+    /* What the executable does when started with arguments (Lambda starts it with none):
+     * `bootstrap --check`. Gets main's argc/argv, returns the exit status. May be NULL: then
+     * arguments are ignored. */
+    int (*command)(int argc, char **argv);
 } rt_handler;
 
 /* Runs |h| against $AWS_LAMBDA_RUNTIME_API until a fatal error. Returns the process exit

@@ -150,4 +150,4 @@ static void th_destroy(void *st)
     free(st);
 }
 
-const rt_handler function_handler = {th_init, th_invoke, th_destroy};
+const rt_handler function_handler = {th_init, th_invoke, th_destroy, NULL};
