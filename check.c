@@ -62,6 +62,7 @@ typedef struct check {
     FILE *out;
     const char *const *env;
     int timeout_ms;
+    int64_t function_timeout_ms;
     int failed, warned;
     settings s;
     int settings_loaded;        /* s holds values (some maybe placeholders) */
@@ -245,6 +246,28 @@ static void check_unknown_variables(check *c)
         if (!check_known_variable(name))
             warn(c, "%s is set, but bootstrap reads no such variable (a typo?)", name);
     }
+}
+
+/* What an invocation does with the function's timeout (worker.c): it polls until the shutdown
+ * buffer starts, refuses to start with 1 s or less of that, and warns under 5 s. */
+static void check_function_timeout(check *c)
+{
+    if (!c->function_timeout_ms || !c->settings_loaded)
+        return;
+    char t[24], b[24];
+    int64_t work = c->function_timeout_ms - c->s.shutdown_buffer_ms;
+    dur(t, sizeof(t), c->function_timeout_ms);
+    dur(b, sizeof(b), c->s.shutdown_buffer_ms);
+    if (work <= 1000)
+        fail(c, "a function timeout of %s leaves %lld ms before the shutdown buffer "
+                "(TEMPORAL_SHUTDOWN_BUFFER, %s): every invocation would fail; raise the timeout "
+                "or lower the buffer", t, (long long)work, b);
+    else if (work < 5000)
+        warn(c, "a function timeout of %s leaves only %lld ms of polling per invocation after "
+                "the shutdown buffer (%s)", t, (long long)work, b);
+    else
+        ok(c, "function timeout %s: each invocation polls for up to %lld s, then stops within "
+              "the shutdown buffer (%s)", t, (long long)(work / 1000), b);
 }
 
 /* ---- connection settings and the library ---- */
@@ -609,8 +632,10 @@ out:
 int check_run(const check_opts *o, const char *const *env, FILE *out)
 {
     check c = {.out = out, .env = env,
-               .timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : CHECK_DEFAULT_TIMEOUT_MS};
+               .timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : CHECK_DEFAULT_TIMEOUT_MS,
+               .function_timeout_ms = o ? o->function_timeout_ms : 0};
     check_settings(&c);
+    check_function_timeout(&c);
     check_unknown_variables(&c);
     check_connection_settings(&c);
     check_library(&c, o ? o->handler : NULL);
@@ -632,7 +657,7 @@ int check_run(const check_opts *o, const char *const *env, FILE *out)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bootstrap --check [--handler FILE] [--timeout DURATION]\n"
+    fprintf(f, "usage: bootstrap --check [--handler FILE] [--timeout D] [--function-timeout D]\n"
                "       bootstrap --help | --version\n"
                "Without arguments bootstrap is the Lambda runtime (it needs "
                "AWS_LAMBDA_RUNTIME_API).\n"
@@ -642,7 +667,9 @@ static void usage(FILE *f)
                "the namespace and the Worker Deployment Version; each network\nstep is bounded by "
                "--timeout (default 5s). Exit status: 0 fine, 1 a check failed, 2 usage.\n"
                "  --handler FILE    the library, in place of _HANDLER\n"
-               "  --timeout D       each network step's bound (500ms, 5s, 1m)\n");
+               "  --timeout D       each network step's bound (500ms, 5s, 1m)\n"
+               "  --function-timeout D  the function's timeout (at most 15m), checked against\n"
+               "                    TEMPORAL_SHUTDOWN_BUFFER\n");
 }
 
 int check_main(int argc, char **argv)
@@ -671,6 +698,13 @@ int check_main(int argc, char **argv)
                 return 2;
             }
             o.timeout_ms = (int)ms;
+        } else if (strcmp(argv[i], "--function-timeout") == 0 && i + 1 < argc) {
+            if (settings_parse_duration(argv[++i], &ms) || ms < 1000 || ms > 900000) {
+                fprintf(stderr, "bootstrap: --function-timeout: expected a Lambda timeout from "
+                                "1s to 15m such as 300s, got \"%s\"\n", argv[i]);
+                return 2;
+            }
+            o.function_timeout_ms = ms;
         } else
             goto bad;
     }

@@ -9,7 +9,8 @@
  *   warn version b1 of Worker Deployment shop is not current: ...
  *   skip the Worker Deployment Version: no connection to Temporal
  *
- * In order: the worker settings (settings.h; every bad variable, not only the first), TEMPORAL_*
+ * In order: the worker settings (settings.h; every bad variable, not only the first; with
+ * --function-timeout, the time it leaves to poll after TEMPORAL_SHUTDOWN_BUFFER), TEMPORAL_*
  * names bootstrap does not read (a typo), the connection settings (envconfig.h), the user's
  * library (_HANDLER under LAMBDA_TASK_ROOT, as Lambda loads it, or --handler), then on the
  * network, each step bounded by --timeout: DescribeNamespace, DescribeWorkerDeployment and
@@ -27,6 +28,7 @@
 #ifndef TW_CHECK_H
 #define TW_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #define CHECK_DEFAULT_TIMEOUT_MS 5000
@@ -34,13 +36,16 @@
 typedef struct check_opts {
     const char *handler; /* the library, in place of _HANDLER (same resolution); NULL: _HANDLER */
     int timeout_ms;      /* each network step's bound; 0: CHECK_DEFAULT_TIMEOUT_MS */
+    int64_t function_timeout_ms; /* the function's timeout, checked against the shutdown
+                                  * buffer as each invocation does; 0: not checked */
 } check_opts;
 
 /* Runs every check against |env| (NULL-terminated "KEY=VALUE"; borrowed), writing the lines
  * to |out|. Returns the number of failed checks (0: all fine). Frees all it made. */
 int check_run(const check_opts *o, const char *const *env, FILE *out);
 
-/* `bootstrap --check [--handler FILE] [--timeout DURATION]`, also `--help` and `--version`:
+/* `bootstrap --check [--handler FILE] [--timeout D] [--function-timeout D]`, also `--help` and
+ * `--version`:
  * |argv| is bootstrap's, argv[1] the option that brought it here. Reads environ, writes to
  * stdout (usage mistakes to stderr). Returns the exit status. */
 int check_main(int argc, char **argv);

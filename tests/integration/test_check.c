@@ -303,6 +303,39 @@ static void bad_values(void **st)
     run_free(&r);
 }
 
+/* --function-timeout: the time an invocation polls before the shutdown buffer (7 s by
+ * default), refused at 1 s or less and warned under 5 s, as each invocation does. */
+static void function_timeout(void **st)
+{
+    char dep[64];
+    fresh(dep, sizeof(dep), "ft");
+    deploy(dep, "b1", ARN ":1", 1);
+    run r;
+    const char *tight[] = {"--check", "--function-timeout", "8s", NULL};
+    check_with(&r, dep, "b1", NULL, tight);
+    assert_int_equal(r.status, 1);
+    expect_line(&r, "FAIL ", (const char *[]){"function timeout of 8s", "1000 ms",
+                                                "TEMPORAL_SHUTDOWN_BUFFER", NULL});
+    run_free(&r);
+    const char *short_[] = {"--check", "--function-timeout", "10s", NULL};
+    check_with(&r, dep, "b1", NULL, short_);
+    assert_int_equal(r.status, 0);
+    expect_line(&r, "warn ", (const char *[]){"function timeout of 10s", "3000 ms", NULL});
+    run_free(&r);
+    const char *fine[] = {"--check", "--function-timeout", "5m", NULL};
+    const char *buffer[] = {"TEMPORAL_SHUTDOWN_BUFFER=20s", NULL};
+    check_with(&r, dep, "b1", buffer, fine);
+    assert_int_equal(r.status, 0);
+    expect_line(&r, "ok   ", (const char *[]){"function timeout 300s", "up to 280 s", "(20s)",
+                                                NULL});
+    run_free(&r);
+    const char *too_long[] = {"--check", "--function-timeout", "16m", NULL};
+    check_with(&r, dep, "b1", NULL, too_long);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--function-timeout"));
+    run_free(&r);
+}
+
 /* A library that does not load: missing, not a shared object, a workflow without a versioning
  * behaviour (fine once TEMPORAL_DEFAULT_VERSIONING_BEHAVIOR gives one); --handler names one. */
 static void library_that_does_not_load(void **st)
@@ -595,6 +628,7 @@ int main(void)
         cmocka_unit_test(all_fine),
         cmocka_unit_test(missing_variable),
         cmocka_unit_test(bad_values),
+        cmocka_unit_test(function_timeout),
         cmocka_unit_test(library_that_does_not_load),
         cmocka_unit_test(wrong_address),
         cmocka_unit_test(wrong_namespace),
