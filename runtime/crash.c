@@ -36,7 +36,7 @@ enum { ALT_STACK_SIZE = 64 * 1024 };
  * shorter than PIPE_BUF, so they reach the pipe in one piece even when two threads crash. */
 enum {
     TASK_BYTES = LOG_KIND_MAX + 2 * LOG_NAME_MAX + LOG_ACTIVITY_ID_MAX,
-    LINE_CAP = 6 * (2 * TASK_BYTES + LOG_REQUEST_ID_MAX) + 512,
+    LINE_CAP = 6 * (2 * TASK_BYTES + LOG_REQUEST_ID_MAX + LOG_TRACE_ID_MAX) + 512,
 };
 
 static struct sigaction previous[NSIGNALS]; /* what was there before crash_install */
@@ -172,6 +172,7 @@ static void write_line(const char *name, int sig, const siginfo_t *info)
     put_timestamp(&l);
     put(&l, "\"level\":\"FATAL\"");
     put_field(&l, "requestId", c.request_id);
+    put_field(&l, "traceId", c.trace_id); /* as log.c's lines */
     put_field(&l, "taskKind", c.kind);
     put_field(&l, "workflowId", c.workflow_id);
     put_field(&l, "taskType", c.type);

@@ -9,7 +9,7 @@
  * array of at most 100 numbers, a Unit from CloudWatch's list, a StorageResolution of 1 or 60.
  * The validator is shown to refuse documents that break each rule. Also: the settings that
  * turn metrics on (TEMPORAL_METRICS, TEMPORAL_METRICS_NAMESPACE), and the trace id the log
- * adds to every line (runtime/log.h).
+ * adds to every line (runtime/log.h), the crash line included (runtime/crash.h).
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -18,13 +18,16 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "runtime/crash.h"
 #include "runtime/emf.h"
 #include "runtime/log.h"
 #include "temporal/config/settings.h"
@@ -571,8 +574,51 @@ static void every_line_carries_the_trace_id(void **st)
     assert_string_equal(lc.trace_id, "");
 }
 
+/* The crash line (runtime/crash.c) is a line of the invocation too. The handlers are
+ * crash_install's from main (cmocka puts its own in place while a test runs: ours again in
+ * the child). */
+static const int CRASH_SIGNALS[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+static struct sigaction ours[5];
+
+static void the_crash_line_carries_the_trace_id(void **st)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (int i = 0; i < 5; i++)
+            sigaction(CRASH_SIGNALS[i], &ours[i], NULL);
+        dup2(p[1], STDERR_FILENO);
+        close(p[0]);
+        log_set_request_id("req-crash");
+        log_set_trace_id("Root=1-00000001-aaaaaaaaaaaaaaaaaaaaaaaa;Parent=2;Sampled=1");
+        abort();
+    }
+    close(p[1]);
+    char buf[16384];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(p[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    close(p[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    const char *fatal = strstr(buf, "\"level\":\"FATAL\"");
+    if (!fatal)
+        fail_msg("no crash line in: %s", buf);
+    assert_non_null(strstr(fatal, "\"requestId\":\"req-crash\",\"traceId\":"
+                                  "\"1-00000001-aaaaaaaaaaaaaaaaaaaaaaaa\""));
+}
+
 int main(void)
 {
+    if (crash_install() != 0)
+        return 1;
+    for (int i = 0; i < 5; i++)
+        sigaction(CRASH_SIGNALS[i], NULL, &ours[i]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_validator_refuses_what_the_specification_forbids),
         cmocka_unit_test(samples_keep_everything_then_a_uniform_hundred),
@@ -584,6 +630,7 @@ int main(void)
         cmocka_unit_test(metric_mistakes_name_the_variable),
         cmocka_unit_test(the_trace_root_is_the_xray_trace_id),
         cmocka_unit_test(every_line_carries_the_trace_id),
+        cmocka_unit_test(the_crash_line_carries_the_trace_id),
     };
     return cmocka_run_group_tests_name("emf", tests, NULL, NULL);
 }
