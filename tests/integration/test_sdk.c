@@ -9,6 +9,8 @@
  *     GLIBC_2.26; the x86_64 one runs hello end to end (emulator, real server, Go driver);
  *   - from the SDK folder, the C++ example becomes build/x86_64/libcxx.so, which runs
  *     Summarize end to end, an exception thrown and caught in it included;
+ *   - with the arm64 C++ cross compiler, the C++ example for arm64, run by the arm64 bootstrap
+ *     under qemu in an arm64 bullseye root (glibc 2.31);
  *   - a library calling stat(), built on a glibc that binds it to GLIBC_2.33, is refused with
  *     the symbol named, and not left behind.
  */
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -115,10 +118,10 @@ static void at_most_glibc_2_26(const char *path)
 /* Copies |built| under $BUILD/<deployed>/ as |name|; the path flow_run takes, in |lib|. */
 static void deploy_lib(const char *built, const char *name, char *lib, size_t n)
 {
-    char cmd[2048];
+    char cmd[2048], folder[600];
     snprintf(lib, n, "%s/%s", deployed, name);
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp '%s' '%s'", harness_built(deployed), built,
-             harness_built(lib));
+    snprintf(folder, sizeof(folder), "%s", harness_built(deployed)); /* a static buffer */
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && cp '%s' '%s'", folder, built, harness_built(lib));
     run_ok(cmd);
 }
 
@@ -220,11 +223,89 @@ static void refuses_a_symbol_newer_than_2_26(void **st)
     assert_int_equal(access(path, F_OK), 0);
 }
 
+/* ---- arm64 ---- */
+
+static char unpacked[1024]; /* a folder in the arm64 root, removed after the test */
+static char wrapper[64];
+
+static int remove_unpacked(void **st)
+{
+    char cmd[1200];
+    int rc = 0;
+    if (unpacked[0]) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", unpacked);
+        rc = system(cmd) == 0 ? 0 : -1;
+    }
+    if (wrapper[0])
+        unlink(wrapper);
+    unpacked[0] = wrapper[0] = '\0';
+    return rc;
+}
+
+/* With the arm64 C++ cross compiler installed, the template builds the C++ example for arm64
+ * too: the arm64 bootstrap ($ARM64_BUILD) runs it under qemu in the arm64 bullseye root
+ * ($ARM64_ROOT, glibc 2.31), an exception thrown and caught in it included (the unwinder finds
+ * its tables through cxx_compat.c there too). */
+static void builds_the_cxx_example_for_arm64(void **st)
+{
+    if (system("command -v aarch64-linux-gnu-g++ >/dev/null") != 0) {
+        print_message("no aarch64-linux-gnu-g++ (g++-aarch64-linux-gnu): arm64 C++ not checked\n");
+        return;
+    }
+    const char *root = getenv("ARM64_ROOT"), *arm64 = getenv("ARM64_BUILD");
+    if (!root || !arm64)
+        fail_msg("ARM64_ROOT or ARM64_BUILD is not set (make test sets them)");
+    char cmd[8192], path[600], lib[200], dir[1024];
+    snprintf(cmd, sizeof(cmd), "cd '%s/temporal-lambda-c-sdk' && "
+             "make SRC=examples/cxx/worker.cpp NAME=cxx ARCHS=arm64", scratch);
+    run_ok(cmd);
+    snprintf(path, sizeof(path), "%s/temporal-lambda-c-sdk/build/arm64/libcxx.so", scratch);
+    assert_int_equal(elf_machine(path), 183);
+    at_most_glibc_2_26(path);
+    deploy_lib(path, "libcxx-arm64.so", lib, sizeof(lib));
+
+    snprintf(dir, sizeof(dir), "%s/tmp/tw-sdk-XXXXXX", root);
+    assert_non_null(mkdtemp(dir));
+    snprintf(unpacked, sizeof(unpacked), "%s", dir);
+    chmod(dir, 0755);
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/opt' '%s/task' && cp '%s/bootstrap' '%s/opt/' && "
+             "cp '%s' '%s/task/libcxx.so'", dir, dir, arm64, dir, path, dir);
+    run_ok(cmd);
+    snprintf(wrapper, sizeof(wrapper), "/tmp/tw-sdk-run-XXXXXX");
+    int fd = mkstemp(wrapper);
+    assert_true(fd >= 0);
+    const char *in_root = dir + strlen(root);
+    dprintf(fd, "#!/bin/sh\nexec env LAMBDA_TASK_ROOT=%s/task _HANDLER=libcxx.so /usr/sbin/chroot "
+                "'%s' /usr/bin/qemu-aarch64-static %s/opt/bootstrap\n", in_root, root, in_root);
+    close(fd);
+    chmod(wrapper, 0755);
+
+    flow_fn f;
+    flow_deploy(&f, &srv, "sdkarm");
+    flow_run(&f, &(flow_opts){.library = lib, .timeout_s = 60, .bootstrap = wrapper});
+    char id[64];
+    flow_new_id(id, sizeof(id), "sdk-arm64");
+    flow_start(&f, "Summarize", id, "[\"a b\", \"\"]");
+    flow_invoke_until_closed(&f, id, 3);
+    cJSON *done = flow_await(&srv, id, "60s");
+    assert_string_equal(flow_str(done, "status"), "FAILED");
+    assert_non_null(strstr(flow_member_json(done, "failure"), "EmptyLine"));
+    cJSON_Delete(done);
+    flow_new_id(id, sizeof(id), "sdk-arm64");
+    flow_start(&f, "Summarize", id, "[\"a b\", \"c\"]");
+    flow_invoke_until_closed(&f, id, 3);
+    done = flow_await(&srv, id, "60s");
+    assert_string_equal(flow_member_json(done, "result"), "{\"lines\":2,\"words\":3,\"longest\":1}");
+    cJSON_Delete(done);
+    assert_int_equal(emu_stop(&f.emu), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(builds_hello_from_a_project_folder),
         cmocka_unit_test(builds_the_cxx_example),
+        cmocka_unit_test_teardown(builds_the_cxx_example_for_arm64, remove_unpacked),
         cmocka_unit_test(refuses_a_symbol_newer_than_2_26),
     };
     return cmocka_run_group_tests_name("sdk", tests, group_setup, group_teardown);
