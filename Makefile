@@ -250,7 +250,8 @@ $(BUILD)/examples/lib%.so: examples/%/worker.c include/tw.h
 # A user library in C++ (examples/cxx), built as the SDK's Makefile (layer/sdk/Makefile) builds
 # one: the C++ runtime linked in statically with its symbols kept inside, and
 # layer/sdk/cxx_compat.c for the glibc symbols it needs that are newer than 2.26. Built for this
-# machine's architecture only (the cross toolchain has no C++ compiler here).
+# machine's architecture only (deps/system.sh installs no C++ cross compiler; test_sdk
+# builds and runs an arm64 one through the SDK's Makefile when g++-aarch64-linux-gnu is there).
 CXX_FOR = $(if $(CROSS),$(CROSS)-g++,$(CXX))
 CXX_LIB_FLAGS = -std=c++17 -Wall -Wextra -O2 -fPIC -shared -fvisibility=hidden \
                 -fvisibility-inlines-hidden -fstack-clash-protection -Iinclude
