@@ -17,10 +17,12 @@ mode=${1:?usage: deps/system.sh build|test}
 # The cross compiler and arm64 libc headers are build packages: `make layer` builds both
 # architectures (`make ARCH=arm64`). qemu-user-static runs the arm64 bootstrap in the tests
 # (invoked explicitly: a container rarely has binfmt_misc). python3-venv: the virtualenv the
-# tests' cfn-lint is installed into (deps/cfn-lint.sh).
+# tests' cfn-lint is installed into (deps/cfn-lint.sh). g++-aarch64-linux-gnu: the SDK test
+# builds the C++ example for arm64 too (tests/integration/test_sdk.c).
 build_pkgs=(build-essential make cmake python3 dpkg-dev ca-certificates curl openssl zip
             protobuf-c-compiler libprotobuf-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
-test_pkgs=(libcmocka-dev nghttp2-server debootstrap clang qemu-user-static unzip python3-venv)
+test_pkgs=(libcmocka-dev nghttp2-server debootstrap clang qemu-user-static unzip python3-venv
+           g++-aarch64-linux-gnu)
 case "$mode" in
     build) want=("${build_pkgs[@]}") ;;
     test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
