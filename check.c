@@ -7,6 +7,7 @@
 #include "check.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,15 @@ static int same_build(const dep_version *v, const char *build_id)
     return v && v->build_id && strcmp(v->build_id, build_id) == 0;
 }
 
+/* The time a Worker Deployment question may take: a deployment being changed (a version just
+ * created or made current) answers RESOURCE_EXHAUSTED ("too many requests issued to Worker
+ * Deployment") for a few seconds, which the call retries with backoff. Three times --timeout;
+ * these run only once the namespace answered, so a dead connection never waits this long. */
+static int busy_ms(const check *c)
+{
+    return c->timeout_ms > INT32_MAX / 3 ? INT32_MAX : c->timeout_ms * 3;
+}
+
 /* DescribeWorkerDeployment: whether it exists, its routing, its versions. *info is set only
  * when it exists; the response (to free) in *resp. */
 static int describe_deployment(check *c, ProtobufCMessage **resp, const dep_info **info)
@@ -409,7 +419,7 @@ static int describe_deployment(check *c, ProtobufCMessage **resp, const dep_info
     *info = NULL;
     int code = grpc_unary(c->ch, "DescribeWorkerDeployment", GRPC_NAMESPACED, &req.base,
                           &WFS_DESC(describe_worker_deployment_response), NULL, resp,
-                          c->timeout_ms, &st);
+                          busy_ms(c), &st);
     if (code == GRPC_NOT_FOUND) {
         fail(c, "Worker Deployment %s does not exist in namespace %s (TEMPORAL_DEPLOYMENT_NAME); "
                 "create it and its version: temporal worker deployment create --name %s, then "
@@ -588,7 +598,7 @@ static void check_version(check *c)
     grpc_status st;
     int code = grpc_unary(c->ch, "DescribeWorkerDeploymentVersion", GRPC_NAMESPACED, &req.base,
                           &WFS_DESC(describe_worker_deployment_version_response), NULL, &vresp,
-                          c->timeout_ms, &st);
+                          busy_ms(c), &st);
     if (code == GRPC_NOT_FOUND) {
         char versions[400];
         deployment_versions(info, versions, sizeof(versions));

@@ -20,7 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "check.h"
 #include "tests/support/flow.h"
@@ -189,6 +192,25 @@ static int lines_with(const run *r, const char *tag)
     return n;
 }
 
+/* Waits (up to 30 s) until Worker Deployment |dep| answers again after a change: the server
+ * refuses questions to a deployment being changed for a while (RESOURCE_EXHAUSTED). */
+static void settle(const char *dep)
+{
+    const char *describe[] = {"describe-deployment", "--deployment", dep, NULL};
+    for (int i = 0; i < 300; i++) {
+        char *why = NULL;
+        cJSON *o = driver_json_of(&srv, describe, &why);
+        free(why);
+        if (o) {
+            cJSON_Delete(o);
+            return;
+        }
+        struct timespec t = {0, 100 * 1000000L};
+        nanosleep(&t, NULL);
+    }
+    fail_msg("Worker Deployment %s did not answer for 30 s", dep);
+}
+
 static void deploy(const char *dep, const char *build, const char *arn, int current)
 {
     const char *create[] = {"create-deployment", "--deployment", dep, NULL};
@@ -200,6 +222,7 @@ static void deploy(const char *dep, const char *build, const char *arn, int curr
         const char *cur[] = {"set-current", "--deployment", dep, "--build-id", build, NULL};
         flow_call_ok(&srv, cur);
     }
+    settle(dep);
 }
 
 static const char *fresh(char *buf, size_t n, const char *prefix)
@@ -468,6 +491,7 @@ static void version_mistakes(void **st)
     /* b2: no compute config, not current (b1 is). */
     const char *version[] = {"create-version", "--deployment", dep, "--build-id", "b2", NULL};
     flow_call_ok(&srv, version);
+    settle(dep);
     check_with(&r, dep, "b2", NULL, NULL);
     assert_int_equal(r.status, 1);
     expect_line(&r, "ok   ", (const char *[]){"version b2", "exists", NULL});
@@ -483,6 +507,7 @@ static void version_mistakes(void **st)
     const char *v3[] = {"create-version", "--deployment", dep, "--build-id", "b3",
                         "--lambda-arn", ARN, NULL};
     flow_call_ok(&srv, v3);
+    settle(dep);
     check_with(&r, dep, "b3", NULL, NULL);
     assert_int_equal(r.status, 0);
     expect_line(&r, "warn ", (const char *[]){ARN, "no published version", NULL});
